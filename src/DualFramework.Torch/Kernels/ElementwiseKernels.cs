@@ -1,0 +1,65 @@
+using DualFramework.Operators;
+using TorchSharp;
+using static DualFramework.Torch.K;
+
+namespace DualFramework.Torch;
+
+/// <summary>Kernels of the elementwise ops.</summary>
+internal static class ElementwiseKernels
+{
+    public static void Register(KernelTable t)
+    {
+        t.Add(OpSet.Neg, (x, _, _) => In(x, 0).neg());
+        t.Add(OpSet.Abs, (x, _, _) => In(x, 0).abs());
+        t.Add(OpSet.Sign, (x, _, _) => In(x, 0).sign());
+        t.Add(OpSet.Exp, (x, _, _) => In(x, 0).exp());
+        t.Add(OpSet.Log, (x, _, _) => In(x, 0).log());
+        t.Add(OpSet.Sqrt, (x, _, _) => In(x, 0).sqrt());
+        t.Add(OpSet.Rsqrt, (x, _, _) => In(x, 0).rsqrt());
+        t.Add(OpSet.Tanh, (x, _, _) => In(x, 0).tanh());
+        t.Add(OpSet.Sigmoid, (x, _, _) => In(x, 0).sigmoid());
+        t.Add(OpSet.Erf, (x, _, _) => In(x, 0).erf());
+        t.Add(OpSet.Relu, (x, _, _) => In(x, 0).relu());
+        t.Add(OpSet.LeakyRelu, (x, a, _) => torch.nn.functional.leaky_relu(In(x, 0), ((LeakyReluAttrs)a).Alpha));
+        t.Add(OpSet.Gelu, (x, a, _) => ((GeluAttrs)a).Tanh
+            ? In(x, 0).gelu(TorchSharp.Modules.GELU.Approximate.tanh)
+            : In(x, 0).gelu());
+        t.Add(OpSet.Softplus, (x, a, _) =>
+        {
+            var s = (SoftplusAttrs)a;
+            return In(x, 0).softplus(s.Beta, s.Threshold);
+        });
+        t.Add(OpSet.Clamp, (x, a, o) =>
+        {
+            var c = (ClampAttrs)a;
+            var v = In(x, 0);
+            var dt = o[0].DType;
+            bool lo = !double.IsNegativeInfinity(c.Min), hi = !double.IsPositiveInfinity(c.Max);
+            if (lo && hi) return v.clamp(Sc(c.Min, dt), Sc(c.Max, dt));
+            if (lo) return v.clamp_min(Sc(c.Min, dt));
+            if (hi) return v.clamp_max(Sc(c.Max, dt));
+            return v.alias();
+        });
+        t.Add(OpSet.LogicalNot, (x, _, _) => In(x, 0).logical_not());
+        t.Add(OpSet.StopGradient, (x, _, _) => In(x, 0).detach());
+        t.Add(OpSet.Cast, (x, a, _) => In(x, 0).to_type(St(((CastAttrs)a).To)));
+
+        t.Add(OpSet.Add, (x, _, _) => In(x, 0).add(In(x, 1)));
+        t.Add(OpSet.Sub, (x, _, _) => In(x, 0).sub(In(x, 1)));
+        t.Add(OpSet.Mul, (x, _, _) => In(x, 0).mul(In(x, 1)));
+        t.Add(OpSet.Div, (x, _, _) => In(x, 0).div(In(x, 1)));
+        t.Add(OpSet.Pow, (x, _, _) => In(x, 0).pow(In(x, 1)));
+        t.Add(OpSet.Maximum, (x, _, _) => In(x, 0).maximum(In(x, 1)));
+        t.Add(OpSet.Minimum, (x, _, _) => In(x, 0).minimum(In(x, 1)));
+        t.Add(OpSet.Equal, (x, _, _) => In(x, 0).eq(In(x, 1)));
+        t.Add(OpSet.NotEqual, (x, _, _) => In(x, 0).ne(In(x, 1)));
+        t.Add(OpSet.Less, (x, _, _) => In(x, 0).lt(In(x, 1)));
+        t.Add(OpSet.LessEqual, (x, _, _) => In(x, 0).le(In(x, 1)));
+        t.Add(OpSet.Greater, (x, _, _) => In(x, 0).gt(In(x, 1)));
+        t.Add(OpSet.GreaterEqual, (x, _, _) => In(x, 0).ge(In(x, 1)));
+        t.Add(OpSet.LogicalAnd, (x, _, _) => In(x, 0).logical_and(In(x, 1)));
+        t.Add(OpSet.LogicalOr, (x, _, _) => In(x, 0).logical_or(In(x, 1)));
+        t.Add(OpSet.LogicalXor, (x, _, _) => In(x, 0).logical_xor(In(x, 1)));
+        t.Add(OpSet.Where, (x, _, _) => torch.where(In(x, 0), In(x, 1), In(x, 2)));
+    }
+}

@@ -1,0 +1,7 @@
+namespace DualFramework.Torch;
+
+// Placeholder: replaced by the real loader.
+internal static class TorchNativeLoader
+{
+    public static void EnsureLoaded() { }
+}

@@ -1,0 +1,105 @@
+using DualFramework.Backends;
+using DualFramework.Operators;
+using DualFramework.Torch;
+using TorchSharp;
+using TT = TorchSharp.torch.Tensor;
+
+[assembly: BackendProvider("torch", typeof(TorchBackend))]
+
+namespace DualFramework.Torch;
+
+/// <summary>
+/// The eager backend: every op runs at once as a libtorch kernel through TorchSharp; gradients come from libtorch autograd.
+/// Handles are <see cref="TorchSharp.torch.Tensor"/> objects owned by their <see cref="Tensor"/>.
+/// </summary>
+public sealed class TorchBackend : IBackend
+{
+    private readonly KernelTable _kernels;
+
+    /// <summary>Creates the backend on the CPU (loading the native libraries first).</summary>
+    public TorchBackend() : this(Device.Cpu) { }
+
+    /// <summary>Creates the backend on <paramref name="device"/>.</summary>
+    public TorchBackend(Device device)
+    {
+        TorchNativeLoader.EnsureLoaded();
+        Device = device;
+        TorchDevice = device.Type == DeviceType.Cpu ? torch.CPU : torch.CUDA;
+        _kernels = new KernelTable(this);
+        ElementwiseKernels.Register(_kernels);
+        ReductionKernels.Register(_kernels);
+        ShapeKernels.Register(_kernels);
+        IndexingKernels.Register(_kernels);
+        NnKernels.Register(_kernels);
+        CreationKernels.Register(_kernels);
+        NativeAutograd = new TorchAutograd();
+    }
+
+    /// <inheritdoc />
+    public string Name => "torch";
+
+    /// <inheritdoc />
+    public Device Device { get; }
+
+    internal torch.Device TorchDevice { get; }
+
+    /// <inheritdoc />
+    public INativeAutograd? NativeAutograd { get; }
+
+    /// <inheritdoc />
+    public bool Supports(Op op) => _kernels.Has(op);
+
+    /// <inheritdoc />
+    public object Execute(Op op, OpAttrs attrs, ReadOnlySpan<Tensor> inputs, TensorSpec[] outputs) =>
+        _kernels.Get(op)(inputs, attrs, outputs);
+
+    /// <inheritdoc />
+    public object FromBytes(ReadOnlySpan<byte> data, TensorSpec spec)
+    {
+        var t = torch.empty(spec.Shape.Raw, TorchTypes.ToScalarType(spec.DType), torch.CPU);
+        if (data.Length > 0) data.CopyTo(t.bytes);
+        if (Device.Type == DeviceType.Cpu) return t;
+        using (t) return t.to(TorchDevice);
+    }
+
+    /// <inheritdoc />
+    public void ToBytes(object handle, TensorSpec spec, Span<byte> destination)
+    {
+        var t = (TT)handle;
+        if (t.device_type == TorchSharp.DeviceType.CPU && t.is_contiguous())
+        {
+            t.bytes.CopyTo(destination);
+            return;
+        }
+        using var c = t.cpu().contiguous();
+        c.bytes.CopyTo(destination);
+    }
+
+    /// <summary>The TorchSharp tensor behind a DualFramework tensor of this backend.</summary>
+    public static TT Raw(Tensor t) => (TT)t.Handle;
+
+    /// <summary>Wraps a TorchSharp tensor (ownership passes to the result) as a DualFramework tensor.</summary>
+    public Tensor Wrap(TT t) => Tensor.Wrap(this, t, new TensorSpec(Shape.Own(t.shape), TorchTypes.FromScalarType(t.dtype)));
+}
+
+/// <summary>Kernel signature: operands, attributes and expected output specs → a handle or an array of handles.</summary>
+internal delegate object TorchKernel(ReadOnlySpan<Tensor> inputs, OpAttrs attrs, TensorSpec[] outputs);
+
+/// <summary>The op → kernel map, indexed by <see cref="Op.Id"/>.</summary>
+internal sealed class KernelTable(TorchBackend backend)
+{
+    private TorchKernel?[] _kernels = new TorchKernel?[OpRegistry.All.Count];
+
+    public TorchBackend Backend { get; } = backend;
+
+    public void Add(Op op, TorchKernel kernel)
+    {
+        if (op.Id >= _kernels.Length) Array.Resize(ref _kernels, op.Id + 1);
+        _kernels[op.Id] = kernel;
+    }
+
+    public bool Has(Op op) => op.Id < _kernels.Length && _kernels[op.Id] != null;
+
+    public TorchKernel Get(Op op) =>
+        (op.Id < _kernels.Length ? _kernels[op.Id] : null) ?? throw new NotSupportedException($"The torch backend has no kernel for op '{op.Name}'.");
+}

@@ -1,0 +1,109 @@
+using System.Reflection;
+
+namespace DualFramework.Backends;
+
+/// <summary>Marks the type in a backend assembly that creates the backend, so Core can find it by name.</summary>
+/// <param name="name">Registry name, e.g. "torch".</param>
+/// <param name="factory">A type with a public parameterless constructor implementing <see cref="IBackend"/>.</param>
+[AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
+public sealed class BackendProviderAttribute(string name, Type factory) : Attribute
+{
+    /// <summary>Registry name.</summary>
+    public string Name { get; } = name;
+
+    /// <summary>The backend type.</summary>
+    public Type Factory { get; } = factory;
+}
+
+/// <summary>
+/// Backends by name. Core references no backend assembly: a backend named <c>x</c> is looked up in the assembly
+/// <c>DualFramework.X</c> (via its <see cref="BackendProviderAttribute"/>) the first time it is asked for, or registered
+/// explicitly with <see cref="Register"/>. The default comes from the <c>DUALFRAMEWORK_BACKEND</c> environment variable
+/// (default "torch") unless <see cref="Default"/> is set.
+/// </summary>
+public static class BackendRegistry
+{
+    /// <summary>The environment variable that selects the default backend.</summary>
+    public const string EnvironmentVariable = "DUALFRAMEWORK_BACKEND";
+
+    private static readonly Dictionary<string, Func<IBackend>> Factories = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly Dictionary<string, IBackend> Instances = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly Dictionary<string, string> AssemblyByName = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["torch"] = "DualFramework.Torch",
+        ["graph"] = "DualFramework.Graph",
+    };
+    private static readonly object Lock = new();
+    private static IBackend? _default;
+
+    /// <summary>Registers a backend factory under <paramref name="name"/>.</summary>
+    public static void Register(string name, Func<IBackend> factory)
+    {
+        lock (Lock) Factories[name] = factory;
+    }
+
+    /// <summary>The backend used for tensors created without an explicit backend.</summary>
+    public static IBackend Default
+    {
+        get
+        {
+            var d = _default;
+            if (d != null) return d;
+            lock (Lock)
+            {
+                var name = Environment.GetEnvironmentVariable(EnvironmentVariable);
+                _default ??= Get(string.IsNullOrWhiteSpace(name) ? "torch" : name.Trim());
+                return _default;
+            }
+        }
+        set
+        {
+            lock (Lock) _default = value;
+        }
+    }
+
+    /// <summary>Selects the default backend by name (the one-line switch).</summary>
+    public static void SetDefault(string name) => Default = Get(name);
+
+    /// <summary>Backends created so far.</summary>
+    public static IReadOnlyList<IBackend> Loaded
+    {
+        get { lock (Lock) return Instances.Values.ToArray(); }
+    }
+
+    /// <summary>The backend called <paramref name="name"/>, created on first use.</summary>
+    /// <exception cref="ArgumentException">No such backend can be found.</exception>
+    public static IBackend Get(string name)
+    {
+        lock (Lock)
+        {
+            if (Instances.TryGetValue(name, out var b)) return b;
+            if (!Factories.TryGetValue(name, out var f))
+            {
+                Discover(name);
+                if (!Factories.TryGetValue(name, out f))
+                    throw new ArgumentException(
+                        $"Unknown backend '{name}'. Known: {string.Join(", ", AssemblyByName.Keys.Union(Factories.Keys))}. " +
+                        $"Reference the package {AssemblyName(name)} to make it available.", nameof(name));
+            }
+            b = f();
+            Instances[name] = b;
+            return b;
+        }
+    }
+
+    private static string AssemblyName(string name) =>
+        AssemblyByName.TryGetValue(name, out var a) ? a : "DualFramework." + char.ToUpperInvariant(name[0]) + name[1..];
+
+    private static void Discover(string name)
+    {
+        Assembly asm;
+        try { asm = Assembly.Load(new AssemblyName(AssemblyName(name))); }
+        catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException) { return; }
+        foreach (var attr in asm.GetCustomAttributes<BackendProviderAttribute>())
+        {
+            var type = attr.Factory;
+            Factories[attr.Name] = () => (IBackend)Activator.CreateInstance(type)!;
+        }
+    }
+}

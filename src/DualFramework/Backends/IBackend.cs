@@ -1,0 +1,66 @@
+using DualFramework.Operators;
+
+namespace DualFramework.Backends;
+
+/// <summary>
+/// The contract a backend implements: map each op to a kernel, move data in and out, and own native handles.
+/// Core calls it only after the op's rule has validated the operands, so kernels may assume valid input.
+/// </summary>
+/// <remarks>
+/// A handle is whatever the backend uses for a tensor (a TorchSharp tensor, an IR value while tracing…). Core never looks
+/// inside it. A handle that implements <see cref="IDisposable"/> is disposed when its <see cref="Tensor"/> is.
+/// </remarks>
+public interface IBackend
+{
+    /// <summary>Registry name ("torch", "graph", …).</summary>
+    string Name { get; }
+
+    /// <summary>Device new tensors are created on.</summary>
+    Device Device { get; }
+
+    /// <summary>True when the backend has a kernel for <paramref name="op"/>.</summary>
+    bool Supports(Op op);
+
+    /// <summary>
+    /// Runs <paramref name="op"/>. Returns the output handle, or an <c>object[]</c> of handles for multi-output ops,
+    /// matching <paramref name="outputs"/> in shape and dtype.
+    /// </summary>
+    object Execute(Op op, OpAttrs attrs, ReadOnlySpan<Tensor> inputs, TensorSpec[] outputs);
+
+    /// <summary>Creates a tensor from little-endian element bytes laid out row-major.</summary>
+    object FromBytes(ReadOnlySpan<byte> data, TensorSpec spec);
+
+    /// <summary>Copies a tensor's elements, row-major little-endian, into <paramref name="destination"/>.</summary>
+    void ToBytes(object handle, TensorSpec spec, Span<byte> destination);
+
+    /// <summary>The backend's own autograd engine, or null when gradients come from Core's tape.</summary>
+    INativeAutograd? NativeAutograd { get; }
+}
+
+/// <summary>A backend's own reverse-mode autodiff (libtorch autograd for the eager backend).</summary>
+public interface INativeAutograd
+{
+    /// <summary>Marks a leaf tensor as requiring gradients.</summary>
+    void SetRequiresGrad(object handle, bool value);
+
+    /// <summary>True when the tensor takes part in gradient computation.</summary>
+    bool RequiresGrad(object handle);
+
+    /// <summary>The accumulated gradient of a leaf (a new handle), or null.</summary>
+    object? GetGrad(object handle);
+
+    /// <summary>Replaces (null: clears) the accumulated gradient of a leaf.</summary>
+    void SetGrad(object handle, object? grad);
+
+    /// <summary>Accumulates d<paramref name="root"/>/d(leaf) into every leaf's gradient.</summary>
+    void Backward(object root, object? gradient, bool retainGraph);
+
+    /// <summary>Gradients of <paramref name="outputs"/> with respect to <paramref name="inputs"/> (null where unused).</summary>
+    object?[] Grad(object[] outputs, object?[] gradOutputs, object[] inputs, bool retainGraph, bool createGraph);
+
+    /// <summary>A handle sharing storage with <paramref name="handle"/> but outside the autograd graph.</summary>
+    object Detach(object handle);
+
+    /// <summary>Disables gradient recording on this thread until disposed.</summary>
+    IDisposable NoGrad();
+}
