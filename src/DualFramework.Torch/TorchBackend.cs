@@ -30,7 +30,9 @@ public sealed class TorchBackend : IBackend
         ReductionKernels.Register(_kernels);
         ShapeKernels.Register(_kernels);
         IndexingKernels.Register(_kernels);
-        NnKernels.Register(_kernels);
+        ConvKernels.Register(_kernels);
+        NormKernels.Register(_kernels);
+        RandomKernels.Register(_kernels);
         CreationKernels.Register(_kernels);
         NativeAutograd = new TorchAutograd();
     }

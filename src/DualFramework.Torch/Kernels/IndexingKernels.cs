@@ -1,6 +1,6 @@
 namespace DualFramework.Torch;
 
-/// <summary>Kernels of the indexing ops (gather, take, scatter_add, one_hot…).</summary>
+/// <summary>Kernels of take (gather along an axis with an index tensor: index_select, embedding).</summary>
 internal static class IndexingKernels
 {
     public static void Register(KernelTable t)

@@ -65,8 +65,133 @@ public sealed class BroadcastToOp : Op<ShapeAttrs>
     public override Tensor?[] Gradient(GradContext ctx) => [ctx.NeedsGrad(0) ? SumToShape(ctx.Grad, ctx.Inputs[0].Shape) : null];
 }
 
+/// <summary>An axis permutation: output axis i is input axis <c>Perm[i]</c>.</summary>
+/// <param name="Perm">The permutation of 0..rank-1.</param>
+public sealed record PermuteAttrs(int[] Perm) : OpAttrs;
+
+/// <summary>Permutes axes (transpose).</summary>
+public sealed class PermuteOp : Op<PermuteAttrs>
+{
+    internal PermuteOp() : base("permute") { }
+
+    /// <inheritdoc />
+    protected override TensorSpec[] Infer(ReadOnlySpan<TensorSpec> inputs, PermuteAttrs attrs)
+    {
+        Arity(inputs, 1);
+        var x = inputs[0];
+        var p = attrs.Perm;
+        if (p.Length != x.Shape.Rank) throw Fail(inputs, $"permutation [{string.Join(", ", p)}] has {p.Length} entries for rank {x.Shape.Rank}");
+        var seen = new bool[p.Length];
+        var dims = new long[p.Length];
+        for (int i = 0; i < p.Length; i++)
+        {
+            if (p[i] < 0 || p[i] >= p.Length || seen[p[i]]) throw Fail(inputs, $"[{string.Join(", ", p)}] is not a permutation of the axes");
+            seen[p[i]] = true;
+            dims[i] = x.Shape[p[i]];
+        }
+        return One(Shape.Own(dims), x.DType);
+    }
+
+    /// <inheritdoc />
+    public override Tensor?[] Gradient(GradContext ctx)
+    {
+        var p = ctx.AttrsAs<PermuteAttrs>().Perm;
+        var inv = new int[p.Length];
+        for (int i = 0; i < p.Length; i++) inv[p[i]] = i;
+        return [ctx.NeedsGrad(0) ? Permute(ctx.Grad, inv) : null];
+    }
+}
+
+/// <summary>A strided slice: for each listed axis, elements <c>start, start+step, …</c> below <c>end</c>.
+/// Normalised by <see cref="DualFramework.Ops.Slice(Tensor, int, long?, long?, long)"/>: 0 ≤ start ≤ end ≤ dim, step ≥ 1.</summary>
+/// <param name="Axes">Sliced axes (distinct).</param>
+/// <param name="Starts">First index per axis.</param>
+/// <param name="Ends">Exclusive end per axis.</param>
+/// <param name="Steps">Stride per axis (positive).</param>
+public sealed record SliceAttrs(int[] Axes, long[] Starts, long[] Ends, long[] Steps) : OpAttrs
+{
+    internal Shape OutputShape(Shape input)
+    {
+        var dims = input.ToArray();
+        for (int i = 0; i < Axes.Length; i++)
+            dims[Axes[i]] = Ends[i] <= Starts[i] ? 0 : (Ends[i] - Starts[i] + Steps[i] - 1) / Steps[i];
+        return Shape.Own(dims);
+    }
+
+    internal string? Check(Shape input)
+    {
+        if (Starts.Length != Axes.Length || Ends.Length != Axes.Length || Steps.Length != Axes.Length) return "axes, starts, ends and steps differ in length";
+        var seen = new HashSet<int>();
+        for (int i = 0; i < Axes.Length; i++)
+        {
+            int a = Axes[i];
+            if (a < 0 || a >= input.Rank) return $"axis {a} is out of range for rank {input.Rank}";
+            if (!seen.Add(a)) return $"axis {a} repeated";
+            if (Steps[i] < 1) return $"step {Steps[i]} on axis {a} must be positive";
+            if (Starts[i] < 0 || Ends[i] < Starts[i] || Ends[i] > input[a]) return $"range [{Starts[i]}, {Ends[i]}) on axis {a} is invalid for size {input[a]}";
+        }
+        return null;
+    }
+}
+
+/// <summary>Strided slicing.</summary>
+public sealed class SliceOp : Op<SliceAttrs>
+{
+    internal SliceOp() : base("slice") { }
+
+    /// <inheritdoc />
+    protected override TensorSpec[] Infer(ReadOnlySpan<TensorSpec> inputs, SliceAttrs attrs)
+    {
+        Arity(inputs, 1);
+        if (attrs.Check(inputs[0].Shape) is { } error) throw Fail(inputs, error);
+        return One(attrs.OutputShape(inputs[0].Shape), inputs[0].DType);
+    }
+
+    /// <inheritdoc />
+    public override Tensor?[] Gradient(GradContext ctx) =>
+        [ctx.NeedsGrad(0) ? SliceScatter(ZerosLike(ctx.Inputs[0]), ctx.Grad, ctx.AttrsAs<SliceAttrs>()) : null];
+}
+
+/// <summary><c>slice_scatter(base, src)</c>: <c>base</c> with the slice region replaced by <c>src</c> (the adjoint of slice).</summary>
+public sealed class SliceScatterOp : Op<SliceAttrs>
+{
+    internal SliceScatterOp() : base("slice_scatter") { }
+
+    /// <inheritdoc />
+    protected override TensorSpec[] Infer(ReadOnlySpan<TensorSpec> inputs, SliceAttrs attrs)
+    {
+        Arity(inputs, 2);
+        if (inputs[0].DType != inputs[1].DType) throw Fail(inputs, "base and source dtypes differ");
+        if (attrs.Check(inputs[0].Shape) is { } error) throw Fail(inputs, error);
+        var region = attrs.OutputShape(inputs[0].Shape);
+        if (region != inputs[1].Shape) throw Fail(inputs, $"source shape {inputs[1].Shape} does not match the slice region {region}");
+        return One(inputs[0].Shape, inputs[0].DType);
+    }
+
+    /// <inheritdoc />
+    public override Tensor?[] Gradient(GradContext ctx)
+    {
+        var a = ctx.AttrsAs<SliceAttrs>();
+        var g = ctx.Grad;
+        return
+        [
+            ctx.NeedsGrad(0) ? SliceScatter(g, ZerosLike(ctx.Inputs[1]), a) : null,
+            ctx.NeedsGrad(1) ? Slice(g, a) : null,
+        ];
+    }
+}
+
 public static partial class OpSet
 {
+    /// <summary>Axis permutation.</summary>
+    public static readonly PermuteOp Permute = new();
+
+    /// <summary>Strided slice.</summary>
+    public static readonly SliceOp Slice = new();
+
+    /// <summary>Writes a slice region into a copy of a base tensor.</summary>
+    public static readonly SliceScatterOp SliceScatter = new();
+
     /// <summary>Reshape.</summary>
     public static readonly ReshapeOp Reshape = new();
 
