@@ -85,7 +85,8 @@ public static class Autograd
                 inputs.Select(i => i.Handle).ToArray(), retainGraph, createGraph);
             return r.Select((h, i) => h == null ? null : Tensor.Wrap(backend, h, inputs[i].Spec)).ToArray();
         }
-        var grads = RunTape(outputs, seeds, inputs, retainGraph, createGraph);
+        // As in PyTorch, a differentiable gradient graph keeps the forward graph it refers to.
+        var grads = RunTape(outputs, seeds, inputs, retainGraph || createGraph, createGraph);
         return inputs.Select(i => grads.TryGetValue(i, out var g) ? g : null).ToArray();
     }
 

@@ -51,8 +51,7 @@ public static class BackendRegistry
             if (d != null) return d;
             lock (Lock)
             {
-                var name = Environment.GetEnvironmentVariable(EnvironmentVariable);
-                _default ??= Get(string.IsNullOrWhiteSpace(name) ? "torch" : name.Trim());
+                _default ??= Get(NameFromEnvironment(Environment.GetEnvironmentVariable(EnvironmentVariable)));
                 return _default;
             }
         }
@@ -61,6 +60,9 @@ public static class BackendRegistry
             lock (Lock) _default = value;
         }
     }
+
+    /// <summary>The backend name selected by a value of <see cref="EnvironmentVariable"/> ("torch" when unset or blank).</summary>
+    internal static string NameFromEnvironment(string? value) => string.IsNullOrWhiteSpace(value) ? "torch" : value.Trim();
 
     /// <summary>Selects the default backend by name (the one-line switch).</summary>
     public static void SetDefault(string name) => Default = Get(name);

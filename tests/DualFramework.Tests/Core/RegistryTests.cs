@@ -1,0 +1,64 @@
+using DualFramework.Backends;
+using DualFramework.Operators;
+using FluentAssertions;
+using NUnit.Framework;
+
+namespace DualFramework.Tests.Core;
+
+[TestFixture]
+public class RegistryTests
+{
+    [Test]
+    public void Torch_backend_is_found_by_name_without_a_reference_from_core()
+    {
+        typeof(Tensor).Assembly.GetReferencedAssemblies().Select(a => a.Name).Should().NotContain(n => n!.Contains("Torch"));
+        var b = BackendRegistry.Get("torch");
+        b.Name.Should().Be("torch");
+        b.GetType().Assembly.GetName().Name.Should().Be("DualFramework.Torch");
+        BackendRegistry.Get("TORCH").Should().BeSameAs(b, "names are case-insensitive and instances shared");
+    }
+
+    [Test]
+    public void Unknown_backend_names_say_what_is_known()
+    {
+        var act = () => BackendRegistry.Get("tensorflow");
+        act.Should().Throw<ArgumentException>().WithMessage("*Unknown backend 'tensorflow'*torch*");
+    }
+
+    [Test]
+    public void Every_op_of_the_op_set_has_a_torch_kernel()
+    {
+        var torch = BackendRegistry.Get("torch");
+        var missing = OpRegistry.All.Where(op => !torch.Supports(op)).Select(op => op.Name).ToList();
+        missing.Should().BeEmpty("the eager backend must map every op");
+        OpRegistry.All.Count.Should().BeGreaterThan(30);
+        OpRegistry.All.Select(o => o.Name).Should().OnlyHaveUniqueItems();
+    }
+
+    [Test]
+    public void Environment_variable_value_selects_the_default_backend()
+    {
+        BackendRegistry.EnvironmentVariable.Should().Be("DUALFRAMEWORK_BACKEND");
+        BackendRegistry.NameFromEnvironment(null).Should().Be("torch");
+        BackendRegistry.NameFromEnvironment("  ").Should().Be("torch");
+        BackendRegistry.NameFromEnvironment(" graph ").Should().Be("graph");
+    }
+
+    [Test]
+    public void Default_can_be_switched_by_name_and_new_tensors_follow_it()
+    {
+        var previous = BackendRegistry.Default;
+        BackendRegistry.Register("exploding-test", () => new ExplodingBackend());
+        try
+        {
+            BackendRegistry.SetDefault("exploding-test");
+            var t = Tensor.FromArray(new float[2], new Shape(2));
+            t.Backend.Name.Should().Be("exploding");
+        }
+        finally
+        {
+            BackendRegistry.Default = previous;
+        }
+        BackendRegistry.Default.Should().BeSameAs(previous);
+    }
+}
