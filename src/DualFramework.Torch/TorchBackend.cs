@@ -1,4 +1,5 @@
 using DualFramework.Backends;
+using DualFramework.Torch.Native;
 using DualFramework.Operators;
 using DualFramework.Torch;
 using TorchSharp;

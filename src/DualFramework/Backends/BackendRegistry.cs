@@ -64,6 +64,9 @@ public static class BackendRegistry
     /// <summary>The backend name selected by a value of <see cref="EnvironmentVariable"/> ("torch" when unset or blank).</summary>
     internal static string NameFromEnvironment(string? value) => string.IsNullOrWhiteSpace(value) ? "torch" : value.Trim();
 
+    /// <summary>The backend name that <see cref="EnvironmentVariable"/> selects in this process ("torch" when unset).</summary>
+    public static string NameFromEnvironmentVariable() => NameFromEnvironment(Environment.GetEnvironmentVariable(EnvironmentVariable));
+
     /// <summary>Selects the default backend by name (the one-line switch).</summary>
     public static void SetDefault(string name) => Default = Get(name);
 
