@@ -1,0 +1,20 @@
+using System.Globalization;
+using BenchmarkDotNet.Running;
+using DualFramework.Benchmarks;
+
+// `--ratio SUITE [--pairs N]`: quick interleaved ratio mode whose last stdout line is one JSON object.
+// Anything else goes to BenchmarkDotNet (e.g. `--filter *Ops*`).
+int ratioAt = Array.IndexOf(args, "--ratio");
+if (ratioAt >= 0)
+{
+    if (ratioAt + 1 >= args.Length)
+    {
+        Console.Error.WriteLine("--ratio needs a suite name (ops)");
+        return 2;
+    }
+    int pairsAt = Array.IndexOf(args, "--pairs");
+    int pairs = pairsAt >= 0 && pairsAt + 1 < args.Length ? int.Parse(args[pairsAt + 1], CultureInfo.InvariantCulture) : 21;
+    return RatioMode.Run(args[ratioAt + 1], pairs);
+}
+BenchmarkSwitcher.FromAssembly(typeof(OpsBenchmarks).Assembly).Run(args);
+return 0;

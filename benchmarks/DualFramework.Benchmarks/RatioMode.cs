@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace DualFramework.Benchmarks;
+
+/// <summary>
+/// Quick CI-sized comparison: baseline and ours run interleaved in one process, in pairs; the ratio of each pair is
+/// ours/baseline and the reported figure is the median over pairs (robust to noise on shared machines).
+/// </summary>
+public static class RatioMode
+{
+    /// <summary>Runs the named suite and prints its JSON line last.</summary>
+    public static int Run(string suite, int pairs)
+    {
+        switch (suite)
+        {
+            case "ops":
+            {
+                using var w = new OpsWorkloads();
+                var chain = Pairs(w.RawChain, w.OursChain, pairs, 200);
+                var mm = Pairs(w.RawMatmulBackward, w.OursMatmulBackward, pairs, 20);
+                // One pair = one chain batch + one matmul batch for each side.
+                var combined = chain.Select((c, i) => (c.ours + mm[i].ours) / (c.raw + mm[i].raw)).ToArray();
+                Console.WriteLine(F($"chain100: median ratio {Median(chain.Select(p => p.ours / p.raw))}, raw {Median(chain.Select(p => p.raw)) / 200 * 1e6:F1} us/chain"));
+                Console.WriteLine(F($"matmul256+backward: median ratio {Median(mm.Select(p => p.ours / p.raw))}, raw {Median(mm.Select(p => p.raw)) / 20 * 1e6:F1} us/step"));
+                Console.WriteLine(F($"{{\"suite\":\"ops\",\"dispatch_ratio\":{Median(combined):F4}}}"));
+                return 0;
+            }
+            default:
+                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops)");
+                return 2;
+        }
+    }
+
+    private static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    private static (double raw, double ours)[] Pairs(Func<float> raw, Func<float> ours, int pairs, int inner)
+    {
+        // Warm up both paths (JIT, allocator caches).
+        for (int i = 0; i < inner * 2; i++) { raw(); ours(); }
+        var result = new (double, double)[pairs];
+        for (int p = 0; p < pairs; p++)
+        {
+            // Alternate which side runs first so drift affects both equally.
+            double r, o;
+            if (p % 2 == 0) { r = Time(raw, inner); o = Time(ours, inner); }
+            else { o = Time(ours, inner); r = Time(raw, inner); }
+            result[p] = (r, o);
+        }
+        return result;
+    }
+
+    private static double Time(Func<float> f, int n)
+    {
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < n; i++) f();
+        return sw.Elapsed.TotalSeconds;
+    }
+
+    private static double Median(IEnumerable<double> xs)
+    {
+        var a = xs.OrderBy(v => v).ToArray();
+        return a.Length % 2 == 1 ? a[a.Length / 2] : (a[a.Length / 2 - 1] + a[a.Length / 2]) / 2;
+    }
+}
