@@ -1,0 +1,76 @@
+using DualFramework.Autodiff;
+
+namespace DualFramework.NN;
+
+/// <summary>
+/// A named, mutable slot holding a tensor that outlives training steps: a trainable parameter or a non-trainable buffer
+/// (BatchNorm running statistics, optimizer state). The slot owns its tensor (outside every <see cref="TensorScope"/>);
+/// <see cref="Assign"/> replaces it and frees the old one, so updates are functional and backend-neutral (a traced step
+/// can read the value as an input and produce the new value as an output).
+/// </summary>
+public sealed class Variable : IDisposable
+{
+    private Tensor _value;
+
+    /// <summary>Creates a variable that takes ownership of <paramref name="value"/>.</summary>
+    public Variable(Tensor value, bool trainable, string name = "")
+    {
+        if (trainable && !value.DType.IsFloating())
+            throw new ArgumentException($"A trainable variable must be floating, got {value.Spec}.", nameof(value));
+        Trainable = trainable;
+        Name = name;
+        _value = Adopt(value);
+    }
+
+    /// <summary>Hierarchical name (e.g. <c>encoder.fc1.weight</c>), set when the owning module is registered.</summary>
+    public string Name { get; internal set; }
+
+    /// <summary>True for parameters updated by optimizers.</summary>
+    public bool Trainable { get; }
+
+    /// <summary>The current value.</summary>
+    public Tensor Value => _value;
+
+    /// <summary>Shape and dtype (fixed for the variable's life).</summary>
+    public TensorSpec Spec => _value.Spec;
+
+    /// <summary>The gradient accumulated by <see cref="Tensor.Backward"/>, or null.</summary>
+    public Tensor? Grad => _value.Grad;
+
+    /// <summary>Clears the accumulated gradient.</summary>
+    public void ZeroGrad() => _value.Grad = null;
+
+    /// <summary>
+    /// Replaces the value with <paramref name="newValue"/> (same shape and dtype), taking ownership of it and disposing the
+    /// previous value. A gradient-tracking history of <paramref name="newValue"/> is dropped.
+    /// </summary>
+    public void Assign(Tensor newValue)
+    {
+        if (newValue.Spec != _value.Spec)
+            throw new ArgumentException($"Cannot assign {newValue.Spec} to variable '{Name}' of {_value.Spec}.", nameof(newValue));
+        if (ReferenceEquals(newValue, _value)) return;
+        var old = _value;
+        _value = Adopt(newValue);
+        old.Dispose();
+    }
+
+    private Tensor Adopt(Tensor t)
+    {
+        var v = t;
+        if (t.Node != null || t.RequiresGrad)
+        {
+            // Cut any gradient history so the variable holds a leaf (shares storage, no copy).
+            using (Autograd.NoGrad()) v = t.Detach();
+            if (t.Scope == null) t.Dispose();
+        }
+        TensorScope.Release(v);
+        if (Trainable) v.RequiresGrad = true;
+        return v;
+    }
+
+    /// <summary>Frees the value.</summary>
+    public void Dispose() => _value.Dispose();
+
+    /// <inheritdoc />
+    public override string ToString() => $"Variable({Name}, {Spec}{(Trainable ? "" : ", buffer")})";
+}
