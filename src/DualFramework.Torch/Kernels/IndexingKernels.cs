@@ -1,3 +1,6 @@
+using DualFramework.Operators;
+using TorchSharp;
+
 namespace DualFramework.Torch;
 
 /// <summary>Kernels of take (gather along an axis with an index tensor: index_select, embedding).</summary>
@@ -5,6 +8,35 @@ internal static class IndexingKernels
 {
     public static void Register(KernelTable t)
     {
-        _ = t;
+        t.Add(OpSet.Take, (x, a, o) =>
+        {
+            int axis = ((TakeAttrs)a).Axis;
+            var data = K.In(x, 0);
+            long n = x[0].Shape[axis];
+            using var flat = K.In(x, 1).reshape(-1).to_type(torch.ScalarType.Int64);
+            bool negatives = false;
+            if (flat.numel() > 0)
+            {
+                // Index values are data, unknown to the shape rule: check them here so libtorch never sees a bad index
+                // (on CUDA that would be a device-side assert that poisons the context).
+                using var lo = flat.min();
+                using var hi = flat.max();
+                long min = lo.item<long>(), max = hi.item<long>();
+                if (min < -n || max >= n)
+                    throw new OpException("take", [x[0].Spec, x[1].Spec],
+                        $"index {(min < -n ? min : max)} is out of range for axis {axis} of size {n}", LayerPath.Current);
+                negatives = min < 0;
+            }
+            using var idx = negatives ? Wrapped(flat, n) : flat.alias();
+            using var picked = data.index_select(axis, idx);
+            return picked.reshape(o[0].Shape.Raw);
+        });
+    }
+
+    private static torch.Tensor Wrapped(torch.Tensor flat, long n)
+    {
+        using var negative = flat.lt(0L);
+        using var shifted = flat.add(n);
+        return torch.where(negative, shifted, flat);
     }
 }

@@ -1,10 +1,40 @@
+using DualFramework.Operators;
+using TorchSharp;
+using static DualFramework.Torch.K;
+
 namespace DualFramework.Torch;
 
 /// <summary>Kernels of the random normal/uniform ops.</summary>
 internal static class RandomKernels
 {
+    // One libtorch generator per thread and device kind, re-seeded for every op so results depend on the op seed alone.
+    [ThreadStatic] private static torch.Generator? _cpu;
+    [ThreadStatic] private static torch.Generator? _cuda;
+
+    /// <summary>The thread's generator for <paramref name="device"/>, seeded with <paramref name="seed"/>.</summary>
+    public static torch.Generator Seeded(ulong seed, torch.Device device)
+    {
+        bool cpu = device.type == TorchSharp.DeviceType.CPU;
+        ref var g = ref cpu ? ref _cpu : ref _cuda;
+        g ??= new torch.Generator(seed, device);
+        g.manual_seed(unchecked((long)seed));
+        return g;
+    }
+
     public static void Register(KernelTable t)
     {
-        _ = t;
+        var dev = t.Backend.TorchDevice;
+        t.Add(OpSet.RandomUniform, (_, a, _) =>
+        {
+            var u = (RandomUniformAttrs)a;
+            var r = torch.empty(u.Shape, St(u.DType), dev);
+            return r.uniform_(u.Low, u.High, Seeded(u.Seed, dev));
+        });
+        t.Add(OpSet.RandomNormal, (_, a, _) =>
+        {
+            var n = (RandomNormalAttrs)a;
+            var r = torch.empty(n.Shape, St(n.DType), dev);
+            return r.normal_(n.Mean, n.Std, Seeded(n.Seed, dev));
+        });
     }
 }

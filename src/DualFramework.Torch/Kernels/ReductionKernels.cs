@@ -1,6 +1,7 @@
 using DualFramework.Operators;
 using TorchSharp;
 using static DualFramework.Torch.K;
+using TT = TorchSharp.torch.Tensor;
 
 namespace DualFramework.Torch;
 
@@ -8,6 +9,14 @@ namespace DualFramework.Torch;
 internal static class ReductionKernels
 {
     private static long[] Axes(ReduceAttrs a, int rank) => Array.ConvertAll(a.Resolve(rank), i => (long)i);
+
+    private static TT ArgReduce(TT v, ArgReduceAttrs a, TensorSpec o, bool max)
+    {
+        if (a.Axis is { } axis) return max ? v.argmax(axis, a.KeepDims) : v.argmin(axis, a.KeepDims);
+        // Flattened form: libtorch's keepdim with no dim is version-dependent, so reshape to the inferred shape ourselves.
+        using var flat = max ? v.argmax() : v.argmin();
+        return flat.reshape(o.Shape.Raw);
+    }
 
     public static void Register(KernelTable t)
     {
@@ -32,5 +41,9 @@ internal static class ReductionKernels
             var r = (ReduceAttrs)a;
             return In(x, 0).amin(Axes(r, x[0].Rank), r.KeepDims);
         });
+        t.Add(OpSet.ArgMax, (x, a, o) => ArgReduce(In(x, 0), (ArgReduceAttrs)a, o[0], max: true));
+        t.Add(OpSet.ArgMin, (x, a, o) => ArgReduce(In(x, 0), (ArgReduceAttrs)a, o[0], max: false));
+        t.Add(OpSet.Softmax, (x, a, _) => In(x, 0).softmax(((SoftmaxAttrs)a).Axis));
+        t.Add(OpSet.LogSoftmax, (x, a, _) => In(x, 0).log_softmax(((SoftmaxAttrs)a).Axis));
     }
 }

@@ -33,6 +33,12 @@ public interface IBackend
     /// <summary>Copies a tensor's elements, row-major little-endian, into <paramref name="destination"/>.</summary>
     void ToBytes(object handle, TensorSpec spec, Span<byte> destination);
 
+    /// <summary>
+    /// True when Core may cache small constant tensors (scalars) created on this backend and reuse them across ops and
+    /// threads. A tracing backend whose tensors are symbolic values of one graph returns false.
+    /// </summary>
+    bool CachesConstants => true;
+
     /// <summary>The backend's own autograd engine, or null when gradients come from Core's tape.</summary>
     INativeAutograd? NativeAutograd { get; }
 }

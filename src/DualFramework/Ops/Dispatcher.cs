@@ -42,17 +42,12 @@ public static class Dispatcher
         }
         var outSpecs = op.Infer(specs, attrs);
         var result = backend.Execute(op, attrs, inputs, outSpecs);
-        Tensor[] outputs;
-        if (outSpecs.Length == 1)
-        {
-            outputs = [Tensor.Wrap(backend, result, outSpecs[0])];
-        }
-        else
-        {
-            var handles = (object[])result;
-            outputs = new Tensor[outSpecs.Length];
-            for (int i = 0; i < outputs.Length; i++) outputs[i] = Tensor.Wrap(backend, handles[i], outSpecs[i]);
-        }
+        // Kernels return a bare handle for one output or an array of handles (also for a one-element split).
+        var handles = result as object[] ?? [result];
+        if (handles.Length != outSpecs.Length)
+            throw new InvalidOperationException($"Backend '{backend.Name}' returned {handles.Length} outputs for op '{op.Name}', which has {outSpecs.Length}.");
+        var outputs = new Tensor[outSpecs.Length];
+        for (int i = 0; i < outputs.Length; i++) outputs[i] = Tensor.Wrap(backend, handles[i], outSpecs[i]);
         Autograd.Record(op, attrs, inputs, outputs);
         return outputs;
     }

@@ -82,8 +82,53 @@ public sealed class ReduceOp : Op<ReduceAttrs>
     }
 }
 
+/// <summary>Axis of argmax/argmin (null: the flattened operand) and whether the reduced axis is kept as size 1.</summary>
+/// <param name="Axis">Normalised axis in [0, rank), or null to reduce over all elements (row-major flat index).</param>
+/// <param name="KeepDims">Keep the reduced axis (all axes when <paramref name="Axis"/> is null) as size-1 dimensions.</param>
+public sealed record ArgReduceAttrs(int? Axis, bool KeepDims) : OpAttrs;
+
+/// <summary>argmax / argmin: int64 index of the first extreme element along one axis (or in the flattened operand).</summary>
+/// <remarks>Ties give the first index, as libtorch documents. NaN counts as the extreme (libtorch propagates NaN).</remarks>
+public sealed class ArgReduceOp : Op<ArgReduceAttrs>
+{
+    internal ArgReduceOp(string name) : base(name) { }
+
+    /// <inheritdoc />
+    public override bool IsDifferentiable => false;
+
+    /// <inheritdoc />
+    protected override TensorSpec[] Infer(ReadOnlySpan<TensorSpec> inputs, ArgReduceAttrs attrs)
+    {
+        Arity(inputs, 1);
+        var x = inputs[0];
+        // libtorch has no argmax/argmin kernel for bool.
+        if (x.DType == DType.Bool) throw Fail(inputs, "bool operand; cast it first");
+        int rank = x.Shape.Rank;
+        if (attrs.Axis is not { } axis)
+        {
+            if (x.Shape.NumElements == 0) throw Fail(inputs, $"cannot take {Name} of an empty tensor");
+            return One(attrs.KeepDims ? Shape.Own(Enumerable.Repeat(1L, rank).ToArray()) : Shape.Scalar, DType.Int64);
+        }
+        if (axis < 0 || axis >= rank) throw Fail(inputs, $"axis {axis} is out of range for rank {rank}");
+        if (x.Shape[axis] == 0) throw Fail(inputs, $"cannot take {Name} over empty axis {axis}");
+        var dims = new List<long>(rank);
+        for (int i = 0; i < rank; i++)
+        {
+            if (i != axis) dims.Add(x.Shape[i]);
+            else if (attrs.KeepDims) dims.Add(1);
+        }
+        return One(Shape.Own(dims.ToArray()), DType.Int64);
+    }
+}
+
 public static partial class OpSet
 {
+    /// <summary>Index of the maximum (first one on ties), int64; not differentiable.</summary>
+    public static readonly ArgReduceOp ArgMax = new("argmax");
+
+    /// <summary>Index of the minimum (first one on ties), int64; not differentiable.</summary>
+    public static readonly ArgReduceOp ArgMin = new("argmin");
+
     /// <summary>Sum over axes (int8/uint8/int32 sum to int64, as NumPy/PyTorch).</summary>
     public static readonly ReduceOp Sum = new("sum", true, c => ReduceOp.Expanded(c, c.Grad));
 

@@ -181,8 +181,112 @@ public sealed class SliceScatterOp : Op<SliceAttrs>
     }
 }
 
+/// <summary>The axis along which concat joins its operands.</summary>
+/// <param name="Axis">Normalised axis in [0, rank).</param>
+public sealed record ConcatAttrs(int Axis) : OpAttrs;
+
+/// <summary>Joins N ≥ 1 operands of one dtype and rank ≥ 1 along an axis; all other dimensions must agree.</summary>
+public sealed class ConcatOp : Op<ConcatAttrs>
+{
+    internal ConcatOp() : base("concat") { }
+
+    /// <inheritdoc />
+    protected override TensorSpec[] Infer(ReadOnlySpan<TensorSpec> inputs, ConcatAttrs attrs)
+    {
+        if (inputs.Length == 0) throw Fail(inputs, "needs at least one operand");
+        var first = inputs[0];
+        int rank = first.Shape.Rank;
+        if (rank == 0) throw Fail(inputs, "cannot concatenate rank-0 operands; reshape them to rank 1 first");
+        int axis = attrs.Axis;
+        if (axis < 0 || axis >= rank) throw Fail(inputs, $"axis {axis} is out of range for rank {rank}");
+        var dims = first.Shape.ToArray();
+        for (int i = 1; i < inputs.Length; i++)
+        {
+            var x = inputs[i];
+            if (x.DType != first.DType) throw Fail(inputs, $"operand {i} has dtype {x.DType.Name()}, operand 0 {first.DType.Name()}");
+            if (x.Shape.Rank != rank) throw Fail(inputs, $"operand {i} has rank {x.Shape.Rank}, operand 0 rank {rank}");
+            for (int d = 0; d < rank; d++)
+                if (d != axis && x.Shape[d] != first.Shape[d])
+                    throw Fail(inputs, $"operand {i} has size {x.Shape[d]} on axis {d}, operand 0 size {first.Shape[d]} (only axis {axis} may differ)");
+            dims[axis] += x.Shape[axis];
+        }
+        return One(Shape.Own(dims), first.DType);
+    }
+
+    /// <inheritdoc />
+    public override Tensor?[] Gradient(GradContext ctx)
+    {
+        int axis = ctx.AttrsAs<ConcatAttrs>().Axis;
+        var g = ctx.Grad;
+        var result = new Tensor?[ctx.Inputs.Count];
+        long offset = 0;
+        for (int i = 0; i < result.Length; i++)
+        {
+            long n = ctx.Inputs[i].Shape[axis];
+            if (ctx.NeedsGrad(i)) result[i] = Slice(g, new SliceAttrs([axis], [offset], [offset + n], [1]));
+            offset += n;
+        }
+        return result;
+    }
+}
+
+/// <summary>Where split cuts: the axis and the size of each piece along it.</summary>
+/// <param name="Axis">Normalised axis in [0, rank).</param>
+/// <param name="Sizes">Sizes of the pieces (non-negative, summing to the axis size); one output per entry.</param>
+public sealed record SplitAttrs(int Axis, long[] Sizes) : OpAttrs;
+
+/// <summary>Cuts an operand into consecutive pieces along an axis (one output per piece; the inverse of concat).</summary>
+public sealed class SplitOp : Op<SplitAttrs>
+{
+    internal SplitOp() : base("split") { }
+
+    /// <inheritdoc />
+    protected override TensorSpec[] Infer(ReadOnlySpan<TensorSpec> inputs, SplitAttrs attrs)
+    {
+        Arity(inputs, 1);
+        var x = inputs[0];
+        int rank = x.Shape.Rank;
+        if (rank == 0) throw Fail(inputs, "cannot split a rank-0 operand");
+        int axis = attrs.Axis;
+        if (axis < 0 || axis >= rank) throw Fail(inputs, $"axis {axis} is out of range for rank {rank}");
+        var sizes = attrs.Sizes;
+        if (sizes.Length == 0) throw Fail(inputs, "needs at least one piece size");
+        long total = 0;
+        foreach (var n in sizes)
+        {
+            if (n < 0) throw Fail(inputs, $"negative piece size in [{string.Join(", ", sizes)}]");
+            total += n;
+        }
+        if (total != x.Shape[axis])
+            throw Fail(inputs, $"piece sizes [{string.Join(", ", sizes)}] sum to {total}, but axis {axis} has size {x.Shape[axis]}");
+        var specs = new TensorSpec[sizes.Length];
+        for (int i = 0; i < sizes.Length; i++)
+        {
+            var dims = x.Shape.ToArray();
+            dims[axis] = sizes[i];
+            specs[i] = new TensorSpec(Shape.Own(dims), x.DType);
+        }
+        return specs;
+    }
+
+    /// <inheritdoc />
+    public override Tensor?[] Gradient(GradContext ctx)
+    {
+        if (!ctx.NeedsGrad(0)) return [null];
+        var parts = new Tensor[ctx.Outputs.Count];
+        for (int i = 0; i < parts.Length; i++) parts[i] = ctx.OutputGradOrZeros(i);
+        return [Concat(parts, ctx.AttrsAs<SplitAttrs>().Axis)];
+    }
+}
+
 public static partial class OpSet
 {
+    /// <summary>Concatenation along an axis.</summary>
+    public static readonly ConcatOp Concat = new();
+
+    /// <summary>Split into pieces along an axis (multi-output).</summary>
+    public static readonly SplitOp Split = new();
+
     /// <summary>Axis permutation.</summary>
     public static readonly PermuteOp Permute = new();
 

@@ -37,4 +37,26 @@ public static partial class Ops
     public static Tensor Min(Tensor x, int[]? axes = null, bool keepDims = false) => Apply(OpSet.Min, Reduce("min", x, axes, keepDims), x);
     /// <summary>Minimum over one axis.</summary>
     public static Tensor Min(Tensor x, int axis, bool keepDims = false) => Min(x, [axis], keepDims);
+
+    private static ArgReduceAttrs ArgReduce(string op, Tensor x, int? axis, bool keepDims)
+    {
+        if (axis is not { } a) return new ArgReduceAttrs(null, keepDims);
+        int n = x.Shape.TryNormalizeAxis(a);
+        if (n < 0) throw new OpException(op, [x.Spec], $"axis {a} is out of range for rank {x.Rank}", LayerPath.Current);
+        return new ArgReduceAttrs(n, keepDims);
+    }
+
+    /// <summary>Index (int64) of the maximum along <paramref name="axis"/>, or the row-major index into the flattened tensor
+    /// when <paramref name="axis"/> is null. Ties give the first index. Not differentiable.</summary>
+    /// <param name="x">A numeric (non-bool) tensor.</param>
+    /// <param name="axis">The reduced axis (negative counts from the end), or null for all elements.</param>
+    /// <param name="keepDims">Keep the reduced axis (every axis when <paramref name="axis"/> is null) as size 1.</param>
+    public static Tensor ArgMax(Tensor x, int? axis = null, bool keepDims = false) => Apply(OpSet.ArgMax, ArgReduce("argmax", x, axis, keepDims), x);
+
+    /// <summary>Index (int64) of the minimum along <paramref name="axis"/>, or the row-major index into the flattened tensor
+    /// when <paramref name="axis"/> is null. Ties give the first index. Not differentiable.</summary>
+    /// <param name="x">A numeric (non-bool) tensor.</param>
+    /// <param name="axis">The reduced axis (negative counts from the end), or null for all elements.</param>
+    /// <param name="keepDims">Keep the reduced axis (every axis when <paramref name="axis"/> is null) as size 1.</param>
+    public static Tensor ArgMin(Tensor x, int? axis = null, bool keepDims = false) => Apply(OpSet.ArgMin, ArgReduce("argmin", x, axis, keepDims), x);
 }

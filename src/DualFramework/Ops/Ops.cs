@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using DualFramework.Backends;
 using DualFramework.Operators;
 
@@ -16,8 +17,25 @@ public static partial class Ops
 
     private static Tensor CastTo(Tensor t, DType dtype) => t.DType == dtype ? t : Cast(t, dtype);
 
-    /// <summary>A rank-0 tensor holding <paramref name="value"/> with dtype <paramref name="dtype"/> on <paramref name="like"/>'s backend.</summary>
-    internal static Tensor ScalarLike(Tensor like, double value, DType dtype) => Full(Shape.Scalar, value, dtype, like.Backend);
+    // Rank-0 constants are immutable, so one tensor per (backend, dtype, value) can serve every op that uses it; this saves
+    // a creation kernel per scalar operand on the hot path. Bounded: past the limit new values are created per use.
+    private const int ScalarCacheLimit = 4096;
+    private static readonly ConcurrentDictionary<(IBackend, DType, long), Tensor> ScalarCache = new();
+
+    /// <summary>A rank-0 tensor holding <paramref name="value"/> with dtype <paramref name="dtype"/> on <paramref name="like"/>'s backend.
+    /// The result may be shared: never dispose it.</summary>
+    internal static Tensor ScalarLike(Tensor like, double value, DType dtype)
+    {
+        var key = (like.Backend, dtype, BitConverter.DoubleToInt64Bits(value));
+        if (ScalarCache.TryGetValue(key, out var cached) && !cached.IsDisposed) return cached;
+        var s = Full(Shape.Scalar, value, dtype, like.Backend);
+        if (ScalarCache.Count < ScalarCacheLimit && like.Backend.CachesConstants)
+        {
+            TensorScope.Release(s);
+            ScalarCache[key] = s;
+        }
+        return s;
+    }
 
     private static bool IsWhole(double v) => Math.Abs(v) < 9.007199254740992E15 && v == Math.Floor(v);
 

@@ -1,0 +1,50 @@
+namespace DualFramework;
+
+/// <summary>
+/// A backend-neutral source of op seeds. Built from one seed, each <see cref="NextSeed"/> call derives the next 64-bit seed
+/// deterministically (splitmix64 of <c>seed + counter·γ</c>), so a program that draws in the same order from a generator with
+/// the same seed gets the same random tensors on the same backend. Random ops receive the derived seed as an attribute,
+/// which keeps them pure (the same op application always gives the same values).
+/// </summary>
+/// <remarks>Thread-safe: concurrent draws get distinct seeds, though their order then depends on scheduling.</remarks>
+public sealed class Generator
+{
+    private const ulong Gamma = 0x9E3779B97F4A7C15UL;
+    private long _counter;
+
+    /// <summary>A generator starting at <paramref name="seed"/>.</summary>
+    public Generator(ulong seed) => Seed = seed;
+
+    /// <summary>A generator seeded from a signed value (reinterpreted bit for bit).</summary>
+    public Generator(long seed) : this(unchecked((ulong)seed)) { }
+
+    /// <summary>The seed this generator was built from.</summary>
+    public ulong Seed { get; }
+
+    /// <summary>How many seeds were drawn so far.</summary>
+    public long Draws => Interlocked.Read(ref _counter);
+
+    /// <summary>The next op seed.</summary>
+    public ulong NextSeed()
+    {
+        ulong n = unchecked((ulong)Interlocked.Increment(ref _counter));
+        return Mix(unchecked(Seed + n * Gamma));
+    }
+
+    /// <summary>Starts the sequence again from the first seed.</summary>
+    public void Reset() => Interlocked.Exchange(ref _counter, 0);
+
+    /// <summary>A new generator whose sequence is independent of this one's (seeded with the next draw).</summary>
+    public Generator Fork() => new(NextSeed());
+
+    // splitmix64 finaliser: a bijection that spreads nearby inputs over the whole 64-bit range.
+    private static ulong Mix(ulong z)
+    {
+        unchecked
+        {
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using DualFramework.NN;
+
+namespace DualFramework.Optim;
+
+/// <summary>
+/// Adam (Kingma &amp; Ba) with PyTorch's semantics: bias-corrected moments, <c>eps</c> added after the square root,
+/// optional L2 weight decay folded into the gradient, optional AMSGrad. <see cref="AdamW"/> decouples the decay.
+/// </summary>
+public class Adam : Optimizer
+{
+    /// <summary>Creates the optimizer.</summary>
+    public Adam(IEnumerable<Variable> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double eps = 1e-8, double weightDecay = 0, bool amsgrad = false) : base(parameters, learningRate)
+    {
+        if (beta1 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "must be in [0, 1)");
+        if (beta2 is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "must be in [0, 1)");
+        if (!(eps >= 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "must be non-negative");
+        if (weightDecay < 0) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "must be non-negative");
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Eps = eps;
+        WeightDecay = weightDecay;
+        AmsGrad = amsgrad;
+    }
+
+    /// <summary>Decay of the first moment.</summary>
+    public double Beta1 { get; }
+    /// <summary>Decay of the second moment.</summary>
+    public double Beta2 { get; }
+    /// <summary>Denominator term.</summary>
+    public double Eps { get; }
+    /// <summary>Weight decay (L2 for Adam, decoupled for AdamW).</summary>
+    public double WeightDecay { get; }
+    /// <summary>Use the maximum of past second moments.</summary>
+    public bool AmsGrad { get; }
+
+    /// <summary>True when weight decay is decoupled from the gradient (AdamW).</summary>
+    protected virtual bool Decoupled => false;
+
+    /// <inheritdoc />
+    protected override void Update(int index, Variable parameter, Tensor grad)
+    {
+        var p = parameter.Value;
+        var g = grad;
+        if (WeightDecay != 0)
+        {
+            if (Decoupled) p = Ops.Mul(p, 1 - LearningRate * WeightDecay);
+            else g = Ops.Add(g, Ops.Mul(p, WeightDecay));
+        }
+        var m = State(index, "exp_avg");
+        var v = State(index, "exp_avg_sq");
+        m.Assign(Ops.Add(Ops.Mul(m.Value, Beta1), Ops.Mul(g, 1 - Beta1)));
+        v.Assign(Ops.Add(Ops.Mul(v.Value, Beta2), Ops.Mul(Ops.Mul(g, g), 1 - Beta2)));
+        long t = StepCount;
+        double bc1 = 1 - Math.Pow(Beta1, t), bc2 = 1 - Math.Pow(Beta2, t);
+        var second = v.Value;
+        if (AmsGrad)
+        {
+            var vmax = State(index, "max_exp_avg_sq");
+            vmax.Assign(Ops.Maximum(vmax.Value, v.Value));
+            second = vmax.Value;
+        }
+        var denom = Ops.Add(Ops.Mul(Ops.Sqrt(second), 1 / Math.Sqrt(bc2)), Eps);
+        parameter.Assign(Ops.Sub(p, Ops.Mul(Ops.Div(m.Value, denom), LearningRate / bc1)));
+    }
+}
+
+/// <summary>Adam with decoupled weight decay (Loshchilov &amp; Hutter): <c>p ← p·(1 − lr·wd)</c> before the Adam step.</summary>
+public sealed class AdamW : Adam
+{
+    /// <summary>Creates the optimizer (PyTorch's default weight decay 0.01).</summary>
+    public AdamW(IEnumerable<Variable> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+        double eps = 1e-8, double weightDecay = 0.01, bool amsgrad = false)
+        : base(parameters, learningRate, beta1, beta2, eps, weightDecay, amsgrad) { }
+
+    /// <inheritdoc />
+    protected override bool Decoupled => true;
+}
