@@ -52,12 +52,17 @@ public static class Autograd
         }
     }
 
-    internal static void Record(Op op, OpAttrs attrs, Tensor[] inputs, Tensor[] outputs)
+    /// <summary>True when an application of <paramref name="op"/> to <paramref name="inputs"/> must be recorded on the tape.</summary>
+    internal static bool ShouldRecord(Op op, ReadOnlySpan<Tensor> inputs)
     {
-        if (_noGradDepth != 0 || !op.IsDifferentiable) return;
+        if (_noGradDepth != 0) return false;
         bool any = false;
         foreach (var t in inputs) any |= t.TapeRequiresGrad;
-        if (!any || UsesNative(inputs[0].Backend)) return;
+        return any && op.IsDifferentiable && !UsesNative(inputs[0].Backend);
+    }
+
+    internal static void Record(Op op, OpAttrs attrs, Tensor[] inputs, Tensor[] outputs)
+    {
         var node = new TapeNode(op, attrs, inputs, outputs);
         for (int i = 0; i < outputs.Length; i++)
         {

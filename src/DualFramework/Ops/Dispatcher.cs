@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DualFramework.Autodiff;
 using DualFramework.Backends;
 
@@ -7,14 +8,35 @@ namespace DualFramework.Operators;
 /// Applies an op: checks operands with the op's rule (in Core, before any backend runs), calls the backend's kernel,
 /// wraps the outputs and records the application on the tape when gradients flow through Core's rules.
 /// </summary>
+/// <remarks>The one- and two-operand overloads keep operands and specs on the stack: the eager hot path then allocates
+/// only the output spec and the result tensor.</remarks>
 public static class Dispatcher
 {
-    /// <summary>Applies a single-output op.</summary>
-    public static Tensor Apply(Op op, OpAttrs attrs, params Tensor[] inputs)
+    [InlineArray(2)]
+    private struct Two<T>
     {
-        var outs = ApplyMulti(op, attrs, inputs);
-        return outs[0];
+        private T _e;
     }
+
+    /// <summary>Applies a single-output op to one operand.</summary>
+    public static Tensor Apply(Op op, OpAttrs attrs, Tensor a)
+    {
+        var ins = new Two<Tensor>();
+        ins[0] = a;
+        return ApplyOne(op, attrs, ((Span<Tensor>)ins)[..1]);
+    }
+
+    /// <summary>Applies a single-output op to two operands.</summary>
+    public static Tensor Apply(Op op, OpAttrs attrs, Tensor a, Tensor b)
+    {
+        var ins = new Two<Tensor>();
+        ins[0] = a;
+        ins[1] = b;
+        return ApplyOne(op, attrs, ins);
+    }
+
+    /// <summary>Applies a single-output op.</summary>
+    public static Tensor Apply(Op op, OpAttrs attrs, params Tensor[] inputs) => ApplyOne(op, attrs, inputs);
 
     /// <summary>Applies a single-output creation op (no tensor operands) on <paramref name="backend"/>.</summary>
     public static Tensor Create(Op op, OpAttrs attrs, IBackend? backend)
@@ -25,30 +47,53 @@ public static class Dispatcher
         return Tensor.Wrap(b, handle, specs[0]);
     }
 
+    private static Tensor ApplyOne(Op op, OpAttrs attrs, ReadOnlySpan<Tensor> inputs)
+    {
+        var (backend, outSpecs, result) = Run(op, attrs, inputs);
+        if (outSpecs.Length == 1 && result is not object[])
+        {
+            var t = Tensor.Wrap(backend, result, outSpecs[0]);
+            if (Autograd.ShouldRecord(op, inputs)) Autograd.Record(op, attrs, inputs.ToArray(), [t]);
+            return t;
+        }
+        return Wrap(op, attrs, inputs, backend, outSpecs, result)[0];
+    }
+
     /// <summary>Applies an op and returns all its outputs.</summary>
     public static Tensor[] ApplyMulti(Op op, OpAttrs attrs, params Tensor[] inputs)
     {
+        var (backend, outSpecs, result) = Run(op, attrs, inputs);
+        return Wrap(op, attrs, inputs, backend, outSpecs, result);
+    }
+
+    private static (IBackend, TensorSpec[], object) Run(Op op, OpAttrs attrs, ReadOnlySpan<Tensor> inputs)
+    {
         if (inputs.Length == 0) throw new ArgumentException($"{op.Name}: use Dispatcher.Create for ops without operands.");
         var backend = inputs[0].Backend;
-        var specs = new TensorSpec[inputs.Length];
+        var buffer = new Two<TensorSpec>();
+        Span<TensorSpec> specs = inputs.Length <= 2 ? ((Span<TensorSpec>)buffer)[..inputs.Length] : new TensorSpec[inputs.Length];
         for (int i = 0; i < inputs.Length; i++)
         {
             var t = inputs[i] ?? throw new ArgumentNullException(nameof(inputs), $"{op.Name}: operand {i} is null.");
             if (t.IsDisposed) throw new ObjectDisposedException(nameof(Tensor), $"{op.Name}: operand {i} ({t.Spec}) was disposed.");
             specs[i] = t.Spec;
             if (!ReferenceEquals(t.Backend, backend))
-                throw new OpException(op.Name, specs[..(i + 1)],
+                throw new OpException(op.Name, specs[..(i + 1)].ToArray(),
                     $"operands live on different backends ('{backend.Name}' and '{t.Backend.Name}')", LayerPath.Current);
         }
         var outSpecs = op.Infer(specs, attrs);
-        var result = backend.Execute(op, attrs, inputs, outSpecs);
+        return (backend, outSpecs, backend.Execute(op, attrs, inputs, outSpecs));
+    }
+
+    private static Tensor[] Wrap(Op op, OpAttrs attrs, ReadOnlySpan<Tensor> inputs, IBackend backend, TensorSpec[] outSpecs, object result)
+    {
         // Kernels return a bare handle for one output or an array of handles (also for a one-element split).
         var handles = result as object[] ?? [result];
         if (handles.Length != outSpecs.Length)
             throw new InvalidOperationException($"Backend '{backend.Name}' returned {handles.Length} outputs for op '{op.Name}', which has {outSpecs.Length}.");
         var outputs = new Tensor[outSpecs.Length];
         for (int i = 0; i < outputs.Length; i++) outputs[i] = Tensor.Wrap(backend, handles[i], outSpecs[i]);
-        Autograd.Record(op, attrs, inputs, outputs);
+        if (Autograd.ShouldRecord(op, inputs)) Autograd.Record(op, attrs, inputs.ToArray(), outputs);
         return outputs;
     }
 }

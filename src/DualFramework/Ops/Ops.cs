@@ -13,6 +13,14 @@ public static partial class Ops
 {
     private static Tensor Apply(Op op, OpAttrs attrs, params Tensor[] inputs) => Dispatcher.Apply(op, attrs, inputs);
 
+    private static Tensor Apply(Op op, OpAttrs attrs, Tensor a) => Dispatcher.Apply(op, attrs, a);
+
+    private static Tensor Apply(Op op, OpAttrs attrs, Tensor a, Tensor b) => Dispatcher.Apply(op, attrs, a, b);
+
+    private static Tensor Apply(Op op, Tensor a) => Dispatcher.Apply(op, OpAttrs.None, a);
+
+    private static Tensor Apply(Op op, Tensor a, Tensor b) => Dispatcher.Apply(op, OpAttrs.None, a, b);
+
     private static Tensor Apply(Op op, params Tensor[] inputs) => Dispatcher.Apply(op, OpAttrs.None, inputs);
 
     private static Tensor CastTo(Tensor t, DType dtype) => t.DType == dtype ? t : Cast(t, dtype);
