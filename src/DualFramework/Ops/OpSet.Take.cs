@@ -47,15 +47,12 @@ public sealed class TakeOp : Op<TakeAttrs>
         long pre = 1, post = 1;
         for (int i = 0; i < axis; i++) pre *= x.Shape[i];
         for (int i = axis + 1; i < x.Rank; i++) post *= x.Shape[i];
-        // Scatter-add as a contraction with a one-hot [n, k] matrix: gx[p, v, q] = Σ_k [idx_k = v]·g[p, k, q].
-        var flat = Reshape(idx.DType == DType.Int64 ? idx : Cast(idx, DType.Int64), 1, k);
+        // Scatter-add of g into zeros along the taken axis: gx[p, idx_j, q] += g[p, j, q].
+        var flat = Reshape(idx.DType == DType.Int64 ? idx : Cast(idx, DType.Int64), 1, k, 1);
         flat = Where(Less(flat, 0.0), Add(flat, n), flat);
-        var positions = new long[n];
-        for (long v = 0; v < n; v++) positions[v] = v;
-        var pos = Tensor.FromArray(positions, new Shape(n, 1), x.Backend);
-        var oneHot = Cast(Equal(pos, flat), g.DType);
-        var prod = Mul(Reshape(g, pre, 1, k, post), Reshape(oneHot, 1, n, k, 1));
-        return [Reshape(Sum(prod, 2), x.Shape.ToArray()), null];
+        var index = BroadcastTo(flat, new Shape(pre, k, post));
+        var gx = ScatterAdd(Zeros(new Shape(pre, n, post), g.DType, x.Backend), index, Reshape(g, pre, k, post), 1);
+        return [Reshape(gx, x.Shape.ToArray()), null];
     }
 }
 
