@@ -57,6 +57,12 @@ public sealed class SeededRandom
         return (long)(v % (ulong)n);
     }
 
+    /// <summary>The complete generator state (for checkpoints): the SplitMix64 counter and the cached second normal.</summary>
+    public (ulong State, double? SpareNormal) GetState() => (_state, _spareNormal);
+
+    /// <summary>A generator continuing exactly from a state returned by <see cref="GetState"/>.</summary>
+    public static SeededRandom FromState(ulong state, double? spareNormal) => new(0) { _state = state, _spareNormal = spareNormal };
+
     /// <summary>A child generator whose stream is independent of (and does not advance) further draws from this one
     /// beyond one 64-bit draw.</summary>
     public SeededRandom Fork() => new((long)NextUInt64());
