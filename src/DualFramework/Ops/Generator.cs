@@ -34,6 +34,13 @@ public sealed class Generator
     /// <summary>Starts the sequence again from the first seed.</summary>
     public void Reset() => Interlocked.Exchange(ref _counter, 0);
 
+    /// <summary>Continues the sequence as if <paramref name="draws"/> seeds had been drawn (restores <see cref="Draws"/> from a checkpoint).</summary>
+    public void Restore(long draws)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(draws);
+        Interlocked.Exchange(ref _counter, draws);
+    }
+
     /// <summary>A new generator whose sequence is independent of this one's (seeded with the next draw).</summary>
     public Generator Fork() => new(NextSeed());
 

@@ -44,7 +44,7 @@ public readonly struct Shape : IEquatable<Shape>
         get
         {
             long n = 1;
-            foreach (var d in Dims) n *= d;
+            foreach (var d in Dims) n = checked(n * d); // a wrapped count would defeat every size check
             return n;
         }
     }

@@ -1,0 +1,113 @@
+using DualFramework.Autodiff;
+
+namespace DualFramework.Training;
+
+/// <summary>A streaming metric: accumulates over batches, reports a value, resets per epoch.</summary>
+public abstract class Metric
+{
+    /// <summary>Name used in logs and histories (e.g. "accuracy").</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Forgets everything accumulated.</summary>
+    public abstract void Reset();
+
+    /// <summary>Accumulates one batch of predictions (logits or scores) and targets.</summary>
+    public abstract void Update(Tensor prediction, Tensor target);
+
+    /// <summary>The value over everything accumulated since the last reset (NaN when empty).</summary>
+    public abstract double Result { get; }
+}
+
+/// <summary>Fraction of samples whose highest score is the target class (scores <c>[N, C]</c>, integer targets <c>[N]</c>).</summary>
+public sealed class Accuracy : Metric
+{
+    private long _correct, _count;
+
+    /// <inheritdoc />
+    public override string Name => "accuracy";
+
+    /// <inheritdoc />
+    public override void Reset() => _correct = _count = 0;
+
+    /// <inheritdoc />
+    public override void Update(Tensor prediction, Tensor target)
+    {
+        using var s = TensorScope.Begin();
+        using var ng = Autograd.NoGrad();
+        var hit = Ops.Equal(Ops.ArgMax(prediction, 1), Ops.Cast(target, DType.Int64));
+        _correct += (long)Ops.Sum(Ops.Cast(hit, DType.Int64)).Item();
+        _count += target.NumElements;
+    }
+
+    /// <inheritdoc />
+    public override double Result => _count == 0 ? double.NaN : (double)_correct / _count;
+}
+
+/// <summary>Fraction of samples whose target class is among the <see cref="K"/> highest scores
+/// (a target tied with others counts as in the top k when fewer than k scores are strictly greater).</summary>
+public sealed class TopKAccuracy : Metric
+{
+    private long _correct, _count;
+
+    /// <summary>Creates the metric for top-<paramref name="k"/>.</summary>
+    public TopKAccuracy(int k)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        K = k;
+    }
+
+    /// <summary>How many top classes count.</summary>
+    public int K { get; }
+
+    /// <inheritdoc />
+    public override string Name => $"top{K}_accuracy";
+
+    /// <inheritdoc />
+    public override void Reset() => _correct = _count = 0;
+
+    /// <inheritdoc />
+    public override void Update(Tensor prediction, Tensor target)
+    {
+        using var s = TensorScope.Begin();
+        using var ng = Autograd.NoGrad();
+        var idx = Ops.Unsqueeze(Ops.Cast(target, DType.Int64), 1);
+        var targetScore = Ops.GatherElements(prediction, idx, 1);
+        var better = Ops.Sum(Ops.Cast(Ops.Greater(prediction, targetScore), DType.Int64), 1);
+        _correct += (long)Ops.Sum(Ops.Cast(Ops.Less(better, (double)K), DType.Int64)).Item();
+        _count += target.NumElements;
+    }
+
+    /// <inheritdoc />
+    public override double Result => _count == 0 ? double.NaN : (double)_correct / _count;
+}
+
+/// <summary>Sample-weighted running mean of a scalar (the loss).</summary>
+public sealed class MeanValue(string name) : Metric
+{
+    private double _sum;
+    private long _count;
+
+    /// <inheritdoc />
+    public override string Name => name;
+
+    /// <inheritdoc />
+    public override void Reset()
+    {
+        _sum = 0;
+        _count = 0;
+    }
+
+    /// <summary>Adds a value observed on <paramref name="samples"/> samples.</summary>
+    public void Add(double value, long samples)
+    {
+        _sum += value * samples;
+        _count += samples;
+    }
+
+    /// <inheritdoc />
+    public override void Update(Tensor prediction, Tensor target) =>
+        throw new NotSupportedException("MeanValue is fed with Add(value, samples).");
+
+    /// <inheritdoc />
+    public override double Result => _count == 0 ? double.NaN : _sum / _count;
+}

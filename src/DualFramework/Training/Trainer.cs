@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Globalization;
+using DualFramework.Autodiff;
+using DualFramework.Checkpoints;
+using DualFramework.Data;
+using DualFramework.Losses;
+using DualFramework.NN;
+using DualFramework.Optim;
+
+namespace DualFramework.Training;
+
+/// <summary>
+/// Keras-style training for a <see cref="Module"/>: <see cref="Compile"/> with an optimizer, a loss and metrics, then
+/// <see cref="Fit"/>, <see cref="Evaluate"/> and <see cref="Predict"/>. <see cref="TrainStep"/> and <see cref="TestStep"/>
+/// serve hand-written loops. On the eager backend each step runs eagerly with the backend's autograd.
+/// </summary>
+public sealed class Trainer
+{
+    private Optimizer? _optimizer;
+    private Loss? _loss;
+    private Metric[] _metrics = [];
+
+    /// <summary>Creates a trainer for <paramref name="model"/>.</summary>
+    public Trainer(Module model) => Model = model;
+
+    /// <summary>The model being trained.</summary>
+    public Module Model { get; }
+
+    /// <summary>The optimizer given to <see cref="Compile"/>.</summary>
+    public Optimizer Optimizer => _optimizer ?? throw NotCompiled();
+
+    /// <summary>The loss given to <see cref="Compile"/>.</summary>
+    public Loss Loss => _loss ?? throw NotCompiled();
+
+    /// <summary>The metrics given to <see cref="Compile"/>.</summary>
+    public IReadOnlyList<Metric> Metrics => _metrics;
+
+    /// <summary>When set, gradients are clipped to this global L2 norm before each update.</summary>
+    public double? ClipNorm { get; set; }
+
+    /// <summary>Number of training steps taken so far (restored by <see cref="Resume"/>).</summary>
+    public long GlobalStep { get; private set; }
+
+    /// <summary>Set by a callback to end <see cref="Fit"/> after the current epoch.</summary>
+    public bool StopTraining { get; set; }
+
+    private static InvalidOperationException NotCompiled() => new("Call Trainer.Compile(optimizer, loss, metrics) first.");
+
+    /// <summary>Sets the optimizer, the loss, the metrics and optional gradient clipping.</summary>
+    public void Compile(Optimizer optimizer, Loss loss, IEnumerable<Metric>? metrics = null, double? clipNorm = null)
+    {
+        _optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer));
+        _loss = loss ?? throw new ArgumentNullException(nameof(loss));
+        _metrics = metrics?.ToArray() ?? [];
+        if (_metrics.Select(m => m.Name).Distinct().Count() != _metrics.Length) throw new ArgumentException("Metric names must be distinct.", nameof(metrics));
+        ClipNorm = clipNorm;
+    }
+
+    /// <summary>One optimisation step on a batch: forward, loss, backward, (clip), update. Returns the loss; updates
+    /// <paramref name="metrics"/> (default: none) with the batch's predictions.</summary>
+    public double TrainStep(Tensor x, Tensor y, IReadOnlyList<Metric>? metrics = null)
+    {
+        var opt = Optimizer;
+        using var scope = TensorScope.Begin();
+        Model.Train();
+        opt.ZeroGrad();
+        var prediction = Model.Call(x);
+        var loss = Loss.Compute(prediction, y);
+        loss.Backward();
+        if (ClipNorm is { } c) GradClip.ClipByGlobalNorm(opt.Parameters, c);
+        opt.Step();
+        GlobalStep++;
+        if (metrics != null)
+        {
+            using var ng = Autograd.NoGrad();
+            var p = prediction.Detach();
+            foreach (var m in metrics) m.Update(p, y);
+        }
+        return loss.Item();
+    }
+
+    /// <summary>Loss (and metric updates) on a batch in evaluation mode, without gradients.</summary>
+    public double TestStep(Tensor x, Tensor y, IReadOnlyList<Metric>? metrics = null)
+    {
+        using var scope = TensorScope.Begin();
+        using var ng = Autograd.NoGrad();
+        Model.Eval();
+        var prediction = Model.Call(x);
+        var loss = Loss.Compute(prediction, y).Item();
+        if (metrics != null) foreach (var m in metrics) m.Update(prediction, y);
+        return loss;
+    }
+
+    /// <summary>
+    /// Trains for epochs <paramref name="initialEpoch"/> … <paramref name="epochs"/> − 1 (so a resumed run passes the epoch
+    /// it stopped at). The dataset is enumerated with the epoch index, so a deterministic pipeline yields the same batches
+    /// as an uninterrupted run. Validation metrics are prefixed with <c>val_</c>.
+    /// </summary>
+    public History Fit(Dataset<Batch> train, int epochs, Dataset<Batch>? validation = null, IEnumerable<Callback>? callbacks = null, int initialEpoch = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(initialEpoch);
+        var cbs = callbacks?.ToArray() ?? [];
+        var history = new History();
+        var lossMean = new MeanValue("loss");
+        StopTraining = false;
+        foreach (var cb in cbs) cb.OnTrainBegin(this);
+        for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
+        {
+            foreach (var cb in cbs) cb.OnEpochBegin(this, epoch);
+            lossMean.Reset();
+            foreach (var m in _metrics) m.Reset();
+            var sw = Stopwatch.StartNew();
+            long samples = 0;
+            var batchLogs = new Dictionary<string, double>();
+            foreach (var batch in train.WithEpoch(epoch))
+            {
+                double loss;
+                using (var s = TensorScope.Begin())
+                {
+                    var (x, y) = batch.ToTensors(Model.Parameters().FirstOrDefault()?.Value.Backend);
+                    loss = TrainStep(x, y, _metrics);
+                }
+                lossMean.Add(loss, batch.Size);
+                samples += batch.Size;
+                batchLogs["loss"] = lossMean.Result;
+                foreach (var m in _metrics) batchLogs[m.Name] = m.Result;
+                batchLogs["samples"] = samples;
+                batchLogs["samples_per_second"] = samples / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
+                foreach (var cb in cbs) cb.OnBatchEnd(this, GlobalStep, batchLogs);
+            }
+            var logs = new Dictionary<string, double> { ["loss"] = lossMean.Result };
+            foreach (var m in _metrics) logs[m.Name] = m.Result;
+            logs["epoch_seconds"] = sw.Elapsed.TotalSeconds;
+            if (validation != null)
+                foreach (var (k, v) in Evaluate(validation)) logs["val_" + k] = v;
+            history.Add(epoch, logs);
+            foreach (var cb in cbs) cb.OnEpochEnd(this, epoch, logs);
+        }
+        foreach (var cb in cbs) cb.OnTrainEnd(this);
+        return history;
+    }
+
+    /// <summary>Loss and metrics over a dataset in evaluation mode.</summary>
+    public IReadOnlyDictionary<string, double> Evaluate(Dataset<Batch> data)
+    {
+        var lossMean = new MeanValue("loss");
+        foreach (var m in _metrics) m.Reset();
+        foreach (var batch in data.WithEpoch(0))
+        {
+            using var s = TensorScope.Begin();
+            var (x, y) = batch.ToTensors(Model.Parameters().FirstOrDefault()?.Value.Backend);
+            lossMean.Add(TestStep(x, y, _metrics), batch.Size);
+        }
+        var result = new Dictionary<string, double> { ["loss"] = lossMean.Result };
+        foreach (var m in _metrics) result[m.Name] = m.Result;
+        return result;
+    }
+
+    /// <summary>Model outputs for every example of <paramref name="data"/>, concatenated along the first axis
+    /// (the caller owns the result).</summary>
+    public Tensor Predict(Dataset<Batch> data)
+    {
+        var parts = new List<Tensor>();
+        using var scope = TensorScope.Begin();
+        using var ng = Autograd.NoGrad();
+        Model.Eval();
+        foreach (var batch in data.WithEpoch(0))
+        {
+            var (x, _) = batch.ToTensors(Model.Parameters().FirstOrDefault()?.Value.Backend);
+            parts.Add(Model.Call(x));
+        }
+        if (parts.Count == 0) throw new ArgumentException("Predict got an empty dataset.", nameof(data));
+        return Ops.Concat(parts, 0).DetachFromScope();
+    }
+
+    /// <summary>Writes model, optimizer state, step counters and layer random-generator positions to one file (atomically).</summary>
+    public void SaveCheckpoint(string path, int epochsCompleted)
+    {
+        var metadata = new Dictionary<string, string>();
+        foreach (var (name, m) in Model.NamedModules())
+            if (m is IHasGenerator g) metadata["generator." + (name.Length == 0 ? "<root>" : name)] = g.Generator.Draws.ToString(CultureInfo.InvariantCulture);
+        var state = _optimizer?.StateDict();
+        try
+        {
+            Checkpoint.Save(path, Model, state, new TrainingProgress { Epoch = epochsCompleted, Step = GlobalStep, Metadata = metadata });
+        }
+        finally
+        {
+            // step and lr are fresh scalars made for the state dict; the rest are live optimizer buffers.
+            state?["step"].Dispose();
+            state?["lr"].Dispose();
+        }
+    }
+
+    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> into the model and the compiled optimizer;
+    /// returns the number of completed epochs (pass it to <see cref="Fit"/> as <c>initialEpoch</c>).</summary>
+    public int Resume(string path)
+    {
+        using var state = Checkpoint.LoadInto(path, Model);
+        if (_optimizer != null && state.Optimizer.Count > 0) _optimizer.LoadStateDict(state.Optimizer);
+        GlobalStep = state.Progress.Step;
+        foreach (var (name, m) in Model.NamedModules())
+            if (m is IHasGenerator g && state.Progress.Metadata.TryGetValue("generator." + (name.Length == 0 ? "<root>" : name), out var draws))
+                g.Generator.Restore(long.Parse(draws, CultureInfo.InvariantCulture));
+        return checked((int)state.Progress.Epoch);
+    }
+}
