@@ -26,8 +26,19 @@ public static class RatioMode
                 Console.WriteLine(F($"{{\"suite\":\"ops\",\"dispatch_ratio\":{Median(combined):F4}}}"));
                 return 0;
             }
+            case "overhead":
+            {
+                using var w = new OverheadWorkloads();
+                var mlp = Pairs(w.RawMlp, w.OursMlp, pairs, 20);
+                var cnn = Pairs(w.RawCnn, w.OursCnn, pairs, 3);
+                double mlpRatio = Median(mlp.Select(p => p.ours / p.raw)), cnnRatio = Median(cnn.Select(p => p.ours / p.raw));
+                Console.WriteLine(F($"mlp step: raw {Median(mlp.Select(p => p.raw)) / 20 * 1e3:F3} ms, ours {Median(mlp.Select(p => p.ours)) / 20 * 1e3:F3} ms"));
+                Console.WriteLine(F($"cnn step: raw {Median(cnn.Select(p => p.raw)) / 3 * 1e3:F3} ms, ours {Median(cnn.Select(p => p.ours)) / 3 * 1e3:F3} ms"));
+                Console.WriteLine(F($"{{\"suite\":\"overhead\",\"mlp_ratio\":{mlpRatio:F4},\"cnn_ratio\":{cnnRatio:F4}}}"));
+                return 0;
+            }
             default:
-                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops)");
+                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead)");
                 return 2;
         }
     }

@@ -40,6 +40,8 @@ public sealed partial class Tensor
             else
             {
                 if (value != null) TensorScope.Release(value);
+                // The leaf owns its tape gradient (Backward accumulates into it), so a replaced one is freed here.
+                if (TapeGrad != null && !ReferenceEquals(TapeGrad, value)) TapeGrad.Dispose();
                 TapeGrad = value;
             }
         }

@@ -56,11 +56,12 @@ public sealed class HuberLoss(double delta = 1.0, Reduction reduction = Reductio
     public override Tensor Compute(Tensor prediction, Tensor target) => LossFunctions.Huber(prediction, target, delta, reduction);
 }
 
-/// <summary>Binary cross-entropy on logits.</summary>
-public sealed class BceWithLogitsLoss(Tensor? posWeight = null, Reduction reduction = Reduction.Mean) : Loss
+/// <summary>Binary cross-entropy on logits (see <see cref="LossFunctions.BceWithLogits"/>), with optional positive-class
+/// weight and per-element weight (both broadcast to the prediction's shape).</summary>
+public sealed class BceWithLogitsLoss(Tensor? posWeight = null, Reduction reduction = Reduction.Mean, Tensor? weight = null) : Loss
 {
     /// <inheritdoc />
     public override string Name => "bce_with_logits";
     /// <inheritdoc />
-    public override Tensor Compute(Tensor prediction, Tensor target) => LossFunctions.BceWithLogits(prediction, target, posWeight, null, reduction);
+    public override Tensor Compute(Tensor prediction, Tensor target) => LossFunctions.BceWithLogits(prediction, target, posWeight, weight, reduction);
 }

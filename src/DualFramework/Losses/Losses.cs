@@ -21,6 +21,8 @@ public static class LossFunctions
         _ => perElement,
     };
 
+    private static bool BroadcastsTo(Shape from, Shape to) => Shape.TryBroadcast(from, to, out var r) && r == to;
+
     private static void SameShape(string loss, Tensor a, Tensor b)
     {
         if (a.Shape != b.Shape)
@@ -35,17 +37,22 @@ public static class LossFunctions
     public static Tensor CrossEntropy(Tensor logits, Tensor targets, Tensor? weight = null, long ignoreIndex = -100,
         double labelSmoothing = 0, Reduction reduction = Reduction.Mean)
     {
-        if (labelSmoothing is < 0 or > 1)
+        if (!(labelSmoothing is >= 0 and <= 1)) // NaN fails too
             throw new OpException("cross_entropy", [logits.Spec, targets.Spec], $"label smoothing {labelSmoothing} must be in [0, 1]", LayerPath.Current);
-        return Nll(Ops.LogSoftmax(logits, 1), targets, weight, ignoreIndex, labelSmoothing, reduction, "cross_entropy");
+        Validate("cross_entropy", logits, targets, weight, ignoreIndex);
+        return NllCore(Ops.LogSoftmax(logits, 1), targets, weight, ignoreIndex, labelSmoothing, reduction);
     }
 
     /// <summary>Negative log-likelihood of log-probabilities <c>[N, C]</c> at integer targets <c>[N]</c> (see <see cref="CrossEntropy"/>).</summary>
-    public static Tensor Nll(Tensor logProbs, Tensor targets, Tensor? weight = null, long ignoreIndex = -100, Reduction reduction = Reduction.Mean) =>
-        Nll(logProbs, targets, weight, ignoreIndex, 0, reduction, "nll");
-
-    private static Tensor Nll(Tensor logp, Tensor targets, Tensor? weight, long ignoreIndex, double eps, Reduction reduction, string name)
+    public static Tensor Nll(Tensor logProbs, Tensor targets, Tensor? weight = null, long ignoreIndex = -100, Reduction reduction = Reduction.Mean)
     {
+        Validate("nll", logProbs, targets, weight, ignoreIndex);
+        return NllCore(logProbs, targets, weight, ignoreIndex, 0, reduction);
+    }
+
+    private static void Validate(string name, Tensor logp, Tensor targets, Tensor? weight, long ignoreIndex)
+    {
+        if (!logp.DType.IsFloating()) throw new OpException(name, [logp.Spec, targets.Spec], "scores must be floating", LayerPath.Current);
         if (logp.Rank != 2) throw new OpException(name, [logp.Spec, targets.Spec], $"expects [N, C] scores, got rank {logp.Rank}", LayerPath.Current);
         if (targets.Rank != 1 || targets.Shape[0] != logp.Shape[0])
             throw new OpException(name, [logp.Spec, targets.Spec], $"targets must be [N] = [{logp.Shape[0]}]", LayerPath.Current);
@@ -53,6 +60,12 @@ public static class LossFunctions
         long c = logp.Shape[1];
         if (weight != null && (weight.Rank != 1 || weight.Shape[0] != c))
             throw new OpException(name, [logp.Spec, targets.Spec, weight.Spec], $"class weights must be [C] = [{c}]", LayerPath.Current);
+        CheckTargets(name, logp, targets, c, ignoreIndex);
+    }
+
+    private static Tensor NllCore(Tensor logp, Tensor targets, Tensor? weight, long ignoreIndex, double eps, Reduction reduction)
+    {
+        long c = logp.Shape[1];
         var ignored = Ops.Equal(targets, (double)ignoreIndex);
         var safe = Ops.Where(ignored, Ops.ZerosLike(targets), targets);
         var onehot = Ops.OneHot(safe, c, logp.DType);
@@ -73,6 +86,19 @@ public static class LossFunctions
             Reduction.Sum => Combine(Ops.Sum(nll), smooth == null ? null : Ops.Sum(smooth)),
             _ => Ops.Div(Combine(Ops.Sum(nll), smooth == null ? null : Ops.Sum(smooth)), Ops.Sum(wy)),
         };
+    }
+
+    // Out-of-range class indices would otherwise reach libtorch's one_hot (or silently pick nothing on other backends),
+    // so they are checked on the host, as PyTorch's CPU kernels do.
+    private static void CheckTargets(string name, Tensor logp, Tensor targets, long c, long ignoreIndex)
+    {
+        if (targets.NumElements == 0) return;
+        long[] values;
+        using (var scope = TensorScope.Begin())
+            values = targets.DType == DType.Int64 ? targets.ToArray<long>() : Ops.Cast(targets, DType.Int64).ToArray<long>();
+        foreach (var v in values)
+            if (v != ignoreIndex && (v < 0 || v >= c))
+                throw new OpException(name, [logp.Spec, targets.Spec], $"target {v} out of range [0, {c}) (ignore_index is {ignoreIndex})", LayerPath.Current);
     }
 
     /// <summary>Mean squared error.</summary>
@@ -104,11 +130,26 @@ public static class LossFunctions
 
     /// <summary>
     /// Binary cross-entropy on logits, numerically stable: (1 − y)·x + (1 + (w⁺ − 1)·y)·softplus(−x), with optional
-    /// positive-class weight w⁺ (broadcast over the last axis) and per-element weights.
+    /// positive-class weight w⁺ and per-element weights, each broadcast to the logits' shape (usually <c>[C]</c> over the last axis).
     /// </summary>
     public static Tensor BceWithLogits(Tensor logits, Tensor targets, Tensor? posWeight = null, Tensor? weight = null, Reduction reduction = Reduction.Mean)
     {
         SameShape("bce_with_logits", logits, targets);
+        if (!logits.DType.IsFloating())
+            throw new OpException("bce_with_logits", [logits.Spec, targets.Spec], "logits must be floating", LayerPath.Current);
+        // Weights must broadcast to the loss without enlarging it; they are cast so the loss keeps the logits' dtype.
+        if (posWeight != null)
+        {
+            if (!BroadcastsTo(posWeight.Shape, logits.Shape))
+                throw new OpException("bce_with_logits", [logits.Spec, targets.Spec, posWeight.Spec], $"pos_weight {posWeight.Shape} must broadcast to {logits.Shape}", LayerPath.Current);
+            posWeight = Ops.Cast(posWeight, logits.DType);
+        }
+        if (weight != null)
+        {
+            if (!BroadcastsTo(weight.Shape, logits.Shape))
+                throw new OpException("bce_with_logits", [logits.Spec, targets.Spec, weight.Spec], $"weight {weight.Shape} must broadcast to {logits.Shape}", LayerPath.Current);
+            weight = Ops.Cast(weight, logits.DType);
+        }
         var y = Ops.Cast(targets, logits.DType);
         var sp = Ops.Softplus(Ops.Neg(logits));
         var logWeight = posWeight == null ? null : Ops.RAdd(1.0, Ops.Mul(Ops.Sub(posWeight, 1.0), y));

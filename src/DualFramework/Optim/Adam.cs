@@ -38,6 +38,9 @@ public class Adam : Optimizer
     protected virtual bool Decoupled => false;
 
     /// <inheritdoc />
+    protected override IReadOnlyCollection<string> BufferNames => ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
+
+    /// <inheritdoc />
     protected override void Update(int index, Variable parameter, Tensor grad)
     {
         var p = parameter.Value;
@@ -51,7 +54,7 @@ public class Adam : Optimizer
         var v = State(index, "exp_avg_sq");
         m.Assign(Ops.Add(Ops.Mul(m.Value, Beta1), Ops.Mul(g, 1 - Beta1)));
         v.Assign(Ops.Add(Ops.Mul(v.Value, Beta2), Ops.Mul(Ops.Mul(g, g), 1 - Beta2)));
-        long t = StepCount;
+        long t = ParamStepCount(index); // per parameter, as PyTorch: steps without a gradient do not count
         double bc1 = 1 - Math.Pow(Beta1, t), bc2 = 1 - Math.Pow(Beta2, t);
         var second = v.Value;
         if (AmsGrad)

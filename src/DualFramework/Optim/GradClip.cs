@@ -29,9 +29,11 @@ public static class GradClip
         if (coef < 1)
             foreach (var p in ps)
             {
-                var clipped = Ops.Mul(p.Grad!, coef);
-                scope.Keep(clipped);
-                p.Value.Grad = clipped;
+                var old = p.Grad!;
+                // With native autograd the new gradient lives on in libtorch once set (the scoped handle may go); on the
+                // tape the setter takes ownership and the replaced gradient, owned by the parameter, must be freed.
+                p.Value.Grad = Ops.Mul(old, coef);
+                if (!Autograd.UsesNative(p.Value.Backend)) old.Dispose();
             }
         return norm;
     }

@@ -13,6 +13,7 @@ public abstract class Optimizer : IDisposable
     private readonly Variable[] _params;
     private readonly string[] _names;
     private readonly Dictionary<(int, string), Variable> _state = [];
+    private readonly long[] _paramSteps;
 
     /// <summary>Creates an optimizer over <paramref name="parameters"/> (trainable variables).</summary>
     protected Optimizer(IEnumerable<Variable> parameters, double learningRate)
@@ -25,6 +26,7 @@ public abstract class Optimizer : IDisposable
         if (_names.Distinct().Count() != _names.Length) _names = _params.Select((_, i) => $"param{i}").ToArray();
         LearningRate = learningRate;
         BaseLearningRate = learningRate;
+        _paramSteps = new long[_params.Length];
     }
 
     /// <summary>The learning rate used by the next <see cref="Step"/> (schedules change it).</summary>
@@ -39,13 +41,22 @@ public abstract class Optimizer : IDisposable
     /// <summary>The optimised parameters.</summary>
     public IReadOnlyList<Variable> Parameters => _params;
 
-    /// <summary>Clears every parameter's gradient.</summary>
+    /// <summary>Clears every parameter's gradient (sets it to null, like PyTorch's <c>zero_grad(set_to_none=True)</c>).</summary>
     public void ZeroGrad()
     {
-        foreach (var p in _params) p.ZeroGrad();
+        foreach (var p in _params)
+        {
+            // On the tape the parameter owns its gradient tensor; dropping the reference alone would leak it.
+            var tapeGrad = Autograd.UsesNative(p.Value.Backend) ? null : p.Value.TapeGrad;
+            p.ZeroGrad();
+            tapeGrad?.Dispose();
+        }
     }
 
-    /// <summary>Applies one update to every parameter that has a gradient.</summary>
+    /// <summary>
+    /// Applies one update to every parameter that has a gradient. Gradients are kept (moved onto the new values), as
+    /// PyTorch keeps <c>.grad</c> after <c>step()</c>: call <see cref="ZeroGrad"/> before the next backward pass.
+    /// </summary>
     public void Step()
     {
         StepCount++;
@@ -53,11 +64,36 @@ public abstract class Optimizer : IDisposable
         using var noGrad = Autograd.NoGrad();
         for (int i = 0; i < _params.Length; i++)
         {
-            var g = _params[i].Grad;
+            var p = _params[i];
+            var old = p.Value;
+            var g = old.Grad;
             if (g == null) continue;
-            Update(i, _params[i], g);
+            _paramSteps[i]++;
+            // On the tape the gradient is owned by the old value, which Assign disposes: take it over first.
+            // (With native autograd g is a scoped handle and libtorch keeps the gradient alive.)
+            bool tape = !Autograd.UsesNative(old.Backend);
+            if (tape) old.TapeGrad = null;
+            try
+            {
+                Update(i, p, g);
+            }
+            finally
+            {
+                if (!ReferenceEquals(p.Value, old)) p.Value.Grad = g;
+                else if (tape) old.TapeGrad = g;
+            }
         }
     }
+
+    /// <summary>
+    /// Number of updates parameter <paramref name="index"/> has received, counting the one in progress during
+    /// <see cref="Update"/> (PyTorch's per-parameter <c>state["step"]</c>: a step where it had no gradient is not counted).
+    /// </summary>
+    protected long ParamStepCount(int index) => _paramSteps[index];
+
+    /// <summary>The names of the per-parameter buffers this optimizer may create (checked by <see cref="LoadStateDict"/>),
+    /// or null to accept any.</summary>
+    protected virtual IReadOnlyCollection<string>? BufferNames => null;
 
     /// <summary>Computes and assigns the new value of parameter <paramref name="index"/> from its gradient.</summary>
     protected abstract void Update(int index, Variable parameter, Tensor grad);
@@ -78,44 +114,78 @@ public abstract class Optimizer : IDisposable
     protected bool HasState(int index, string name) => _state.ContainsKey((index, name));
 
     /// <summary>
-    /// The optimizer's state: <c>step</c> (int64 scalar), <c>lr</c> (float64 scalar) and every per-parameter buffer as
-    /// <c>&lt;parameter name&gt;.&lt;buffer&gt;</c>. Values are live tensors (copy them to keep a snapshot).
+    /// The optimizer's state: <c>step</c> (int64 scalar), <c>lr</c> (float64 scalar), <c>&lt;parameter name&gt;.step</c>
+    /// (int64 scalar, per parameter that has been updated) and every per-parameter buffer as
+    /// <c>&lt;parameter name&gt;.&lt;buffer&gt;</c> (the parameter's shape and dtype). Parameters without a name (or with
+    /// duplicate names) are called <c>param&lt;i&gt;</c>. Buffer values are live tensors, replaced by the next
+    /// <see cref="Step"/> (copy them to keep a snapshot); the scalars are new tensors the caller owns.
     /// </summary>
-    public IReadOnlyDictionary<string, Tensor> StateDict()
+    public OptimizerState StateDict()
     {
         var d = new Dictionary<string, Tensor>();
+        var owned = new List<Tensor>();
         var backend = _params[0].Value.Backend;
-        d["step"] = Tensor.Scalar(StepCount, backend).DetachFromScope();
-        d["lr"] = Tensor.Scalar(LearningRate, backend).DetachFromScope();
+        Tensor Fresh(Tensor t)
+        {
+            owned.Add(t.DetachFromScope());
+            return t;
+        }
+        d["step"] = Fresh(Tensor.Scalar(StepCount, backend));
+        d["lr"] = Fresh(Tensor.Scalar(LearningRate, backend));
+        for (int i = 0; i < _params.Length; i++)
+            if (_paramSteps[i] > 0) d[$"{_names[i]}.step"] = Fresh(Tensor.Scalar(_paramSteps[i], backend));
         foreach (var ((i, n), v) in _state.OrderBy(kv => kv.Key)) d[$"{_names[i]}.{n}"] = v.Value;
-        return d;
+        return new OptimizerState(d, owned);
     }
 
-    /// <summary>Restores state saved by <see cref="StateDict"/>; every problem is reported at once.</summary>
+    /// <summary>
+    /// Restores state saved by <see cref="StateDict"/>, replacing all current state (buffers absent from
+    /// <paramref name="state"/> are dropped, as in PyTorch). Nothing is changed when anything is wrong; every problem is
+    /// reported at once in a <see cref="StateDictException"/>. The tensors are copied, so <paramref name="state"/> may be
+    /// this optimizer's own live state dict.
+    /// </summary>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
     {
         var problems = new List<string>();
-        if (!state.TryGetValue("step", out var step) || step.DType != DType.Int64 || step.NumElements != 1) problems.Add("missing or invalid 'step' (int64 scalar)");
-        if (!state.TryGetValue("lr", out var lr) || lr.DType != DType.Float64 || lr.NumElements != 1) problems.Add("missing or invalid 'lr' (float64 scalar)");
+        static bool IsInt64Scalar(Tensor? t) => t != null && t.DType == DType.Int64 && t.NumElements == 1;
+        if (!state.TryGetValue("step", out var step) || !IsInt64Scalar(step) || step.Item() < 0) problems.Add("missing or invalid 'step' (non-negative int64 scalar)");
+        if (!state.TryGetValue("lr", out var lr) || lr.DType != DType.Float64 || lr.NumElements != 1 || !(lr.Item() is >= 0 and < double.PositiveInfinity))
+            problems.Add("missing or invalid 'lr' (non-negative finite float64 scalar)");
         var entries = new List<(int, string, Tensor)>();
+        var steps = new long[_params.Length];
+        var known = BufferNames;
         foreach (var (key, t) in state)
         {
             if (key is "step" or "lr") continue;
             int i = Array.FindIndex(_names, n => key.StartsWith(n + ".", StringComparison.Ordinal) && !key[(n.Length + 1)..].Contains('.'));
-            if (i < 0) { problems.Add($"unexpected '{key}'"); continue; }
+            if (i < 0) { problems.Add($"unexpected '{key}' (no such parameter)"); continue; }
+            var buffer = key[(_names[i].Length + 1)..];
+            if (buffer == "step")
+            {
+                if (!IsInt64Scalar(t) || t.Item() < 0) problems.Add($"'{key}': expected a non-negative int64 scalar, got {t.Spec}");
+                else steps[i] = (long)t.Item();
+                continue;
+            }
+            if (known != null && !known.Contains(buffer)) { problems.Add($"unexpected '{key}' ({GetType().Name} has no buffer '{buffer}')"); continue; }
             if (t.Spec != _params[i].Spec) { problems.Add($"'{key}': expected {_params[i].Spec}, got {t.Spec}"); continue; }
-            entries.Add((i, key[(_names[i].Length + 1)..], t));
+            entries.Add((i, buffer, t));
         }
         if (problems.Count > 0)
             throw new StateDictException($"Cannot load optimizer state into {GetType().Name}: {string.Join("; ", problems)}", problems);
-        StepCount = (long)step!.Item();
-        LearningRate = lr!.Item();
-        foreach (var (i, n, t) in entries)
+        // Copy everything before freeing the current buffers, which may be the very tensors being loaded.
+        var copies = entries.Select(e =>
         {
+            var (i, n, t) = e;
             var bytes = new byte[t.NumElements * t.DType.ElementSize()];
             t.Backend.ToBytes(t.Handle, t.Spec, bytes);
-            State(i, n).Assign(Tensor.FromBytes(bytes, t.Spec, _params[i].Value.Backend));
-        }
+            return (i, n, Tensor.FromBytes(bytes, t.Spec, _params[i].Value.Backend).DetachFromScope());
+        }).ToList();
+        StepCount = (long)step!.Item();
+        LearningRate = lr!.Item();
+        foreach (var v in _state.Values) v.Dispose();
+        _state.Clear();
+        Array.Copy(steps, _paramSteps, steps.Length);
+        foreach (var (i, n, t) in copies) _state[(i, n)] = new Variable(t, trainable: false, $"{_names[i]}.{n}");
     }
 
     /// <summary>Frees the optimizer's state.</summary>
@@ -124,5 +194,51 @@ public abstract class Optimizer : IDisposable
         foreach (var v in _state.Values) v.Dispose();
         _state.Clear();
         GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>
+/// An optimizer's state dict. Buffers are the optimizer's live tensors; the counters and the learning rate are scalars made
+/// for this snapshot, which <see cref="Dispose"/> frees (the live buffers stay with the optimizer).
+/// </summary>
+public sealed class OptimizerState : IReadOnlyDictionary<string, Tensor>, IDisposable
+{
+    private readonly Dictionary<string, Tensor> _entries;
+    private readonly List<Tensor> _owned;
+
+    internal OptimizerState(Dictionary<string, Tensor> entries, List<Tensor> owned)
+    {
+        _entries = entries;
+        _owned = owned;
+    }
+
+    /// <inheritdoc />
+    public Tensor this[string key] => _entries[key];
+
+    /// <inheritdoc />
+    public IEnumerable<string> Keys => _entries.Keys;
+
+    /// <inheritdoc />
+    public IEnumerable<Tensor> Values => _entries.Values;
+
+    /// <inheritdoc />
+    public int Count => _entries.Count;
+
+    /// <inheritdoc />
+    public bool ContainsKey(string key) => _entries.ContainsKey(key);
+
+    /// <inheritdoc />
+    public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out Tensor value) => _entries.TryGetValue(key, out value);
+
+    /// <inheritdoc />
+    public IEnumerator<KeyValuePair<string, Tensor>> GetEnumerator() => _entries.GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>Frees the snapshot's own scalars.</summary>
+    public void Dispose()
+    {
+        foreach (var t in _owned) t.Dispose();
+        _owned.Clear();
     }
 }

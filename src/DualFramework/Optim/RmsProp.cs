@@ -11,6 +11,8 @@ public sealed class RmsProp : Optimizer
     {
         if (alpha is < 0 or > 1) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "must be in [0, 1]");
         if (momentum < 0) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "must be non-negative");
+        if (!(eps >= 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "must be non-negative");
+        if (weightDecay < 0) throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "must be non-negative");
         Alpha = alpha;
         Eps = eps;
         WeightDecay = weightDecay;
@@ -28,6 +30,9 @@ public sealed class RmsProp : Optimizer
     public double Momentum { get; }
     /// <summary>Normalise by the variance estimate instead of the second moment.</summary>
     public bool Centered { get; }
+
+    /// <inheritdoc />
+    protected override IReadOnlyCollection<string> BufferNames => ["square_avg", "grad_avg", "momentum_buffer"];
 
     /// <inheritdoc />
     protected override void Update(int index, Variable parameter, Tensor grad)

@@ -29,6 +29,9 @@ public sealed class Sgd : Optimizer
     public bool Nesterov { get; }
 
     /// <inheritdoc />
+    protected override IReadOnlyCollection<string> BufferNames => ["momentum_buffer"];
+
+    /// <inheritdoc />
     protected override void Update(int index, Variable parameter, Tensor grad)
     {
         var p = parameter.Value;

@@ -179,17 +179,8 @@ public sealed class Trainer
         var metadata = new Dictionary<string, string>();
         foreach (var (name, m) in Model.NamedModules())
             if (m is IHasGenerator g) metadata["generator." + (name.Length == 0 ? "<root>" : name)] = g.Generator.Draws.ToString(CultureInfo.InvariantCulture);
-        var state = _optimizer?.StateDict();
-        try
-        {
-            Checkpoint.Save(path, Model, state, new TrainingProgress { Epoch = epochsCompleted, Step = GlobalStep, Metadata = metadata });
-        }
-        finally
-        {
-            // step and lr are fresh scalars made for the state dict; the rest are live optimizer buffers.
-            state?["step"].Dispose();
-            state?["lr"].Dispose();
-        }
+        using var state = _optimizer?.StateDict();
+        Checkpoint.Save(path, Model, state, new TrainingProgress { Epoch = epochsCompleted, Step = GlobalStep, Metadata = metadata });
     }
 
     /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> into the model and the compiled optimizer;
