@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
-dotnet run -c Release --project samples/LogisticRegression -- "$@"
+dotnet run -c Release --project samples/FashionMnist -- "$@"

@@ -16,7 +16,7 @@ string backend = BackendRegistry.NameFromEnvironmentVariable(), model = "cnn";
 string? dataDir = null;
 int epochs = 2, batchSize = 64;
 long seed = 0;
-double lr = 1e-3;
+double lr = 2e-3;
 try
 {
     for (int i = 0; i < args.Length; i++)
@@ -60,8 +60,16 @@ catch (FileNotFoundException e)
 BackendRegistry.SetDefault(backend);
 Console.WriteLine($"backend {backend}, model {model}, {data.Train.Count} train / {data.Test.Count} test images, batch {batchSize}, seed {seed}");
 
-var train = data.Train.ToDataset().Shuffle(seed).Batch(batchSize).Prefetch(4);
-var test = data.Test.ToDataset().Batch(1000).Prefetch(2);
+// Standardise pixels with the training set's mean and standard deviation (0.2860, 0.3530 for Fashion-MNIST).
+const float Mean = 0.2860f, Std = 0.3530f;
+static Example Standardize(Example e)
+{
+    var f = e.Features.ToArray();
+    for (int i = 0; i < f.Length; i++) f[i] = (f[i] - Mean) / Std;
+    return e.WithFeatures(f);
+}
+var train = data.Train.ToDataset().Shuffle(seed).Map(Standardize).Batch(batchSize).Prefetch(4);
+var test = data.Test.ToDataset().Map(Standardize).Batch(1000).Prefetch(2);
 
 using var net = Models.Create(model, new SeededRandom(seed));
 Console.WriteLine($"{net.ParameterCount()} parameters");
@@ -70,7 +78,9 @@ var trainer = new Trainer(net);
 trainer.Compile(optimizer, new CrossEntropyLoss(), [new Accuracy()]);
 
 var sw = Stopwatch.StartNew();
-trainer.Fit(train, epochs, callbacks: [new ProgressBar(data.Train.Count, epochs)]);
+// Cosine decay of the learning rate over all steps of the run (per step).
+long totalSteps = epochs * ((data.Train.Count + batchSize - 1) / batchSize);
+trainer.Fit(train, epochs, callbacks: [new LearningRateScheduler(new CosineLr(totalSteps), perStep: true), new ProgressBar(data.Train.Count, epochs)]);
 double trainSeconds = sw.Elapsed.TotalSeconds;
 
 var result = trainer.Evaluate(test);

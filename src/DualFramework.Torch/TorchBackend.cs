@@ -34,6 +34,7 @@ public sealed class TorchBackend : IBackend
         ConvKernels.Register(_kernels);
         NormKernels.Register(_kernels);
         RandomKernels.Register(_kernels);
+        OptimKernels.Register(_kernels);
         CreationKernels.Register(_kernels);
         NativeAutograd = new TorchAutograd();
     }

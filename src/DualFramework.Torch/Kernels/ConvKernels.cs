@@ -13,6 +13,7 @@ internal static class ConvKernels
     {
         t.Add(OpSet.MatMul, (x, _, _) => torch.matmul(In(x, 0), In(x, 1)));
 
+        t.Add(OpSet.Linear, (x, _, _) => F.linear(In(x, 0), In(x, 1), x.Length == 3 ? In(x, 2) : null));
         t.Add(OpSet.Conv, (x, a, _) =>
         {
             var c = (ConvAttrs)a;

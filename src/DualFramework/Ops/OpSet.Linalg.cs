@@ -41,8 +41,55 @@ public sealed class MatMulOp : Op
     }
 }
 
+/// <summary>
+/// The affine map of a fully connected layer: <c>y = x·Wᵀ + b</c> for x <c>[..., in]</c>, W <c>[out, in]</c> and an optional
+/// bias <c>[out]</c> (third operand). One op rather than transpose + matmul + add so that backends use their fused kernel
+/// (libtorch <c>addmm</c>, ONNX <c>Gemm</c>) and produce contiguous weight gradients.
+/// </summary>
+public sealed class LinearOp : Op
+{
+    internal LinearOp() : base("linear") { }
+
+    /// <inheritdoc />
+    public override TensorSpec[] Infer(ReadOnlySpan<TensorSpec> inputs, OpAttrs attrs)
+    {
+        if (inputs.Length is not (2 or 3)) throw Fail(inputs, $"expects input, weight and an optional bias, got {inputs.Length} operands");
+        TensorSpec x = inputs[0], w = inputs[1];
+        if (!x.DType.IsFloating()) throw Fail(inputs, $"needs floating operands, got {x.DType.Name()}");
+        for (int i = 1; i < inputs.Length; i++)
+            if (inputs[i].DType != x.DType) throw Fail(inputs, "input, weight and bias dtypes differ; promote them first");
+        if (x.Shape.Rank < 1) throw Fail(inputs, "input must have rank >= 1");
+        if (w.Shape.Rank != 2) throw Fail(inputs, $"weight must be [out, in], got {w.Shape}");
+        if (x.Shape[-1] != w.Shape[1]) throw Fail(inputs, $"input features {x.Shape[-1]} differ from weight in_features {w.Shape[1]}");
+        if (inputs.Length == 3 && (inputs[2].Shape.Rank != 1 || inputs[2].Shape[0] != w.Shape[0]))
+            throw Fail(inputs, $"bias must be [{w.Shape[0]}], got {inputs[2].Shape}");
+        var dims = x.Shape.ToArray();
+        dims[^1] = w.Shape[0];
+        return One(Shape.Own(dims), x.DType);
+    }
+
+    /// <inheritdoc />
+    public override Tensor?[] Gradient(GradContext ctx)
+    {
+        Tensor x = ctx.Inputs[0], w = ctx.Inputs[1], g = ctx.Grad;
+        long outF = w.Shape[0], inF = w.Shape[1];
+        var grads = new Tensor?[ctx.Inputs.Count];
+        if (ctx.NeedsGrad(0)) grads[0] = Ops.MatMul(g, w);
+        if (ctx.NeedsGrad(1) || (grads.Length == 3 && ctx.NeedsGrad(2)))
+        {
+            var g2 = Ops.Reshape(g, -1, outF);
+            if (ctx.NeedsGrad(1)) grads[1] = Ops.MatMul(Ops.Transpose(g2), Ops.Reshape(x, -1, inF));
+            if (grads.Length == 3 && ctx.NeedsGrad(2)) grads[2] = Ops.Sum(g2, 0);
+        }
+        return grads;
+    }
+}
+
 public static partial class OpSet
 {
     /// <summary>Batched matrix product with broadcast batch dimensions.</summary>
     public static readonly MatMulOp MatMul = new();
+
+    /// <summary>Fully connected affine map x·Wᵀ + b.</summary>
+    public static readonly LinearOp Linear = new();
 }

@@ -29,4 +29,13 @@ public static partial class Ops
         if (vecA) dims.RemoveAt(dims.Count - (vecB ? 1 : 2));
         return Reshape(r, dims.ToArray());
     }
+
+    /// <summary><c>x·Wᵀ + b</c> for x <c>[..., in]</c>, weight <c>[out, in]</c>, optional bias <c>[out]</c> (dtypes promoted).</summary>
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
+    {
+        var dt = DTypes.ToFloating(bias == null ? DTypes.Promote(x.DType, weight.DType) : DTypes.Promote(DTypes.Promote(x.DType, weight.DType), bias.DType));
+        return bias == null
+            ? Apply(OpSet.Linear, CastTo(x, dt), CastTo(weight, dt))
+            : Apply(OpSet.Linear, OpAttrs.None, CastTo(x, dt), CastTo(weight, dt), CastTo(bias, dt));
+    }
 }

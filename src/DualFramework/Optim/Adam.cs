@@ -52,18 +52,21 @@ public class Adam : Optimizer
         }
         var m = State(index, "exp_avg");
         var v = State(index, "exp_avg_sq");
+        long t = ParamStepCount(index); // per parameter, as PyTorch: steps without a gradient do not count
+        if (!AmsGrad)
+        {
+            var (np, nm, nv) = Ops.AdamUpdate(p, g, m.Value, v.Value, LearningRate, Beta1, Beta2, Eps, t);
+            m.Assign(nm);
+            v.Assign(nv);
+            parameter.Assign(np);
+            return;
+        }
         m.Assign(Ops.Add(Ops.Mul(m.Value, Beta1), Ops.Mul(g, 1 - Beta1)));
         v.Assign(Ops.Add(Ops.Mul(v.Value, Beta2), Ops.Mul(Ops.Mul(g, g), 1 - Beta2)));
-        long t = ParamStepCount(index); // per parameter, as PyTorch: steps without a gradient do not count
         double bc1 = 1 - Math.Pow(Beta1, t), bc2 = 1 - Math.Pow(Beta2, t);
-        var second = v.Value;
-        if (AmsGrad)
-        {
-            var vmax = State(index, "max_exp_avg_sq");
-            vmax.Assign(Ops.Maximum(vmax.Value, v.Value));
-            second = vmax.Value;
-        }
-        var denom = Ops.Add(Ops.Mul(Ops.Sqrt(second), 1 / Math.Sqrt(bc2)), Eps);
+        var vmax = State(index, "max_exp_avg_sq");
+        vmax.Assign(Ops.Maximum(vmax.Value, v.Value));
+        var denom = Ops.Add(Ops.Mul(Ops.Sqrt(vmax.Value), 1 / Math.Sqrt(bc2)), Eps);
         parameter.Assign(Ops.Sub(p, Ops.Mul(Ops.Div(m.Value, denom), LearningRate / bc1)));
     }
 }

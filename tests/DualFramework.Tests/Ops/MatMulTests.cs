@@ -158,3 +158,30 @@ public class MatMulTests
             O.Zeros(new Shape(2, 3)), O.Zeros(new Shape(3, 2), DType.Float64)))).Should().Throw<OpException>().WithMessage("*dtypes differ*");
     }
 }
+
+[TestFixture]
+public class LinearOpTests
+{
+    [Test]
+    public void Linear_matches_a_loop_and_validates()
+    {
+        using var s = TensorScope.Begin();
+        double[] x = [1, 2, 3, 4, 5, 6];         // [2, 3]
+        double[] w = [0.5, -1, 2, 1, 0, -0.5];    // [2, 3]
+        double[] b = [0.25, -0.75];
+        var y = DualFramework.Ops.Linear(Tensor.FromArray(x, new Shape(2, 3)), Tensor.FromArray(w, new Shape(2, 3)), Tensor.FromArray(b, new Shape(2)));
+        var expected = new double[4];
+        for (int n = 0; n < 2; n++)
+            for (int o = 0; o < 2; o++)
+            {
+                double acc = b[o];
+                for (int i = 0; i < 3; i++) acc += x[n * 3 + i] * w[o * 3 + i];
+                expected[n * 2 + o] = acc;
+            }
+        y.ToDoubleArray().Should().Equal(expected);
+        var noBias = DualFramework.Ops.Linear(Tensor.FromArray(x, new Shape(2, 3)), Tensor.FromArray(w, new Shape(2, 3)));
+        noBias.ToDoubleArray().Should().Equal(expected.Select((v, k) => v - b[k % 2]));
+        var bad = () => DualFramework.Ops.Linear(Tensor.FromArray(x, new Shape(3, 2)), Tensor.FromArray(w, new Shape(2, 3)));
+        bad.Should().Throw<OpException>().WithMessage("*input features 2 differ from weight in_features 3*");
+    }
+}

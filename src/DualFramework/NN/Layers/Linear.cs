@@ -47,7 +47,6 @@ public sealed class Linear : Module
         if (input.Rank == 0 || input.Shape[-1] != InFeatures)
             throw LayerChecks.InputError(nameof(Linear), input,
                 $"expects the last dimension to be in_features = {InFeatures}, got shape {input.Shape}");
-        var y = Ops.MatMul(input, Ops.Transpose(Weight.Value));
-        return Bias == null ? y : Ops.Add(y, Bias.Value);
+        return Ops.Linear(input, Weight.Value, Bias?.Value);
     }
 }
