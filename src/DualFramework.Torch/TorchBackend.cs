@@ -35,6 +35,7 @@ public sealed class TorchBackend : IBackend
         NormKernels.Register(_kernels);
         RandomKernels.Register(_kernels);
         OptimKernels.Register(_kernels);
+        LossKernels.Register(_kernels);
         CreationKernels.Register(_kernels);
         NativeAutograd = new TorchAutograd();
     }

@@ -39,8 +39,8 @@ public static class LossFunctions
     {
         if (!(labelSmoothing is >= 0 and <= 1)) // NaN fails too
             throw new OpException("cross_entropy", [logits.Spec, targets.Spec], $"label smoothing {labelSmoothing} must be in [0, 1]", LayerPath.Current);
-        Validate("cross_entropy", logits, targets, weight, ignoreIndex);
-        return NllCore(Ops.LogSoftmax(logits, 1), targets, weight, ignoreIndex, labelSmoothing, reduction);
+        Validate("cross_entropy", logits, targets, weight, ignoreIndex, checkTargetValues: false);
+        return Ops.CrossEntropy(logits, targets, weight, ignoreIndex, labelSmoothing, reduction);
     }
 
     /// <summary>Negative log-likelihood of log-probabilities <c>[N, C]</c> at integer targets <c>[N]</c> (see <see cref="CrossEntropy"/>).</summary>
@@ -50,7 +50,7 @@ public static class LossFunctions
         return NllCore(logProbs, targets, weight, ignoreIndex, 0, reduction);
     }
 
-    private static void Validate(string name, Tensor logp, Tensor targets, Tensor? weight, long ignoreIndex)
+    private static void Validate(string name, Tensor logp, Tensor targets, Tensor? weight, long ignoreIndex, bool checkTargetValues = true)
     {
         if (!logp.DType.IsFloating()) throw new OpException(name, [logp.Spec, targets.Spec], "scores must be floating", LayerPath.Current);
         if (logp.Rank != 2) throw new OpException(name, [logp.Spec, targets.Spec], $"expects [N, C] scores, got rank {logp.Rank}", LayerPath.Current);
@@ -60,7 +60,7 @@ public static class LossFunctions
         long c = logp.Shape[1];
         if (weight != null && (weight.Rank != 1 || weight.Shape[0] != c))
             throw new OpException(name, [logp.Spec, targets.Spec, weight.Spec], $"class weights must be [C] = [{c}]", LayerPath.Current);
-        CheckTargets(name, logp, targets, c, ignoreIndex);
+        if (checkTargetValues) CheckTargets(name, logp, targets, c, ignoreIndex);
     }
 
     private static Tensor NllCore(Tensor logp, Tensor targets, Tensor? weight, long ignoreIndex, double eps, Reduction reduction)

@@ -49,6 +49,8 @@ public class GradientCoverageTests
         ["where"] = (t => O.Where(O.Greater(t[0], 0.0), t[0], t[1]), [Arg.Of([3], [-0.5, 0.5, 1.5]), Arg.Random(21, -1, 1, 3)]),
         ["matmul"] = (t => O.MatMul(t[0], t[1]), [Arg.Random(22, -1, 1, 2, 2, 3), Arg.Random(23, -1, 1, 3, 2)]),
         ["linear"] = (t => O.Linear(t[0], t[1], t[2]), [Arg.Random(60, -1, 1, 2, 2, 3), Arg.Random(61, -1, 1, 4, 3), Arg.Random(62, -1, 1, 4)]),
+        ["cross_entropy"] = (t => O.CrossEntropy(t[0], Tensor.FromArray(new long[] { 2, -100, 0 }), Tensor.FromArray(new[] { 0.5, 2.0, 1.0, 1.5 }), -100, 0.1,
+            DualFramework.Losses.Reduction.Mean), [Arg.Random(63, -2, 2, 3, 4)]),
         ["sum"] = (t => O.Sum(t[0], 1, keepDims: true), [Arg.Random(24, -1, 1, 2, 3)]),
         ["mean"] = (t => O.Mean(t[0], 0), [Arg.Random(25, -1, 1, 2, 3)]),
         ["max"] = (t => O.Max(t[0], 1), [Arg.Of([2, 3], [0.1, 0.7, 0.3, 0.9, 0.2, 0.4])]),

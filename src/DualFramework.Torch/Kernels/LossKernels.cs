@@ -1,0 +1,43 @@
+using DualFramework.Losses;
+using DualFramework.Operators;
+using TorchSharp;
+using static DualFramework.Torch.K;
+
+namespace DualFramework.Torch;
+
+/// <summary>Kernels of the fused loss ops.</summary>
+internal static class LossKernels
+{
+    public static void Register(KernelTable t)
+    {
+        t.Add(OpSet.CrossEntropy, (x, a, _) =>
+        {
+            var c = (CrossEntropyAttrs)a;
+            var reduction = c.Reduction switch
+            {
+                Reduction.Sum => torch.nn.Reduction.Sum,
+                Reduction.None => torch.nn.Reduction.None,
+                _ => torch.nn.Reduction.Mean,
+            };
+            try
+            {
+                return torch.nn.functional.cross_entropy(In(x, 0), In(x, 1), x.Length == 3 ? In(x, 2) : null, c.IgnoreIndex, reduction, c.LabelSmoothing);
+            }
+            catch (Exception e) when (e is not OpException)
+            {
+                // Target values are data, so only the kernel can see a bad one; report it in our terms.
+                throw BadTarget(x, c, e);
+            }
+        });
+    }
+
+    private static Exception BadTarget(ReadOnlySpan<Tensor> x, CrossEntropyAttrs c, Exception inner)
+    {
+        long classes = x[0].Shape[1];
+        using var targets = In(x, 1).cpu();
+        foreach (var v in targets.data<long>())
+            if (v != c.IgnoreIndex && (v < 0 || v >= classes))
+                return new OpException("cross_entropy", [x[0].Spec, x[1].Spec], $"target {v} out of range [0, {classes})", LayerPath.Current);
+        return inner;
+    }
+}
