@@ -47,8 +47,10 @@ public static class RatioMode
 
     private static (double raw, double ours)[] Pairs(Func<float> raw, Func<float> ours, int pairs, int inner)
     {
-        // Warm up both paths (JIT, allocator caches).
-        for (int i = 0; i < inner * 2; i++) { raw(); ours(); }
+        // Warm up both paths (tiered JIT needs ~100 ms of calls to promote hot methods; allocator caches) for at least
+        // one second and 4 × inner calls each, so no pair measures tier-0 code.
+        var warm = Stopwatch.StartNew();
+        for (int i = 0; i < inner * 4 || warm.Elapsed.TotalSeconds < 1.0; i++) { raw(); ours(); }
         var result = new (double, double)[pairs];
         for (int p = 0; p < pairs; p++)
         {
