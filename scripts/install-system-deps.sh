@@ -2,7 +2,7 @@
 # Installs the Debian packages the project needs (idempotent). Runs apt-get only when something is missing;
 # needs root for that (CI runs as root).
 set -euo pipefail
-packages=(dataset-fashion-mnist)
+packages=(dataset-fashion-mnist python3-onnx)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

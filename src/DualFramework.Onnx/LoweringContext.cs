@@ -1,0 +1,173 @@
+using System.Runtime.InteropServices;
+using DualFramework.IR;
+using DualFramework.Onnx.Proto;
+using DualFramework.Operators;
+using Google.Protobuf;
+
+namespace DualFramework.Onnx;
+
+/// <summary>ONNX attribute constructors.</summary>
+internal static class A
+{
+    public static AttributeProto I(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
+
+    public static AttributeProto F(string name, double v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = (float)v };
+
+    public static AttributeProto S(string name, string v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(v) };
+
+    public static AttributeProto Ints(string name, IEnumerable<long> v)
+    {
+        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        a.Ints.AddRange(v);
+        return a;
+    }
+
+    public static AttributeProto Ints(string name, IEnumerable<int> v) => Ints(name, v.Select(x => (long)x));
+
+    public static AttributeProto T(string name, TensorProto t) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = t };
+}
+
+/// <summary>
+/// Emits the ONNX nodes and initializers of one model. While a graph node is lowered it also exposes that node's
+/// operands (<see cref="In"/>), output specs and preferred output names (<see cref="Out"/>); a lowering binds each of its
+/// node's outputs to an ONNX name with <see cref="Set"/> or <see cref="Result"/>.
+/// </summary>
+internal sealed class LoweringContext
+{
+    private readonly GraphProto _graph;
+    private readonly HashSet<string> _names;
+    private readonly Dictionary<Value, string> _valueNames;
+    private readonly Dictionary<string, string> _constCache = new(StringComparer.Ordinal);
+    private int _tmp;
+    private string[] _outNames = [];
+    private string?[] _bound = [];
+
+    public LoweringContext(GraphProto graph, int opset, HashSet<string> names, Dictionary<Value, string> valueNames)
+    {
+        _graph = graph;
+        Opset = opset;
+        _names = names;
+        _valueNames = valueNames;
+    }
+
+    /// <summary>The target opset.</summary>
+    public int Opset { get; }
+
+    /// <summary>The node being lowered.</summary>
+    public Node Node { get; private set; } = null!;
+
+    /// <summary>The node's attributes as <typeparamref name="T"/>.</summary>
+    public T Attrs<T>() where T : OpAttrs => (T)Node.Attrs;
+
+    /// <summary>Number of operands.</summary>
+    public int InCount => Node.Inputs.Length;
+
+    /// <summary>ONNX name of operand <paramref name="i"/>.</summary>
+    public string In(int i) => _valueNames[Node.Inputs[i]];
+
+    /// <summary>Spec of operand <paramref name="i"/>.</summary>
+    public TensorSpec InSpec(int i) => Node.Inputs[i].Spec;
+
+    /// <summary>Spec of output <paramref name="i"/>.</summary>
+    public TensorSpec OutSpec(int i) => Node.Outputs[i].Spec;
+
+    /// <summary>The preferred ONNX name of output <paramref name="i"/> (use it as the last node's output).</summary>
+    public string Out(int i) => _outNames[i];
+
+    /// <summary>Binds output <paramref name="i"/> to the ONNX value <paramref name="name"/>.</summary>
+    public void Set(int i, string name) => _bound[i] = name;
+
+    /// <summary>Emits <paramref name="opType"/> writing output <paramref name="i"/> under its preferred name.</summary>
+    public void Result(int i, string opType, string[] inputs, params AttributeProto[] attrs)
+    {
+        Emit(opType, inputs, [Out(i)], attrs);
+        Set(i, Out(i));
+    }
+
+    internal void Begin(Node node)
+    {
+        Node = node;
+        _outNames = node.Outputs.Select(o => Unique(o.Name)).ToArray();
+        _bound = new string?[node.Outputs.Length];
+    }
+
+    internal string[] End()
+    {
+        for (int i = 0; i < _bound.Length; i++)
+            if (_bound[i] == null) throw new InvalidOperationException($"ONNX lowering of '{Node.Op.Name}' did not produce output {i}.");
+        return _bound!;
+    }
+
+    /// <summary>A fresh value name derived from <paramref name="hint"/>.</summary>
+    public string Unique(string hint)
+    {
+        if (string.IsNullOrEmpty(hint)) hint = "v";
+        if (_names.Add(hint)) return hint;
+        for (int k = 1; ; k++)
+        {
+            var n = $"{hint}_{k}";
+            if (_names.Add(n)) return n;
+        }
+    }
+
+    /// <summary>Appends a node with explicit output names.</summary>
+    public void Emit(string opType, string[] inputs, string[] outputs, params AttributeProto[] attrs)
+    {
+        var n = new NodeProto { OpType = opType, Name = Unique($"{opType}_{_graph.Node.Count}") };
+        n.Input.AddRange(inputs);
+        n.Output.AddRange(outputs);
+        n.Attribute.AddRange(attrs);
+        if (Node?.LayerPath is { } path) n.DocString = path;
+        _graph.Node.Add(n);
+    }
+
+    /// <summary>Appends a single-output node and returns its (fresh) output name.</summary>
+    public string Op(string opType, string[] inputs, params AttributeProto[] attrs)
+    {
+        var o = Unique($"_t{_tmp++}");
+        Emit(opType, inputs, [o], attrs);
+        return o;
+    }
+
+    /// <summary>Appends a single-output node without attributes.</summary>
+    public string Op(string opType, params string[] inputs) => Op(opType, inputs, []);
+
+    /// <summary>Casts <paramref name="x"/> from <paramref name="from"/> to <paramref name="to"/> (no node when equal).</summary>
+    public string Cast(string x, DType from, DType to) =>
+        from == to ? x : Op("Cast", [x], A.I("to", (long)OnnxTypes.ToOnnx(to)));
+
+    /// <summary>An initializer holding <paramref name="data"/> (deduplicated by content).</summary>
+    public string Const(DType dtype, long[] dims, byte[] data, string hint = "_c")
+    {
+        var key = $"{dtype}|{string.Join(",", dims)}|{Convert.ToBase64String(data)}";
+        if (_constCache.TryGetValue(key, out var name)) return name;
+        name = Unique(hint);
+        _graph.Initializer.Add(Tensor(name, dtype, dims, data));
+        _constCache[key] = name;
+        return name;
+    }
+
+    /// <summary>A rank-0 constant of <paramref name="dtype"/> (value converted as <see cref="OnnxTypes.ScalarBytes"/>).</summary>
+    public string Scalar(double value, DType dtype) => Const(dtype, [], OnnxTypes.ScalarBytes(value, dtype));
+
+    /// <summary>A 1-D int64 constant.</summary>
+    public string Ints(params long[] values) => Const(DType.Int64, [values.Length], MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+
+    /// <summary>A 1-D int64 constant.</summary>
+    public string Ints(IEnumerable<int> values) => Ints(values.Select(v => (long)v).ToArray());
+
+    /// <summary>A constant of <paramref name="dtype"/> from double values (converted element-wise).</summary>
+    public string Doubles(double[] values, long[] dims, DType dtype) =>
+        Const(dtype, dims, values.SelectMany(v => OnnxTypes.ScalarBytes(v, dtype)).ToArray());
+
+    /// <summary>A 1-element tensor (for ConstantOfShape's value attribute).</summary>
+    public static TensorProto OneElement(double value, DType dtype) => Tensor("value", dtype, [1], OnnxTypes.ScalarBytes(value, dtype));
+
+    /// <summary>A TensorProto with raw little-endian data.</summary>
+    public static TensorProto Tensor(string name, DType dtype, long[] dims, byte[] data)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)OnnxTypes.ToOnnx(dtype), RawData = ByteString.CopyFrom(data) };
+        t.Dims.AddRange(dims);
+        return t;
+    }
+}
