@@ -1,3 +1,4 @@
+using DualFramework.IR;
 using DualFramework.Operators;
 
 namespace DualFramework.Backends;
@@ -41,6 +42,13 @@ public interface IBackend
 
     /// <summary>The backend's own autograd engine, or null when gradients come from Core's tape.</summary>
     INativeAutograd? NativeAutograd { get; }
+
+    /// <summary>
+    /// Compiles a (verified, optimised) graph for execution on this backend. The default is Core's
+    /// <see cref="GraphInterpreter"/>, which runs the graph node by node through <see cref="Execute"/>; a backend with a
+    /// graph compiler of its own overrides this.
+    /// </summary>
+    IExecutable Compile(Graph graph) => new GraphInterpreter(this, graph);
 }
 
 /// <summary>A backend's own reverse-mode autodiff (libtorch autograd for the eager backend).</summary>

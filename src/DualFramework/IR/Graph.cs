@@ -187,6 +187,34 @@ public sealed class Graph
             if (!defined.Contains(o) && !o.IsConstant) throw new InvalidOperationException($"Graph verification: output {o.Name} is never computed.");
     }
 
+    /// <summary>A deep copy (same names, specs, constants, nodes and outputs; new <see cref="Value"/> objects), e.g. to keep
+    /// the traced graph before passes rewrite it.</summary>
+    public Graph Clone()
+    {
+        var g = new Graph();
+        var map = new Dictionary<Value, Value>(ReferenceEqualityComparer.Instance);
+        foreach (var i in _inputs) map[i] = g.AddInput(i.Spec, i.Name);
+        foreach (var c in _constants) map[c] = g.AddConstant(c.Spec, c.ConstantData!, c.Name);
+        foreach (var n in _nodes)
+        {
+            var outs = g.AddNode(n.Op, n.Attrs, n.Inputs.Select(v => map.TryGetValue(v, out var m) ? m : Orphan(g, v, map)).ToArray(), n.LayerPath);
+            for (int k = 0; k < outs.Length; k++)
+            {
+                outs[k].Name = n.Outputs[k].Name;
+                map[n.Outputs[k]] = outs[k];
+            }
+        }
+        foreach (var o in _outputs) g.AddOutput(map.TryGetValue(o, out var m) ? m : Orphan(g, o, map));
+        return g;
+    }
+
+    // A constant used by a node but not (or no longer) listed in Constants.
+    private static Value Orphan(Graph g, Value v, Dictionary<Value, Value> map)
+    {
+        if (!v.IsConstant) throw new InvalidOperationException($"Graph.Clone: {v.Name} is used before it is defined.");
+        return map[v] = g.AddConstant(v.Spec, v.ConstantData!, v.Name);
+    }
+
     /// <summary>A readable listing: inputs, constants, one line per node, outputs.</summary>
     public string Dump()
     {

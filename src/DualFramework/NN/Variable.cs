@@ -1,4 +1,5 @@
 using DualFramework.Autodiff;
+using DualFramework.IR;
 
 namespace DualFramework.NN;
 
@@ -50,8 +51,23 @@ public sealed class Variable : IDisposable
             throw new ArgumentException($"Cannot assign {newValue.Spec} to variable '{Name}' of {_value.Spec}.", nameof(newValue));
         if (ReferenceEquals(newValue, _value)) return;
         var old = _value;
+        bool oldSymbolic = SymbolicTrace.IsSymbolic(old);
+        if (SymbolicTrace.IsSymbolic(newValue) && !oldSymbolic)
+            throw new InvalidOperationException(
+                $"Variable '{Name}' ({Spec}) is assigned inside a traced function but is not part of the function's state: " +
+                "pass it in the state list of the CompiledFunction so that its new value becomes a graph output.");
         _value = Adopt(newValue);
-        old.Dispose();
+        // While tracing, the replaced value is a symbolic tensor (no memory) that other traced code may still read; the
+        // concrete value was swapped out by the trace and is restored afterwards.
+        if (!oldSymbolic) old.Dispose();
+    }
+
+    /// <summary>Tracing hook: replaces the value without adopting or disposing anything and returns the previous one.</summary>
+    internal Tensor SwapValue(Tensor value)
+    {
+        var old = _value;
+        _value = value;
+        return old;
     }
 
     private Tensor Adopt(Tensor t)

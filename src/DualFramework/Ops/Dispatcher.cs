@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using DualFramework.Autodiff;
 using DualFramework.Backends;
+using DualFramework.IR;
 
 namespace DualFramework.Operators;
 
@@ -49,6 +50,8 @@ public static class Dispatcher
 
     private static Tensor ApplyOne(Op op, OpAttrs attrs, ReadOnlySpan<Tensor> inputs)
     {
+        // While tracing, concrete operands mixed with symbolic ones become graph constants (one thread-static check otherwise).
+        if (SymbolicTrace.Current != null) inputs = SymbolicTrace.Capture(op, inputs);
         var (backend, outSpecs, result) = Run(op, attrs, inputs);
         if (outSpecs.Length == 1 && result is not object[])
         {
@@ -62,6 +65,7 @@ public static class Dispatcher
     /// <summary>Applies an op and returns all its outputs.</summary>
     public static Tensor[] ApplyMulti(Op op, OpAttrs attrs, params Tensor[] inputs)
     {
+        if (SymbolicTrace.Current != null) inputs = SymbolicTrace.Capture(op, inputs).ToArray();
         var (backend, outSpecs, result) = Run(op, attrs, inputs);
         return Wrap(op, attrs, inputs, backend, outSpecs, result);
     }

@@ -47,12 +47,26 @@ public class Adam : Optimizer
         var g = grad;
         if (WeightDecay != 0)
         {
-            if (Decoupled) p = Ops.Mul(p, 1 - LearningRate * WeightDecay);
+            if (Decoupled) p = MulByHostScalar(index, p, "decay", () => 1 - LearningRate * WeightDecay);
             else g = Ops.Add(g, Ops.Mul(p, WeightDecay));
         }
         var m = State(index, "exp_avg");
         var v = State(index, "exp_avg_sq");
         long t = ParamStepCount(index); // per parameter, as PyTorch: steps without a gradient do not count
+        if (!AmsGrad && IsTraced(p))
+        {
+            // Traced: the fused kernel's arithmetic with the step-dependent scalars as graph inputs (its attributes would
+            // bake the bias corrections of the traced step into the graph).
+            var m1 = Ops.Add(Ops.Mul(m.Value, Beta1), Ops.Mul(g, 1 - Beta1));
+            var v1 = Ops.Add(Ops.Mul(v.Value, Beta2), Ops.Mul(Ops.Mul(g, g), 1 - Beta2));
+            var sqrtBc2 = HostScalar(index, p, "sqrt_bias_correction2", () => Math.Sqrt(1 - Math.Pow(Beta2, ParamStepCount(index))));
+            var denom = Ops.Add(Ops.Div(Ops.Sqrt(v1), sqrtBc2), Eps);
+            var update = MulByHostScalar(index, Ops.Div(m1, denom), "step_size", () => LearningRate / (1 - Math.Pow(Beta1, ParamStepCount(index))));
+            m.Assign(m1);
+            v.Assign(v1);
+            parameter.Assign(Ops.Sub(p, update));
+            return;
+        }
         if (!AmsGrad)
         {
             var (np, nm, nv) = Ops.AdamUpdate(p, g, m.Value, v.Value, LearningRate, Beta1, Beta2, Eps, t);
@@ -63,11 +77,12 @@ public class Adam : Optimizer
         }
         m.Assign(Ops.Add(Ops.Mul(m.Value, Beta1), Ops.Mul(g, 1 - Beta1)));
         v.Assign(Ops.Add(Ops.Mul(v.Value, Beta2), Ops.Mul(Ops.Mul(g, g), 1 - Beta2)));
-        double bc1 = 1 - Math.Pow(Beta1, t), bc2 = 1 - Math.Pow(Beta2, t);
         var vmax = State(index, "max_exp_avg_sq");
         vmax.Assign(Ops.Maximum(vmax.Value, v.Value));
-        var denom = Ops.Add(Ops.Mul(Ops.Sqrt(vmax.Value), 1 / Math.Sqrt(bc2)), Eps);
-        parameter.Assign(Ops.Sub(p, Ops.Mul(Ops.Div(m.Value, denom), LearningRate / bc1)));
+        var denom2 = Ops.Add(MulByHostScalar(index, Ops.Sqrt(vmax.Value), "inv_sqrt_bias_correction2",
+            () => 1 / Math.Sqrt(1 - Math.Pow(Beta2, ParamStepCount(index)))), Eps);
+        parameter.Assign(Ops.Sub(p, MulByHostScalar(index, Ops.Div(m.Value, denom2), "step_size",
+            () => LearningRate / (1 - Math.Pow(Beta1, ParamStepCount(index))))));
     }
 }
 

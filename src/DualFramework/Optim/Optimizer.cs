@@ -1,4 +1,5 @@
 using DualFramework.Autodiff;
+using DualFramework.IR;
 using DualFramework.NN;
 
 namespace DualFramework.Optim;
@@ -59,6 +60,8 @@ public abstract class Optimizer : IDisposable
     /// </summary>
     public void Step()
     {
+        var trace = SymbolicTrace.Current;
+        if (trace != null) BeginTracedStep(trace);
         StepCount++;
         using var scope = TensorScope.Begin();
         using var noGrad = Autograd.NoGrad();
@@ -69,6 +72,11 @@ public abstract class Optimizer : IDisposable
             var g = old.Grad;
             if (g == null) continue;
             _paramSteps[i]++;
+            if (trace != null)
+            {
+                int k = i;
+                trace.HostActions.Add(_ => _paramSteps[k]++);
+            }
             // On the tape the gradient is owned by the old value, which Assign disposes: take it over first.
             // (With native autograd g is a scoped handle and libtorch keeps the gradient alive.)
             bool tape = !Autograd.UsesNative(old.Backend);
@@ -84,6 +92,48 @@ public abstract class Optimizer : IDisposable
             }
         }
     }
+
+    // A traced step runs once at trace time but stands for every later run of the compiled graph: its host-side effects
+    // (the step counters) are undone when the trace ends and replayed before each run, so that the step-dependent scalars
+    // (bias corrections…), which are graph inputs, are computed from the right counters.
+    private void BeginTracedStep(TraceContext trace)
+    {
+        if (trace.FirstRegistration(this))
+        {
+            long step = StepCount;
+            var steps = (long[])_paramSteps.Clone();
+            trace.Undo.Add(() =>
+            {
+                StepCount = step;
+                Array.Copy(steps, _paramSteps, steps.Length);
+            });
+        }
+        trace.HostActions.Add(_ => StepCount++);
+    }
+
+    /// <summary>
+    /// <paramref name="x"/> times a host-side scalar that may change from step to step (learning rate, bias corrections).
+    /// Eagerly this is <c>Ops.Mul(x, value())</c>; inside a traced function the scalar becomes a graph input that
+    /// <paramref name="value"/> recomputes before every run of the compiled graph, so no stale value is baked in.
+    /// </summary>
+    protected Tensor MulByHostScalar(int index, Tensor x, string what, Func<double> value)
+    {
+        var trace = SymbolicTrace.Current;
+        if (trace == null || !SymbolicTrace.IsSymbolic(x)) return Ops.Mul(x, value());
+        return Ops.Mul(x, trace.ScalarInput($"{_names[index]}.{what}", x.DType, value));
+    }
+
+    /// <summary>A rank-0 tensor of <paramref name="like"/>'s dtype holding a step-dependent host scalar: a constant eagerly,
+    /// a graph input recomputed before every run inside a traced function (see <see cref="MulByHostScalar"/>).</summary>
+    protected Tensor HostScalar(int index, Tensor like, string what, Func<double> value)
+    {
+        var trace = SymbolicTrace.Current;
+        if (trace == null || !SymbolicTrace.IsSymbolic(like)) return Ops.Full(Shape.Scalar, value(), like.DType, like.Backend);
+        return trace.ScalarInput($"{_names[index]}.{what}", like.DType, value);
+    }
+
+    /// <summary>True while <paramref name="t"/> is a symbolic tensor of a traced function.</summary>
+    protected static bool IsTraced(Tensor t) => SymbolicTrace.IsSymbolic(t);
 
     /// <summary>
     /// Number of updates parameter <paramref name="index"/> has received, counting the one in progress during
@@ -104,6 +154,14 @@ public abstract class Optimizer : IDisposable
         if (!_state.TryGetValue((index, name), out var v))
         {
             var p = _params[index].Value;
+            if (SymbolicTrace.Current is { } trace && IsTraced(p))
+            {
+                // Created while tracing: the buffer gets a concrete value and joins the traced function's state.
+                v = new Variable(Ops.Zeros(p.Shape, p.DType, trace.Backend.Target).DetachFromScope(), trainable: false, $"{_names[index]}.{name}");
+                _state[(index, name)] = v;
+                trace.AddLateState(v);
+                return v;
+            }
             v = new Variable(Ops.ZerosLike(p), trainable: false, $"{_names[index]}.{name}");
             _state[(index, name)] = v;
         }

@@ -53,8 +53,8 @@ public sealed class RmsProp : Optimizer
         {
             var buf = State(index, "momentum_buffer");
             buf.Assign(Ops.Add(Ops.Mul(buf.Value, Momentum), Ops.Div(g, denom)));
-            parameter.Assign(Ops.Sub(p, Ops.Mul(buf.Value, LearningRate)));
+            parameter.Assign(Ops.Sub(p, MulByHostScalar(index, buf.Value, "lr", () => LearningRate)));
         }
-        else parameter.Assign(Ops.Sub(p, Ops.Mul(Ops.Div(g, denom), LearningRate)));
+        else parameter.Assign(Ops.Sub(p, MulByHostScalar(index, Ops.Div(g, denom), "lr", () => LearningRate)));
     }
 }

@@ -44,6 +44,6 @@ public sealed class Sgd : Optimizer
             buf.Assign(first ? Ops.Mul(g, 1.0) : nb);
             g = Nesterov ? Ops.Add(g, Ops.Mul(buf.Value, Momentum)) : buf.Value;
         }
-        parameter.Assign(Ops.Sub(p, Ops.Mul(g, LearningRate)));
+        parameter.Assign(Ops.Sub(p, MulByHostScalar(index, g, "lr", () => LearningRate)));
     }
 }

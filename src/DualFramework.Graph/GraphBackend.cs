@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using DualFramework.Backends;
+using DualFramework.GraphBackend;
+using DualFramework.IR;
+using DualFramework.Onnx;
+using DualFramework.Operators;
+using Microsoft.ML.OnnxRuntime;
+
+[assembly: BackendProvider("graph", typeof(GraphBackend))]
+
+namespace DualFramework.GraphBackend;
+
+/// <summary>
+/// The static-graph backend: graphs (traced functions) are lowered to ONNX and run by ONNX Runtime. Outside a traced
+/// function every op still runs eagerly, as a cached one-node ONNX session per op signature, and gradients come from
+/// Core's tape — so user code behaves the same in both modes, as in TensorFlow 2. Handles are <see cref="OrtValue"/>s.
+/// </summary>
+public sealed class GraphBackend : IBackend, IDisposable
+{
+    private readonly ConcurrentDictionary<OpKey, OpSession> _sessions = new();
+    private readonly SessionOptions _options;
+
+    /// <summary>Creates the backend on the CPU.</summary>
+    public GraphBackend()
+    {
+        _options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        _options.AddSessionConfigEntry("session.use_env_allocators", "0");
+    }
+
+    /// <inheritdoc />
+    public string Name => "graph";
+
+    /// <inheritdoc />
+    public Device Device => Device.Cpu;
+
+    /// <inheritdoc />
+    public INativeAutograd? NativeAutograd => null;
+
+    /// <summary>Number of one-node sessions created so far (eager mode).</summary>
+    public int CachedSessionCount => _sessions.Count;
+
+    internal SessionOptions Options => _options;
+
+    /// <inheritdoc />
+    public bool Supports(Op op) => OnnxExporter.IsSupported(op);
+
+    /// <inheritdoc />
+    public object Execute(Op op, OpAttrs attrs, ReadOnlySpan<Tensor> inputs, TensorSpec[] outputs)
+    {
+        var specs = new TensorSpec[inputs.Length];
+        for (int i = 0; i < specs.Length; i++) specs[i] = inputs[i].Spec;
+        var key = new OpKey(op, attrs, specs);
+        var session = _sessions.GetOrAdd(key, k => OpSession.Create(k, this));
+        return session.Run(inputs, outputs);
+    }
+
+    /// <inheritdoc />
+    public object FromBytes(ReadOnlySpan<byte> data, TensorSpec spec)
+    {
+        var v = OpSession.Allocate(spec);
+        if (data.Length > 0) data.CopyTo(v.GetTensorMutableRawData());
+        return v;
+    }
+
+    /// <inheritdoc />
+    public void ToBytes(object handle, TensorSpec spec, Span<byte> destination) =>
+        ((OrtValue)handle).GetTensorMutableRawData().CopyTo(destination);
+
+    /// <summary>Releases the cached sessions.</summary>
+    public void Dispose()
+    {
+        foreach (var s in _sessions.Values) s.Dispose();
+        _sessions.Clear();
+        _options.Dispose();
+    }
+}
+
+/// <summary>An op signature: op, structurally compared attributes, operand specs.</summary>
+internal sealed class OpKey(Op op, OpAttrs attrs, TensorSpec[] inputs) : IEquatable<OpKey>
+{
+    private readonly int _hash = HashCode.Combine(op.Id, Attributes.StructuralHash(attrs), inputs.Aggregate(17, (h, s) => HashCode.Combine(h, s.GetHashCode())));
+
+    public Op Op { get; } = op;
+    public OpAttrs Attrs { get; } = attrs;
+    public TensorSpec[] Inputs { get; } = inputs;
+
+    public bool Equals(OpKey? other) =>
+        other != null && ReferenceEquals(Op, other.Op) && Inputs.AsSpan().SequenceEqual(other.Inputs) && Attributes.StructurallyEqual(Attrs, other.Attrs);
+
+    public override bool Equals(object? obj) => Equals(obj as OpKey);
+
+    public override int GetHashCode() => _hash;
+}
+
+/// <summary>A one-node ONNX session for one op signature.</summary>
+internal sealed class OpSession : IDisposable
+{
+    private readonly InferenceSession _session;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+    private readonly RunOptions _run = new();
+
+    private OpSession(InferenceSession session, string[] inputs, string[] outputs)
+    {
+        _session = session;
+        _inputNames = inputs;
+        _outputNames = outputs;
+    }
+
+    public static OpSession Create(OpKey key, GraphBackend backend)
+    {
+        var g = new DualFramework.IR.Graph();
+        var ins = key.Inputs.Select((s, i) => g.AddInput(s, $"i{i}")).ToArray();
+        var outs = g.AddNode(key.Op, key.Attrs, ins, LayerPath.Current);
+        foreach (var o in outs) g.AddOutput(o);
+        var bytes = OnnxExporter.ToBytes(g);
+        var session = new InferenceSession(bytes, backend.Options);
+        // The exporter may rename values (e.g. an output that is also an input); the session's own lists are authoritative.
+        return new OpSession(session, session.InputNames.ToArray(), session.OutputNames.ToArray());
+    }
+
+    public object Run(ReadOnlySpan<Tensor> inputs, TensorSpec[] outputs)
+    {
+        var values = new OrtValue[inputs.Length];
+        for (int i = 0; i < values.Length; i++) values[i] = (OrtValue)inputs[i].Handle;
+        // Outputs are allocated here and filled in place, so each becomes a tensor's handle without a copy.
+        var outs = new OrtValue[outputs.Length];
+        for (int i = 0; i < outs.Length; i++) outs[i] = Allocate(outputs[i]);
+        try
+        {
+            _session.Run(_run, _inputNames, values, _outputNames, outs);
+        }
+        catch
+        {
+            foreach (var o in outs) o.Dispose();
+            throw;
+        }
+        return outs.Length == 1 ? outs[0] : outs.Cast<object>().ToArray();
+    }
+
+    internal static OrtValue Allocate(TensorSpec spec) =>
+        OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, OrtTypes.ToOrt(spec.DType), spec.Shape.ToArray());
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _run.Dispose();
+    }
+}

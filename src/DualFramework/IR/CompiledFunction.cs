@@ -1,0 +1,257 @@
+using System.Text;
+using DualFramework.Autodiff;
+using DualFramework.Backends;
+using DualFramework.IR.Passes;
+using DualFramework.NN;
+
+namespace DualFramework.IR;
+
+/// <summary>
+/// A C# function over tensors compiled into a graph: the first call with a new signature traces the function on symbolic
+/// tensors, optimises the graph with a <see cref="PassPipeline"/> and has the backend compile it; later calls with the same
+/// signature only run the compiled graph. The function's state (<see cref="Variable"/>s: parameters, buffers, optimizer
+/// state) is read as graph inputs and written back from graph outputs, so a whole training step, forward, backward and
+/// optimizer update, becomes one stateless graph.
+/// </summary>
+/// <remarks>
+/// <para>Signature: the backend, the argument specs, the state specs (and count), <see cref="Autograd.IsGradEnabled"/>,
+/// and the training flag of the model given at creation. A new signature means a new trace (<see cref="TraceCount"/>).
+/// State created while tracing (optimizer moments on the first step) joins the state list, so the next call retraces once.</para>
+/// <para>Rules for traced code: tensor values cannot be read (<see cref="SymbolicValueException"/>); shapes and C# values
+/// are baked in at trace time; concrete tensors captured from outside become constants; variables assigned inside must be
+/// in the state list. Gradients are not state: a traced step starts with cleared gradients. Optimizers' step-dependent
+/// scalars (learning rate, bias corrections) are graph inputs recomputed before each run, and their step counters advance
+/// on every run.</para>
+/// </remarks>
+public sealed class CompiledFunction : IDisposable
+{
+    private readonly Func<Tensor[], Tensor[]> _function;
+    private readonly List<Variable> _state;
+    private readonly TensorSpec[]? _signature;
+    private readonly Module? _model;
+    private readonly Func<IBackend, bool, PassPipeline> _passes;
+    private readonly Dictionary<string, Entry> _cache = [];
+
+    private sealed class Entry(IExecutable exe, InputSource[] sources, Variable[] state, int results, Action<double[]>[] host, int scalars)
+    {
+        public IExecutable Exe { get; } = exe;
+        public InputSource[] Sources { get; } = sources;
+        public Variable[] State { get; } = state;
+        public int Results { get; } = results;
+        public Action<double[]>[] Host { get; } = host;
+        public double[] Scalars { get; } = new double[scalars];
+        public TensorSpec[] ScalarSpecs { get; set; } = [];
+    }
+
+    /// <summary>Creates a compiled function.</summary>
+    /// <param name="function">The computation: tensors in, tensors out (run once per trace on symbolic tensors).</param>
+    /// <param name="state">Variables the function reads or assigns (parameters, buffers, optimizer state).</param>
+    /// <param name="signature">Optional fixed argument signature: calls with another number of arguments, rank or dtype fail
+    /// with a message naming it (sizes may still vary, each new shape tracing anew).</param>
+    /// <param name="model">Optional model whose <see cref="Module.Training"/> flag is part of the signature.</param>
+    /// <param name="passes">Pipeline factory from the evaluation backend and the training flag (default:
+    /// <see cref="PassPipeline.Default"/>); return <see cref="PassPipeline.Empty"/> to run the traced graph as is.</param>
+    /// <param name="name">Name for messages.</param>
+    public CompiledFunction(Func<Tensor[], Tensor[]> function, IEnumerable<Variable>? state = null, TensorSpec[]? signature = null,
+        Module? model = null, Func<IBackend, bool, PassPipeline>? passes = null, string name = "function")
+    {
+        _function = function ?? throw new ArgumentNullException(nameof(function));
+        _state = state?.Distinct().ToList() ?? [];
+        _signature = signature;
+        _model = model;
+        _passes = passes ?? ((b, training) => PassPipeline.Default(b, training));
+        Name = name;
+    }
+
+    /// <summary>Name for messages.</summary>
+    public string Name { get; }
+
+    /// <summary>The state variables, in graph input order (grows when tracing creates optimizer state).</summary>
+    public IReadOnlyList<Variable> State => _state;
+
+    /// <summary>Number of traces so far.</summary>
+    public int TraceCount { get; private set; }
+
+    /// <summary>The graph of the last trace as traced (before passes).</summary>
+    public Graph? LastTracedGraph { get; private set; }
+
+    /// <summary>The graph of the last trace after the passes (what the backend compiled).</summary>
+    public Graph? LastGraph { get; private set; }
+
+    /// <summary>The executable of the last trace.</summary>
+    public IExecutable? LastExecutable { get; private set; }
+
+    /// <summary>Calls the function: traces and compiles on a new signature, then runs the compiled graph, assigns the new
+    /// state values and returns the results (owned by the current <see cref="TensorScope"/>).</summary>
+    public Tensor[] Call(params Tensor[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        CheckArguments(args);
+        // Called from inside another trace: inline.
+        if (args.Any(SymbolicTrace.IsSymbolic) || SymbolicTrace.Current != null) return _function(args);
+        var backend = args.Length > 0 ? args[0].Backend : _state.Count > 0 ? _state[0].Value.Backend : BackendRegistry.Default;
+        var key = Key(backend, args);
+        if (!_cache.TryGetValue(key, out var entry))
+        {
+            entry = Trace(backend, args);
+            // Keyed by the state list seen BEFORE tracing: when tracing created state (first optimizer step), the next call
+            // has a longer list and retraces, since host code may branch on that state's existence (SGD's first momentum step).
+            _cache[key] = entry;
+        }
+        return Run(entry, backend, args);
+    }
+
+    private void CheckArguments(Tensor[] args)
+    {
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == null) throw new ArgumentNullException(nameof(args), $"{Name}: argument {i} is null.");
+            if (args[i].IsDisposed) throw new ObjectDisposedException(nameof(Tensor), $"{Name}: argument {i} ({args[i].Spec}) was disposed.");
+        }
+        if (args.Length > 1 && args.Any(a => !ReferenceEquals(a.Backend, args[0].Backend)))
+            throw new ArgumentException($"{Name}: all arguments must live on one backend, got {string.Join(", ", args.Select(a => a.Backend.Name))}.", nameof(args));
+        if (_signature == null) return;
+        string Expected() => $"{Name} expects ({string.Join(", ", _signature.Select(Describe))})";
+        if (args.Length != _signature.Length)
+            throw new ArgumentException($"{Expected()}: {_signature.Length} argument(s), got {args.Length}: ({string.Join(", ", args.Select(a => a.Spec))}).", nameof(args));
+        for (int i = 0; i < args.Length; i++)
+        {
+            var want = _signature[i];
+            if (args[i].Rank != want.Shape.Rank || args[i].DType != want.DType)
+                throw new ArgumentException($"{Expected()}: argument {i} must be {Describe(want)} (rank {want.Shape.Rank}), got {args[i].Spec}.", nameof(args));
+        }
+    }
+
+    private static string Describe(TensorSpec s) => s.ToString();
+
+    private string Key(IBackend backend, Tensor[] args)
+    {
+        var sb = new StringBuilder();
+        sb.Append(backend.Name).Append('@').Append(backend.Device).Append('|').Append(Autograd.IsGradEnabled ? 'g' : 'n')
+            .Append(_model?.Training == true ? 't' : 'e').Append('|');
+        foreach (var a in args) sb.Append(a.Spec).Append(';');
+        sb.Append('|');
+        foreach (var v in _state) sb.Append(v.Spec).Append(';');
+        return sb.ToString();
+    }
+
+    private Entry Trace(IBackend backend, Tensor[] args)
+    {
+        var graph = new Graph();
+        var sym = new SymbolicBackend(graph, backend);
+        var ctx = new TraceContext(sym);
+        var state = _state.ToArray();
+        var sources = new List<InputSource>();
+        var originals = new Tensor[state.Length];
+        int swapped = 0;
+        var previous = SymbolicTrace.Swap(ctx);
+        Tensor[] results;
+        var outputs = new List<Value>();
+        try
+        {
+            using (var scope = TensorScope.Begin())
+            {
+                var names = new HashSet<string>();
+                for (int i = 0; i < state.Length; i++)
+                {
+                    var n = state[i].Name;
+                    var v = graph.AddInput(state[i].Spec, !string.IsNullOrEmpty(n) && names.Add(n) ? n : $"state{i}");
+                    var t = sym.Wrap(v);
+                    if (state[i].Trainable) t.RequiresGrad = true;
+                    originals[i] = state[i].SwapValue(t);
+                    swapped++;
+                    sources.Add(InputSource.ForState(i));
+                }
+                var symArgs = new Tensor[args.Length];
+                for (int i = 0; i < args.Length; i++)
+                {
+                    symArgs[i] = sym.Wrap(graph.AddInput(args[i].Spec, ctx.UniqueName($"arg{i}")));
+                    sources.Add(InputSource.ForArg(i));
+                }
+                using (LayerPath.Enter(Name))
+                    results = _function(symArgs) ?? throw new InvalidOperationException($"{Name} returned null.");
+                foreach (var r in results) outputs.Add(ToValue(ctx, r, "result"));
+                foreach (var v in state) outputs.Add(ToValue(ctx, v.Value, $"state '{v.Name}'"));
+                foreach (var (v, _) in ctx.LateState) outputs.Add(ToValue(ctx, v.Value, $"state '{v.Name}'"));
+            }
+        }
+        finally
+        {
+            SymbolicTrace.Swap(previous);
+            for (int i = 0; i < swapped; i++) state[i].SwapValue(originals[i]);
+            foreach (var (v, concrete) in ctx.LateState) v.SwapValue(concrete);
+            foreach (var undo in ctx.Undo) undo();
+            foreach (var (v, _) in ctx.LateState) _state.Add(v);
+        }
+        sources.AddRange(ctx.ExtraInputs);
+        foreach (var o in outputs) graph.AddOutput(o);
+        graph.Verify();
+        TraceCount++;
+        LastTracedGraph = graph.Clone();
+        bool training = _model?.Training ?? false;
+        _passes(backend, training).Run(graph);
+        graph.Verify();
+        LastGraph = graph;
+        var allState = state.Concat(ctx.LateState.Select(l => l.Var)).ToArray();
+        var entry = new Entry(backend.Compile(graph), sources.ToArray(), allState, results.Length, ctx.HostActions.ToArray(), ctx.ScalarCount);
+        entry.ScalarSpecs = ctx.ExtraInputs.Where(s => s.Kind == InputSource.Scalar).Select(s => Spec(graph, entry.Sources, s)).ToArray();
+        LastExecutable = entry.Exe;
+        return entry;
+    }
+
+    private static TensorSpec Spec(Graph g, InputSource[] sources, InputSource s) => g.Inputs[Array.IndexOf(sources, s)].Spec;
+
+    private static Value ToValue(TraceContext ctx, Tensor t, string what)
+    {
+        if (t == null) throw new InvalidOperationException($"A traced function returned a null {what}.");
+        if (t.IsDisposed) throw new InvalidOperationException($"The {what} {t.Spec} returned by a traced function was disposed (did a TensorScope inside the function end?).");
+        if (!ReferenceEquals(t.Backend, ctx.Backend)) t = ctx.Capture(t); // does not depend on the inputs: a constant
+        return (Value)t.Handle;
+    }
+
+    private Tensor[] Run(Entry e, IBackend backend, Tensor[] args)
+    {
+        foreach (var h in e.Host) h(e.Scalars);
+        var inputs = new Tensor[e.Sources.Length];
+        var temps = new List<Tensor>();
+        int lateBase = e.State.Length - e.Sources.Count(s => s.Kind == InputSource.LateState);
+        using (var scope = TensorScope.Begin())
+        {
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                var s = e.Sources[i];
+                inputs[i] = s.Kind switch
+                {
+                    InputSource.State => e.State[s.Index].Value,
+                    InputSource.LateState => e.State[lateBase + s.Index].Value,
+                    InputSource.Arg => args[s.Index],
+                    _ => ScalarTensor(e.Scalars[s.Index], e.ScalarSpecs[s.Index].DType, backend),
+                };
+            }
+            var outs = e.Exe.Run(inputs);
+            for (int i = 0; i < e.State.Length; i++)
+            {
+                var v = e.State[i];
+                var o = outs[e.Results + i];
+                if (!ReferenceEquals(o, v.Value)) v.Assign(o);
+            }
+            var results = outs[..e.Results];
+            scope.Keep(results);
+            return results;
+        }
+    }
+
+    private static Tensor ScalarTensor(double value, DType dtype, IBackend backend) => dtype switch
+    {
+        DType.Float32 => Tensor.Scalar((float)value, backend),
+        DType.Float64 => Tensor.Scalar(value, backend),
+        _ => Ops.Cast(Tensor.Scalar(value, backend), dtype),
+    };
+
+    /// <summary>Frees the compiled executables (not the state variables).</summary>
+    public void Dispose()
+    {
+        foreach (var e in _cache.Values) e.Exe.Dispose();
+        _cache.Clear();
+    }
+}

@@ -1,0 +1,103 @@
+using DualFramework.Backends;
+using DualFramework.Operators;
+
+namespace DualFramework.IR;
+
+/// <summary>
+/// The backend of tensors inside a traced function: a handle is a <see cref="Value"/> of the graph being built, and
+/// running an op appends a node instead of computing anything. It has no autograd of its own, so gradients inside a trace
+/// come from Core's tape and its rules, which then add the backward pass to the same graph.
+/// </summary>
+public sealed class SymbolicBackend : IBackend
+{
+    /// <summary>Creates a backend that appends to <paramref name="graph"/>; <paramref name="target"/> is the backend the
+    /// graph will run on (it supplies the device).</summary>
+    public SymbolicBackend(Graph graph, IBackend target)
+    {
+        Graph = graph;
+        Target = target;
+    }
+
+    /// <summary>The graph being traced.</summary>
+    public Graph Graph { get; }
+
+    /// <summary>The concrete backend the traced graph is compiled for.</summary>
+    public IBackend Target { get; }
+
+    /// <inheritdoc />
+    public string Name => "symbolic";
+
+    /// <inheritdoc />
+    public Device Device => Target.Device;
+
+    /// <inheritdoc />
+    public bool Supports(Op op) => true;
+
+    /// <inheritdoc />
+    public object Execute(Op op, OpAttrs attrs, ReadOnlySpan<Tensor> inputs, TensorSpec[] outputs)
+    {
+        var values = new Value[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+            values[i] = inputs[i].Handle as Value ?? throw new InvalidOperationException($"{op.Name}: operand {i} is not a symbolic value of this trace.");
+        var outs = Graph.AddNode(op, attrs, values, LayerPath.Current);
+        if (outs.Length == 1) return outs[0];
+        return outs.Cast<object>().ToArray();
+    }
+
+    /// <inheritdoc />
+    public object FromBytes(ReadOnlySpan<byte> data, TensorSpec spec) => Graph.AddConstant(spec, data.ToArray());
+
+    /// <inheritdoc />
+    public void ToBytes(object handle, TensorSpec spec, Span<byte> destination)
+    {
+        if (handle is Value { ConstantData: { } bytes } && bytes.Length == destination.Length)
+        {
+            // A constant's value is known while tracing; reading it is harmless and keeps host-side helpers working.
+            bytes.CopyTo(destination);
+            return;
+        }
+        throw new SymbolicValueException(handle is Value v ? v.Name : "?", spec);
+    }
+
+    /// <inheritdoc />
+    public bool CachesConstants => false;
+
+    /// <inheritdoc />
+    public INativeAutograd? NativeAutograd => null;
+
+    /// <summary>Wraps <paramref name="value"/> as a tensor of this backend.</summary>
+    internal Tensor Wrap(Value value) => Tensor.Wrap(this, value, value.Spec);
+}
+
+/// <summary>
+/// Thrown when a traced function reads the value of a symbolic tensor (<c>Item()</c>, <c>ToArray()</c>, a C# <c>if</c>
+/// on a tensor): while tracing, tensors stand for values computed later, so data-dependent host code cannot run.
+/// </summary>
+public sealed class SymbolicValueException : InvalidOperationException
+{
+    /// <summary>Creates the exception for the symbolic value <paramref name="valueName"/>.</summary>
+    public SymbolicValueException(string valueName, TensorSpec spec)
+        : base($"Cannot read the value of symbolic tensor {valueName} ({spec}) inside a traced function: its value is only " +
+               $"known when the compiled graph runs{(LayerPath.Current is { } p ? $" (at layer '{p}')" : "")}. Express data-dependent " +
+               "choices with tensor ops (e.g. Ops.Where(cond, a, b) instead of a C# if on a tensor, Ops.Maximum/Clamp instead of " +
+               "comparisons on Item()), keep loops over static sizes (shapes are known while tracing), and return tensors to read " +
+               "them after the call.")
+    {
+        ValueName = valueName;
+        Spec = spec;
+    }
+
+    /// <summary>Name of the symbolic value that was read.</summary>
+    public string ValueName { get; }
+
+    /// <summary>Its shape and dtype.</summary>
+    public TensorSpec Spec { get; }
+}
+
+/// <summary>A graph compiled by a backend for execution.</summary>
+public interface IExecutable : IDisposable
+{
+    /// <summary>Runs the graph on concrete <paramref name="inputs"/> (in graph input order) and returns its outputs. The
+    /// outputs belong to the current <see cref="TensorScope"/>; an output that is a graph input is the input tensor itself.</summary>
+    Tensor[] Run(Tensor[] inputs);
+}
