@@ -54,6 +54,9 @@ public sealed class GraphBackend : IBackend, IDisposable
         return session.Run(inputs, outputs);
     }
 
+    /// <summary>Lowers the whole graph to ONNX and compiles it into one ONNX Runtime session.</summary>
+    public IExecutable Compile(DualFramework.IR.Graph graph) => new OrtExecutable(this, graph);
+
     /// <inheritdoc />
     public object FromBytes(ReadOnlySpan<byte> data, TensorSpec spec)
     {

@@ -3,6 +3,7 @@ using System.Globalization;
 using DualFramework.Autodiff;
 using DualFramework.Checkpoints;
 using DualFramework.Data;
+using DualFramework.IR;
 using DualFramework.Losses;
 using DualFramework.NN;
 using DualFramework.Optim;
@@ -19,6 +20,7 @@ public sealed class Trainer
     private Optimizer? _optimizer;
     private Loss? _loss;
     private Metric[] _metrics = [];
+    private CompiledFunction? _trainFn, _evalFn;
 
     /// <summary>Creates a trainer for <paramref name="model"/>.</summary>
     public Trainer(Module model) => Model = model;
@@ -38,6 +40,24 @@ public sealed class Trainer
     /// <summary>When set, gradients are clipped to this global L2 norm before each update.</summary>
     public double? ClipNorm { get; set; }
 
+    /// <summary>
+    /// Whether train and eval steps run as compiled (traced) graphs. Null (the default) compiles on backends without their
+    /// own autograd (the graph backend) and runs eagerly on the others (the torch backend), where eager is already fast.
+    /// </summary>
+    public bool? CompileSteps { get; set; }
+
+    /// <summary>The compiled train step (after the first compiled <see cref="TrainStep"/>), for inspection.</summary>
+    public CompiledFunction? CompiledTrainStep => _trainFn;
+
+    private bool UseCompiled()
+    {
+        if (CompileSteps is { } c) return c && ClipNorm == null; // clipping reads the norm on the host: eager only
+        var backend = Model.Parameters().FirstOrDefault()?.Value.Backend ?? Backends.BackendRegistry.Default;
+        return backend.NativeAutograd == null && ClipNorm == null;
+    }
+
+    private IEnumerable<Variable> ModelState() => Model.NamedVariables().Values;
+
     /// <summary>Number of training steps taken so far (restored by <see cref="Resume"/>).</summary>
     public long GlobalStep { get; private set; }
 
@@ -54,6 +74,9 @@ public sealed class Trainer
         _metrics = metrics?.ToArray() ?? [];
         if (_metrics.Select(m => m.Name).Distinct().Count() != _metrics.Length) throw new ArgumentException("Metric names must be distinct.", nameof(metrics));
         ClipNorm = clipNorm;
+        _trainFn?.Dispose();
+        _evalFn?.Dispose();
+        _trainFn = _evalFn = null;
     }
 
     /// <summary>One optimisation step on a batch: forward, loss, backward, (clip), update. Returns the loss; updates
@@ -63,12 +86,32 @@ public sealed class Trainer
         var opt = Optimizer;
         using var scope = TensorScope.Begin();
         Model.Train();
-        opt.ZeroGrad();
-        var prediction = Model.Call(x);
-        var loss = Loss.Compute(prediction, y);
-        loss.Backward();
-        if (ClipNorm is { } c) GradClip.ClipByGlobalNorm(opt.Parameters, c);
-        opt.Step();
+        Tensor prediction, loss;
+        if (UseCompiled())
+        {
+            // One graph: forward, loss, backward, optimizer update; parameters, buffers and optimizer state are its
+            // inputs and outputs (assigned back by the function).
+            _trainFn ??= new CompiledFunction(args =>
+            {
+                opt.ZeroGrad();
+                var p = Model.Call(args[0]);
+                var l = Loss.Compute(p, args[1]);
+                l.Backward();
+                opt.Step();
+                return [l, p.Detach()];
+            }, ModelState(), model: Model, name: "train_step");
+            var outs = _trainFn.Call(x, y);
+            (loss, prediction) = (outs[0], outs[1]);
+        }
+        else
+        {
+            opt.ZeroGrad();
+            prediction = Model.Call(x);
+            loss = Loss.Compute(prediction, y);
+            loss.Backward();
+            if (ClipNorm is { } c) GradClip.ClipByGlobalNorm(opt.Parameters, c);
+            opt.Step();
+        }
         GlobalStep++;
         if (metrics != null)
         {
@@ -85,10 +128,24 @@ public sealed class Trainer
         using var scope = TensorScope.Begin();
         using var ng = Autograd.NoGrad();
         Model.Eval();
-        var prediction = Model.Call(x);
-        var loss = Loss.Compute(prediction, y).Item();
+        Tensor prediction, loss;
+        if (UseCompiled())
+        {
+            _evalFn ??= new CompiledFunction(args =>
+            {
+                var p = Model.Call(args[0]);
+                return [Loss.Compute(p, args[1]), p];
+            }, ModelState(), model: Model, name: "eval_step");
+            var outs = _evalFn.Call(x, y);
+            (loss, prediction) = (outs[0], outs[1]);
+        }
+        else
+        {
+            prediction = Model.Call(x);
+            loss = Loss.Compute(prediction, y);
+        }
         if (metrics != null) foreach (var m in metrics) m.Update(prediction, y);
-        return loss;
+        return loss.Item();
     }
 
     /// <summary>

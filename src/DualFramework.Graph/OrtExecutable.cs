@@ -1,0 +1,65 @@
+using DualFramework.IR;
+using DualFramework.Onnx;
+using Microsoft.ML.OnnxRuntime;
+
+namespace DualFramework.GraphBackend;
+
+/// <summary>
+/// A whole graph lowered to one ONNX model and run by one ONNX Runtime session. Outputs are allocated per run and filled
+/// in place by ONNX Runtime; they become the handles of the returned tensors (no copy).
+/// </summary>
+internal sealed class OrtExecutable : IExecutable
+{
+    private readonly GraphBackend _backend;
+    private readonly InferenceSession _session;
+    private readonly string[] _inputNames, _outputNames;
+    private readonly TensorSpec[] _inputSpecs, _outputSpecs;
+    private readonly RunOptions _run = new();
+
+    public OrtExecutable(GraphBackend backend, DualFramework.IR.Graph graph)
+    {
+        _backend = backend;
+        _session = new InferenceSession(OnnxExporter.ToBytes(graph), backend.Options);
+        _inputNames = _session.InputNames.ToArray();
+        _outputNames = _session.OutputNames.ToArray();
+        _inputSpecs = graph.Inputs.Select(v => v.Spec).ToArray();
+        _outputSpecs = graph.Outputs.Select(v => v.Spec).ToArray();
+        if (_inputNames.Length != _inputSpecs.Length || _outputNames.Length != _outputSpecs.Length)
+            throw new InvalidOperationException($"The ONNX model of graph has {_inputNames.Length} inputs / {_outputNames.Length} outputs; the graph has {_inputSpecs.Length} / {_outputSpecs.Length}.");
+    }
+
+    public Tensor[] Run(Tensor[] inputs)
+    {
+        if (inputs.Length != _inputSpecs.Length)
+            throw new ArgumentException($"The compiled graph takes {_inputSpecs.Length} inputs ({string.Join(", ", _inputSpecs)}), got {inputs.Length}.", nameof(inputs));
+        var values = new OrtValue[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            if (inputs[i].Spec != _inputSpecs[i])
+                throw new ArgumentException($"Input {i} is {inputs[i].Spec}; the compiled graph expects {_inputSpecs[i]}.", nameof(inputs));
+            if (!ReferenceEquals(inputs[i].Backend, _backend))
+                throw new ArgumentException($"Input {i} lives on backend '{inputs[i].Backend.Name}', not on 'graph'.", nameof(inputs));
+            values[i] = (OrtValue)inputs[i].Handle;
+        }
+        var outs = new OrtValue[_outputSpecs.Length];
+        for (int i = 0; i < outs.Length; i++) outs[i] = OpSession.Allocate(_outputSpecs[i]);
+        try
+        {
+            _session.Run(_run, _inputNames, values, _outputNames, outs);
+        }
+        catch
+        {
+            foreach (var o in outs) o.Dispose();
+            throw;
+        }
+        var result = new Tensor[outs.Length];
+        for (int i = 0; i < outs.Length; i++) result[i] = Tensor.Wrap(_backend, outs[i], _outputSpecs[i]);
+        return result;
+    }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _run.Dispose();
+    }
+}
