@@ -37,8 +37,20 @@ public static class RatioMode
                 Console.WriteLine(F($"{{\"suite\":\"overhead\",\"mlp_ratio\":{mlpRatio:F4},\"cnn_ratio\":{cnnRatio:F4}}}"));
                 return 0;
             }
+            case "graph":
+            {
+                using var w = new GraphWorkloads();
+                w.Prepare();
+                var mlp = Pairs(w.EagerMlp, w.GraphMlp, pairs, 20);
+                var cnn = Pairs(w.EagerCnn, w.GraphCnn, pairs, 3);
+                double r1 = Median(mlp.Select(p => p.ours / p.raw)), r2 = Median(cnn.Select(p => p.ours / p.raw));
+                Console.WriteLine(F($"mlp step: eager {Median(mlp.Select(p => p.raw)) / 20 * 1e3:F3} ms, graph {Median(mlp.Select(p => p.ours)) / 20 * 1e3:F3} ms"));
+                Console.WriteLine(F($"cnn step: eager {Median(cnn.Select(p => p.raw)) / 3 * 1e3:F3} ms, graph {Median(cnn.Select(p => p.ours)) / 3 * 1e3:F3} ms; traces {w.CnnTraceCount}"));
+                Console.WriteLine(F($"{{\"suite\":\"graph\",\"mlp_step_ratio\":{r1:F4},\"cnn_step_ratio\":{r2:F4},\"cnn_compile_ms\":{w.CnnCompileMs:F1}}}"));
+                return 0;
+            }
             default:
-                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead)");
+                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph)");
                 return 2;
         }
     }
