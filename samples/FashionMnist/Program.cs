@@ -39,6 +39,7 @@ try
     }
     if (epochs < 1 || batchSize < 1) throw new ArgumentException("--epochs and --batch-size must be positive");
     if (model is not ("mlp" or "cnn")) throw new ArgumentException($"unknown model '{model}' (mlp or cnn)");
+    BackendRegistry.Get(backend); // fail early on an unknown backend
 }
 catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
 {
@@ -57,34 +58,12 @@ catch (FileNotFoundException e)
     return 3;
 }
 
-BackendRegistry.SetDefault(backend);
 Console.WriteLine($"backend {backend}, model {model}, {data.Train.Count} train / {data.Test.Count} test images, batch {batchSize}, seed {seed}");
-
-// Standardise pixels with the training set's mean and standard deviation (0.2860, 0.3530 for Fashion-MNIST).
-const float Mean = 0.2860f, Std = 0.3530f;
-static Example Standardize(Example e)
+var r = FashionMnistJob.Run(new JobOptions
 {
-    var f = e.Features.ToArray();
-    for (int i = 0; i < f.Length; i++) f[i] = (f[i] - Mean) / Std;
-    return e.WithFeatures(f);
-}
-var train = data.Train.ToDataset().Shuffle(seed).Map(Standardize).Batch(batchSize).Prefetch(4);
-var test = data.Test.ToDataset().Map(Standardize).Batch(1000).Prefetch(2);
-
-using var net = Models.Create(model, new SeededRandom(seed));
-Console.WriteLine($"{net.ParameterCount()} parameters");
-using var optimizer = new Adam(net.Parameters(), lr);
-var trainer = new Trainer(net);
-trainer.Compile(optimizer, new CrossEntropyLoss(), [new Accuracy()]);
-
-var sw = Stopwatch.StartNew();
-// Cosine decay of the learning rate over all steps of the run (per step).
-long totalSteps = epochs * ((data.Train.Count + batchSize - 1) / batchSize);
-trainer.Fit(train, epochs, callbacks: [new LearningRateScheduler(new CosineLr(totalSteps), perStep: true), new ProgressBar(data.Train.Count, epochs)]);
-double trainSeconds = sw.Elapsed.TotalSeconds;
-
-var result = trainer.Evaluate(test);
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test loss {result["loss"]:F4}, test accuracy {result["accuracy"]:F4}"));
+    Backend = backend, Model = model, Epochs = epochs, BatchSize = batchSize, DataDir = dataDir, Seed = seed, LearningRate = lr,
+}, data, Console.Out);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test loss {r.TestLoss:F4}, test accuracy {r.TestAccuracy:F4}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"{{\"backend\":\"{backend}\",\"model\":\"{model}\",\"epochs\":{epochs},\"test_accuracy\":{result["accuracy"]:F4},\"train_seconds\":{trainSeconds:F1}}}"));
+    $"{{\"backend\":\"{backend}\",\"model\":\"{model}\",\"epochs\":{epochs},\"test_accuracy\":{r.TestAccuracy:F4},\"train_seconds\":{r.TrainSeconds:F1}}}"));
 return 0;
