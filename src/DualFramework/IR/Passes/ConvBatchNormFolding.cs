@@ -18,20 +18,12 @@ public sealed class ConvBatchNormFolding : IGraphPass
     public bool Run(Graph graph)
     {
         var uses = PassUtil.UseCounts(graph);
-        var map = new Dictionary<Value, Value>(ReferenceEqualityComparer.Instance);
-        var nodes = new List<Node>();
-        bool changed = false;
-        foreach (var n in graph.Nodes)
+        return PassUtil.Rewrite(graph, (n, nodes, map) =>
         {
-            for (int i = 0; i < n.Inputs.Length; i++)
-                if (map.TryGetValue(n.Inputs[i], out var r)) n.Inputs[i] = r;
             if (!ReferenceEquals(n.Op, OpSet.BatchNorm) || n.Attrs is not BatchNormAttrs { Training: false } bn ||
                 n.Inputs[0].Producer is not { } conv || !ReferenceEquals(conv.Op, OpSet.Conv) || uses.GetValueOrDefault(n.Inputs[0]) != 1 ||
                 n.Inputs[0].Spec.DType is not (DType.Float32 or DType.Float64))
-            {
-                nodes.Add(n);
-                continue;
-            }
+                return false;
             var dt = n.Inputs[0].Spec.DType;
             Value gamma = n.Inputs[1], beta = n.Inputs[2], mean = n.Inputs[3], variance = n.Inputs[4];
             Value x = conv.Inputs[0], w = conv.Inputs[1];
@@ -54,13 +46,7 @@ public sealed class ConvBatchNormFolding : IGraphPass
             // In inference mode the statistics outputs are the running statistics themselves.
             map[n.Outputs[1]] = mean;
             map[n.Outputs[2]] = variance;
-            changed = true;
-        }
-        if (!changed) return false;
-        for (int i = 0; i < graph.Outputs.Count; i++)
-            if (map.TryGetValue(graph.Outputs[i], out var r)) graph.SetOutput(i, r);
-        graph.ReplaceNodes(nodes);
-        new DeadCodeElimination().Run(graph);
-        return true;
+            return true;
+        });
     }
 }

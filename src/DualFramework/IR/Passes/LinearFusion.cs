@@ -17,28 +17,13 @@ public sealed class LinearFusion : IGraphPass
     public bool Run(Graph graph)
     {
         var uses = PassUtil.UseCounts(graph);
-        var map = new Dictionary<Value, Value>(ReferenceEqualityComparer.Instance);
-        var nodes = new List<Node>();
-        bool changed = false;
-        foreach (var n in graph.Nodes)
+        return PassUtil.Rewrite(graph, (n, nodes, map) =>
         {
-            for (int i = 0; i < n.Inputs.Length; i++)
-                if (map.TryGetValue(n.Inputs[i], out var r)) n.Inputs[i] = r;
-            if (ReferenceEquals(n.Op, OpSet.Add) && (Match(graph, n, 0, uses) ?? Match(graph, n, 1, uses)) is { } fused)
-            {
-                nodes.Add(fused);
-                map[n.Outputs[0]] = fused.Outputs[0];
-                changed = true;
-                continue;
-            }
-            nodes.Add(n);
-        }
-        if (!changed) return false;
-        for (int i = 0; i < graph.Outputs.Count; i++)
-            if (map.TryGetValue(graph.Outputs[i], out var r)) graph.SetOutput(i, r);
-        graph.ReplaceNodes(nodes);
-        new DeadCodeElimination().Run(graph);
-        return true;
+            if (!ReferenceEquals(n.Op, OpSet.Add) || (Match(graph, n, 0, uses) ?? Match(graph, n, 1, uses)) is not { } fused) return false;
+            nodes.Add(fused);
+            map[n.Outputs[0]] = fused.Outputs[0];
+            return true;
+        });
     }
 
     private static Node? Match(Graph g, Node add, int mmSide, Dictionary<Value, int> uses)

@@ -32,6 +32,32 @@ internal static class PassUtil
     }
 
     /// <summary>Number of uses of each value (operands and graph outputs).</summary>
+    /// <summary>
+    /// The driver of local rewrites: walks the nodes in order with their operands remapped, lets
+    /// <paramref name="tryRewrite"/> either emit replacement nodes into the list and record value replacements in the map
+    /// (returning true) or decline (false: the node is kept), then rewires the outputs, installs the new node list and
+    /// removes what became dead. Returns whether anything was rewritten.
+    /// </summary>
+    public static bool Rewrite(Graph g, Func<Node, List<Node>, Dictionary<Value, Value>, bool> tryRewrite)
+    {
+        var map = new Dictionary<Value, Value>(ReferenceEqualityComparer.Instance);
+        var nodes = new List<Node>();
+        bool changed = false;
+        foreach (var n in g.Nodes)
+        {
+            for (int i = 0; i < n.Inputs.Length; i++)
+                if (map.TryGetValue(n.Inputs[i], out var r)) n.Inputs[i] = r;
+            if (tryRewrite(n, nodes, map)) changed = true;
+            else nodes.Add(n);
+        }
+        if (!changed) return false;
+        for (int i = 0; i < g.Outputs.Count; i++)
+            if (map.TryGetValue(g.Outputs[i], out var r)) g.SetOutput(i, r);
+        g.ReplaceNodes(nodes);
+        new DeadCodeElimination().Run(g);
+        return true;
+    }
+
     public static Dictionary<Value, int> UseCounts(Graph g)
     {
         var d = new Dictionary<Value, int>(ReferenceEqualityComparer.Instance);
