@@ -228,6 +228,13 @@ public sealed class CompiledFunction : IDisposable
                     _ => ScalarTensor(e.Scalars[s.Index], e.ScalarSpecs[s.Index].DType, backend),
                 };
             }
+            if (e.Exe is IStatefulExecutable stateful && StateInputs(e) is { } stateInputs)
+            {
+                // The backend updates the variables' tensors in place (ping-pong buffers in its own memory).
+                var res = stateful.RunUpdatingState(inputs, e.Results, stateInputs);
+                scope.Keep(res);
+                return res;
+            }
             var outs = e.Exe.Run(inputs);
             for (int i = 0; i < e.State.Length; i++)
             {
@@ -239,6 +246,20 @@ public sealed class CompiledFunction : IDisposable
             scope.Keep(results);
             return results;
         }
+    }
+
+    // For each state variable, the graph input holding its value (null when some variable has no input of its own).
+    private static int[]? StateInputs(Entry e)
+    {
+        int lateBase = e.State.Length - e.Sources.Count(s => s.Kind == InputSource.LateState);
+        var map = Enumerable.Repeat(-1, e.State.Length).ToArray();
+        for (int i = 0; i < e.Sources.Length; i++)
+        {
+            var s = e.Sources[i];
+            if (s.Kind == InputSource.State) map[s.Index] = i;
+            else if (s.Kind == InputSource.LateState) map[lateBase + s.Index] = i;
+        }
+        return map.Any(m => m < 0) ? null : map;
     }
 
     private static Tensor ScalarTensor(double value, DType dtype, IBackend backend) => dtype switch

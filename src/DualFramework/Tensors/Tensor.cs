@@ -93,6 +93,10 @@ public sealed partial class Tensor : IDisposable
 
     internal static Tensor Wrap(IBackend backend, object handle, TensorSpec spec) => new(backend, handle, spec);
 
+    /// <summary>Exchanges this tensor's handle with <paramref name="handle"/> (same spec): backends that update state in
+    /// place swap a freshly written buffer in and take the old one back for reuse.</summary>
+    internal void SwapHandle(ref object handle) => (_handle, handle) = (handle, Handle);
+
     /// <summary>Copies the elements to a new host array. <typeparamref name="T"/> must match <see cref="DType"/>.</summary>
     public T[] ToArray<T>() where T : unmanaged
     {

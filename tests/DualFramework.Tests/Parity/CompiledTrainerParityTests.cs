@@ -74,4 +74,44 @@ public class CompiledTrainerParityTests
             }
         }
     }
+
+    [Test]
+    public void Compiled_steps_keep_state_in_two_alternating_backend_buffers()
+    {
+        var graph = BackendRegistry.Get("graph");
+        var previous = BackendRegistry.Default;
+        BackendRegistry.Default = graph;
+        try
+        {
+            var rng = new SeededRandom(3);
+            using var model = new Sequential(new Linear(8, 4, rng: rng));
+            using var opt = new Adam(model.Parameters(), 0.01);
+            var trainer = new Trainer(model);
+            trainer.Compile(opt, new CrossEntropyLoss());
+            using var scope = TensorScope.Begin();
+            var x = Tensor.FromArray(Enumerable.Range(0, 16).Select(i => (float)i / 16).ToArray(), new Shape(2, 8));
+            var y = Tensor.FromArray(new long[] { 1, 3 });
+            var weight = model.Parameters().First();
+            var tensors = new List<Tensor>();
+            var handles = new List<object>();
+            for (int step = 0; step < 6; step++)
+            {
+                trainer.TrainStep(x, y);
+                tensors.Add(weight.Value);
+                handles.Add(weight.Value.Handle);
+            }
+            trainer.CompiledTrainStep!.TraceCount.Should().Be(2);
+            // From the third step on (after the retrace that adds Adam's state) the same tensor object holds the value and
+            // its backend buffer alternates between two buffers: the state never leaves ONNX Runtime's memory.
+            tensors.Skip(2).Should().AllSatisfy(t => t.Should().BeSameAs(tensors[2]));
+            handles[2].Should().NotBeSameAs(handles[3]);
+            handles[4].Should().BeSameAs(handles[2]);
+            handles[5].Should().BeSameAs(handles[3]);
+            opt.StepCount.Should().Be(6);
+        }
+        finally
+        {
+            BackendRegistry.Default = previous;
+        }
+    }
 }
