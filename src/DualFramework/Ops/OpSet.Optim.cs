@@ -6,7 +6,12 @@ namespace DualFramework.Operators;
 /// <param name="Beta2">Second-moment decay.</param>
 /// <param name="SqrtBiasCorrection2">√(1 − β₂ᵗ).</param>
 /// <param name="Eps">Denominator term.</param>
-public sealed record AdamUpdateAttrs(double StepSize, double Beta1, double Beta2, double SqrtBiasCorrection2, double Eps) : OpAttrs;
+/// <param name="InPlace">
+/// Allows a backend to write p′, m′, v′ into the storage of p, m, v and return them (as PyTorch's optimizers do). Only the
+/// owner of all three may ask for it (an optimizer updating its own variables); the values are the same either way, and
+/// graph lowering ignores it.
+/// </param>
+public sealed record AdamUpdateAttrs(double StepSize, double Beta1, double Beta2, double SqrtBiasCorrection2, double Eps, bool InPlace = false) : OpAttrs;
 
 /// <summary>
 /// The Adam update as one op: from (p, g, m, v) computes m′ = β₁m + (1−β₁)g, v′ = β₂v + (1−β₂)g²,

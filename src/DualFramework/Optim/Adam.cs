@@ -69,7 +69,10 @@ public class Adam : Optimizer
         }
         if (!AmsGrad)
         {
-            var (np, nm, nv) = Ops.AdamUpdate(p, g, m.Value, v.Value, LearningRate, Beta1, Beta2, Eps, t);
+            // In place when p is the variable's own value (decoupled decay made a new tensor otherwise): the optimizer owns
+            // the parameter and both moments.
+            bool owned = ReferenceEquals(p, parameter.Value);
+            var (np, nm, nv) = Ops.AdamUpdate(p, g, m.Value, v.Value, LearningRate, Beta1, Beta2, Eps, t, inPlace: owned);
             m.Assign(nm);
             v.Assign(nv);
             parameter.Assign(np);
