@@ -90,6 +90,9 @@ public sealed class CompiledFunction : IDisposable
         // Called from inside another trace: inline.
         if (args.Any(SymbolicTrace.IsSymbolic) || SymbolicTrace.Current != null) return _function(args);
         var backend = args.Length > 0 ? args[0].Backend : _state.Count > 0 ? _state[0].Value.Backend : BackendRegistry.Default;
+        // Steady state: the same signature as the previous call needs no key string (nor its allocations).
+        if (_last is { } last && last.Matches(backend, args, _state.Count, _model?.Training)) return Run(last.Entry, backend, args);
+        int stateCount = _state.Count;
         var key = Key(backend, args);
         if (!_cache.TryGetValue(key, out var entry))
         {
@@ -98,7 +101,23 @@ public sealed class CompiledFunction : IDisposable
             // has a longer list and retraces, since host code may branch on that state's existence (SGD's first momentum step).
             _cache[key] = entry;
         }
+        _last = new LastCall(entry, backend, args.Select(a => a.Spec).ToArray(), stateCount, Autograd.IsGradEnabled, _model?.Training);
         return Run(entry, backend, args);
+    }
+
+    private LastCall? _last;
+
+    // The signature of the previous call, compared field by field (the state variables' specs never change, only their count).
+    private sealed record LastCall(Entry Entry, IBackend Backend, TensorSpec[] Args, int StateCount, bool GradEnabled, bool? Training)
+    {
+        public bool Matches(IBackend backend, Tensor[] args, int stateCount, bool? training)
+        {
+            if (!ReferenceEquals(backend, Backend) || stateCount != StateCount || GradEnabled != Autograd.IsGradEnabled || training != Training
+                || args.Length != Args.Length) return false;
+            for (int i = 0; i < args.Length; i++)
+                if (args[i].Spec != Args[i]) return false;
+            return true;
+        }
     }
 
     private void CheckArguments(Tensor[] args)
@@ -108,7 +127,9 @@ public sealed class CompiledFunction : IDisposable
             if (args[i] == null) throw new ArgumentNullException(nameof(args), $"{Name}: argument {i} is null.");
             if (args[i].IsDisposed) throw new ObjectDisposedException(nameof(Tensor), $"{Name}: argument {i} ({args[i].Spec}) was disposed.");
         }
-        if (args.Length > 1 && args.Any(a => !ReferenceEquals(a.Backend, args[0].Backend)))
+        bool mixed = false;
+        for (int i = 1; i < args.Length; i++) mixed |= !ReferenceEquals(args[i].Backend, args[0].Backend);
+        if (mixed)
             throw new ArgumentException($"{Name}: all arguments must live on one backend, got {string.Join(", ", args.Select(a => a.Backend.Name))}.", nameof(args));
         if (_signature == null) return;
         string Expected() => $"{Name} expects ({string.Join(", ", _signature.Select(Describe))})";
