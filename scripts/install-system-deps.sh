@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs (idempotent). Runs apt-get only when something is missing;
-# needs root for that (CI runs as root).
+# needs root for that (CI runs as root). `--tests` adds what only the test suite needs (onnx.checker).
 set -euo pipefail
-packages=(dataset-fashion-mnist python3-onnx)
+packages=(dataset-fashion-mnist)
+if [ "${1:-}" = "--tests" ]; then packages+=(python3-onnx); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
