@@ -1,0 +1,142 @@
+// Imports the pretrained ResNet18 (ONNX, from the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18), extracts frozen
+// 512-d features for a few hundred Fashion-MNIST images (upsampled to 224×224, 3 channels) and trains a linear classifier
+// head on them, on either backend. The last stdout line is one JSON object.
+// dotnet run -c Release --project samples/ImportResNet18 -- [--backend torch|graph] [--train N] [--test N] [--data DIR] [--model PATH]
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using DualFramework;
+using DualFramework.Autodiff;
+using DualFramework.Backends;
+using DualFramework.Data;
+using DualFramework.Losses;
+using DualFramework.NN;
+using DualFramework.Onnx;
+using DualFramework.Optim;
+
+string backendName = BackendRegistry.NameFromEnvironmentVariable();
+int trainCount = 300, testCount = 200;
+string? dataDir = null, modelPath = null;
+try
+{
+    for (int i = 0; i < args.Length; i++)
+    {
+        string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+        switch (args[i])
+        {
+            case "--backend": backendName = Next(); break;
+            case "--train": trainCount = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--test": testCount = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--data": dataDir = Next(); break;
+            case "--model": modelPath = Next(); break;
+            default: throw new ArgumentException($"unknown argument '{args[i]}'");
+        }
+    }
+    if (trainCount < 10 || testCount < 1) throw new ArgumentException("--train must be at least 10 and --test at least 1");
+    BackendRegistry.SetDefault(backendName);
+}
+catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
+
+modelPath ??= FindResNet18();
+if (modelPath == null || !File.Exists(modelPath))
+{
+    Console.Error.WriteLine("ResNet18.onnx not found: restore this project (it references Microsoft.ML.DnnImageFeaturizer.ResNet18) or pass --model PATH.");
+    return 3;
+}
+FashionMnistData data;
+try { data = FashionMnist.Load(dataDir); }
+catch (FileNotFoundException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 3;
+}
+
+var sw = Stopwatch.StartNew();
+using var resnet = OnnxImporter.Load(modelPath);
+Console.WriteLine($"imported {Path.GetFileName(modelPath)}: input {resnet.InputSpecs[0]}, output {resnet.OutputSpecs[0]}, {resnet.Graph.Nodes.Count} nodes");
+
+// ResNet18 features of images [first, first + count) of a split: 28×28 grey → 224×224 (nearest) × 3 channels, 0–255 minus
+// ImageNet channel means, as the featurizer's CNTK model expects.
+float[] Features(LabeledImages split, int count)
+{
+    var result = new float[count * 512];
+    double[] means = [123.68, 116.78, 103.94];
+    var input = new float[3 * 224 * 224];
+    for (int n = 0; n < count; n++)
+    {
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < 224; y++)
+                for (int x = 0; x < 224; x++)
+                    input[(c * 224 + y) * 224 + x] = (float)(split.Pixels[n * 784 + (y / 8) * 28 + x / 8] - means[c]);
+        using var s = TensorScope.Begin();
+        var outputs = resnet.Run(Tensor.FromArray(input, new Shape(1, 3, 224, 224)));
+        outputs[0].ToFloatArray().CopyTo(result, n * 512);
+    }
+    return result;
+}
+
+var trainX = Features(data.Train, trainCount);
+var testX = Features(data.Test, testCount);
+double featureSeconds = sw.Elapsed.TotalSeconds;
+Console.WriteLine($"features: {trainCount} train + {testCount} test images in {featureSeconds:F1} s");
+
+// Standardise features with the training statistics, then fit a linear head with Adam (full batch).
+var mean = new double[512];
+var std = new double[512];
+for (int j = 0; j < 512; j++)
+{
+    for (int n = 0; n < trainCount; n++) mean[j] += trainX[n * 512 + j] / trainCount;
+    for (int n = 0; n < trainCount; n++) std[j] += Math.Pow(trainX[n * 512 + j] - mean[j], 2) / trainCount;
+    std[j] = Math.Sqrt(std[j]) + 1e-6;
+}
+void Standardize(float[] x, int count)
+{
+    for (int n = 0; n < count; n++)
+        for (int j = 0; j < 512; j++) x[n * 512 + j] = (float)((x[n * 512 + j] - mean[j]) / std[j]);
+}
+Standardize(trainX, trainCount);
+Standardize(testX, testCount);
+
+using var head = new Linear(512, 10, rng: new SeededRandom(0));
+using var opt = new Adam(head.Parameters(), 1e-2);
+var loss = new CrossEntropyLoss();
+using var root = TensorScope.Begin();
+var xTrain = Tensor.FromArray(trainX, new Shape(trainCount, 512));
+var yTrain = Tensor.FromArray(data.Train.Labels[..trainCount], new Shape(trainCount));
+var xTest = Tensor.FromArray(testX, new Shape(testCount, 512));
+var yTest = Tensor.FromArray(data.Test.Labels[..testCount], new Shape(testCount));
+double lastLoss = 0;
+for (int step = 0; step < 200; step++)
+{
+    using var s = TensorScope.Begin();
+    opt.ZeroGrad();
+    var l = loss.Compute(head.Call(xTrain), yTrain);
+    l.Backward();
+    opt.Step();
+    lastLoss = l.Item();
+}
+double accuracy;
+using (var s = TensorScope.Begin())
+using (Autograd.NoGrad())
+{
+    var predicted = Ops.ArgMax(head.Call(xTest), 1);
+    accuracy = Ops.Mean(Ops.Cast(Ops.Equal(predicted, yTest), DType.Float32)).Item();
+}
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"head: final train loss {lastLoss:F4}, test accuracy {accuracy:F4}"));
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"{{\"backend\":\"{backendName}\",\"model\":\"resnet18_features+linear\",\"train_images\":{trainCount},\"test_images\":{testCount},\"test_accuracy\":{accuracy:F4},\"seconds\":{sw.Elapsed.TotalSeconds:F1}}}"));
+return 0;
+
+static string? FindResNet18()
+{
+    const string relative = "tools/DnnImageModels/ResNet18Onnx/ResNet18.onnx";
+    var dir = Assembly.GetExecutingAssembly().GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "ResNet18PackagePath")?.Value;
+    if (!string.IsNullOrEmpty(dir) && File.Exists(Path.Combine(dir, relative))) return Path.Combine(dir, relative);
+    var cache = Path.Combine(Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages"),
+        "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", relative);
+    return File.Exists(cache) ? cache : null;
+}
