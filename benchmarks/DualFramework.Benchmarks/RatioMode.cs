@@ -49,8 +49,17 @@ public static class RatioMode
                 Console.WriteLine(F($"{{\"suite\":\"graph\",\"mlp_step_ratio\":{r1:F4},\"cnn_step_ratio\":{r2:F4},\"cnn_compile_ms\":{w.CnnCompileMs:F1}}}"));
                 return 0;
             }
+            case "deploy":
+            {
+                using var w = new DeployWorkloads();
+                var pairsD = Pairs(w.Eager, w.Ort, pairs, 50);
+                double r = Median(pairsD.Select(p => p.ours / p.raw));
+                Console.WriteLine(F($"cnn batch-1 inference: eager torch {Median(pairsD.Select(p => p.raw)) / 50 * 1e6:F1} us, onnx runtime {Median(pairsD.Select(p => p.ours)) / 50 * 1e6:F1} us; max abs difference {w.MaxAbsDifference():E2}"));
+                Console.WriteLine(F($"{{\"suite\":\"deploy\",\"ort_vs_eager\":{r:F4}}}"));
+                return 0;
+            }
             default:
-                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph)");
+                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy)");
                 return 2;
         }
     }
