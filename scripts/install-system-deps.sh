@@ -3,7 +3,7 @@
 # needs root for that (CI runs as root). `--tests` adds what only the test suite needs (onnx.checker).
 set -euo pipefail
 packages=(dataset-fashion-mnist)
-if [ "${1:-}" = "--tests" ]; then packages+=(python3-onnx); fi
+if [ "${1:-}" = "--tests" ]; then packages+=(python3-onnx libonnx-testdata); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
