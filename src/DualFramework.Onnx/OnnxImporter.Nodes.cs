@@ -11,10 +11,15 @@ public static partial class OnnxImporter
         "Conv", "BatchNormalization", "Relu", "Add", "Sub", "Mul", "Div", "MaxPool", "AveragePool", "GlobalAveragePool",
         "Gemm", "MatMul", "Flatten", "Reshape", "Sigmoid", "Tanh", "Softmax", "Concat", "Identity", "Dropout", "Transpose",
         "Clip", "LeakyRelu", "Exp", "Log", "Sqrt", "Neg", "Abs", "Pow", "ReduceMean", "ReduceSum", "Unsqueeze", "Squeeze", "Constant",
+        "Cast", "ReduceMax", "ReduceMin", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp",
+        "ArgMax", "ArgMin", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "Where",
+        "Min", "Max", "Sum", "Mean", "Reciprocal", "Softplus", "Softsign", "HardSigmoid", "HardSwish", "Elu", "Selu", "Celu",
+        "ThresholdedRelu", "PRelu", "Erf", "Sign", "Shape", "ConstantOfShape", "Slice", "LogSoftmax", "Gather", "GatherElements",
+        "Expand", "Split", "LayerNormalization",
     };
 
     /// <summary>Maps ONNX nodes onto graph nodes, tracking ONNX value names.</summary>
-    private sealed class Builder(OnnxImportOptions options, int opset)
+    private sealed class Builder(OnnxImportOptions options, int opset, IReadOnlySet<string> needed)
     {
         public Graph Graph { get; } = new();
         public Dictionary<string, Value> Values { get; } = new(StringComparer.Ordinal);
@@ -78,6 +83,14 @@ public static partial class OnnxImporter
             return auto == "VALID" ? (new long[spatial], new long[spatial]) : (p[..spatial], p[spatial..]);
         }
 
+        // Our pooling ops accept at most half the kernel as padding.
+        private static void CheckPoolPads((long[] Begin, long[] End) pads, long[] k, Func<string, OnnxImportException> bad)
+        {
+            for (int i = 0; i < k.Length; i++)
+                if (Math.Max(pads.Begin[i], pads.End[i]) > k[i] / 2)
+                    throw bad($"pads larger than half the kernel ({k[i]}) along spatial axis {i} are not supported");
+        }
+
         /// <summary>
         /// Applies a windowed op (conv / pool) whose ONNX pads may differ at the two ends of an axis: our ops pad
         /// symmetrically, so it pads max(begin, end) on both sides and slices away the extra windows. With begin &lt; end
@@ -124,12 +137,256 @@ public static partial class OnnxImporter
             return (int)(axis < 0 ? axis + rank : axis);
         }
 
+        // Outputs after the first that a mapping produces (e.g. pooling indices, Split parts).
+        private readonly List<Value> _more = [];
+
         public void Import(NodeProto n)
         {
             _n = n;
-            Value result = Map(n.OpType);
+            _more.Clear();
             if (n.Output.Count == 0) throw Bad("has no outputs");
+            Value result = Map(n.OpType);
             Values[n.Output[0]] = result;
+            for (int i = 1; i < n.Output.Count; i++)
+            {
+                var name = n.Output[i];
+                if (name == "") continue;
+                if (i - 1 < _more.Count) Values[name] = _more[i - 1];
+                else if (needed.Contains(name)) throw Bad($"output {i} ('{name}') is not supported");
+            }
+        }
+
+        private Value Un(Op op, Value x) => Node(op, OpAttrs.None, x);
+        private Value Bin(Op op, Value a, Value b) => Node(op, OpAttrs.None, a, b);
+        private Value Sc(double v, Value like) => Scalar(v, like.Spec.DType);
+
+        private Value Float(Value x)
+        {
+            if (!x.Spec.DType.IsFloating()) throw Bad($"{x.Spec.DType.Name()} inputs are not supported (floating only)");
+            return x;
+        }
+
+        private Value Const(TensorSpec spec, byte[] data)
+        {
+            ConstData[_n.Output[0]] = (spec, data);
+            return Graph.AddConstant(spec, data, _n.Output[0]);
+        }
+
+        // ONNX indices may be negative (counted from the end).
+        private Value WrapIndex(Value idx, long size)
+        {
+            if (!idx.Spec.DType.IsInteger()) throw Bad($"{idx.Spec.DType.Name()} indices are not supported");
+            var neg = Bin(OpSet.Less, idx, Sc(0, idx));
+            return Node(OpSet.Where, OpAttrs.None, neg, Bin(OpSet.Add, idx, Sc(size, idx)), idx);
+        }
+
+        private Value[] Inputs() => Enumerable.Range(0, _n.Input.Count).Where(Has).Select(In).ToArray();
+
+        private Value Reduce(Op op, Value x)
+        {
+            int rank = x.Spec.Shape.Rank;
+            long[]? axes = Ints("axes");
+            if ((axes == null || axes.Length == 0) && Int("noop_with_empty_axes", 0) != 0) return x;
+            var ax = (axes ?? []).Select(a => Axis(a, rank)).Distinct().Order().ToArray();
+            return Node(op, new ReduceAttrs(ax, Int("keepdims", 1) != 0), x);
+        }
+
+        private Value MapMore(string op)
+        {
+            switch (op)
+            {
+                case "Cast":
+                {
+                    var to = TensorData.DTypeOf((int)Int("to", 0), Where + " target type");
+                    var x = In(0);
+                    return x.Spec.DType == to ? x : Node(OpSet.Cast, new CastAttrs(to), x);
+                }
+                case "ReduceMax": return Reduce(OpSet.Max, In(0));
+                case "ReduceMin": return Reduce(OpSet.Min, In(0));
+                case "ReduceSumSquare": { var x = In(0); return Reduce(OpSet.Sum, Bin(OpSet.Mul, x, x)); }
+                case "ReduceL1": { var x = In(0); return Reduce(OpSet.Sum, Un(OpSet.Abs, x)); }
+                case "ReduceL2": { var x = Float(In(0)); return Un(OpSet.Sqrt, Reduce(OpSet.Sum, Bin(OpSet.Mul, x, x))); }
+                case "ReduceLogSum": return Un(OpSet.Log, Reduce(OpSet.Sum, Float(In(0))));
+                case "ReduceLogSumExp": return Un(OpSet.Log, Reduce(OpSet.Sum, Un(OpSet.Exp, Float(In(0)))));
+                case "ArgMax" or "ArgMin":
+                {
+                    if (Int("select_last_index", 0) != 0) throw Bad("select_last_index=1 is not supported");
+                    var x = In(0);
+                    return Node(op == "ArgMax" ? OpSet.ArgMax : OpSet.ArgMin, new ArgReduceAttrs(Axis(Int("axis", 0), x.Spec.Shape.Rank), Int("keepdims", 1) != 0), x);
+                }
+                case "Equal": return Bin(OpSet.Equal, In(0), In(1));
+                case "Less": return Bin(OpSet.Less, In(0), In(1));
+                case "Greater": return Bin(OpSet.Greater, In(0), In(1));
+                case "LessOrEqual": return Bin(OpSet.LessEqual, In(0), In(1));
+                case "GreaterOrEqual": return Bin(OpSet.GreaterEqual, In(0), In(1));
+                case "Not": return Un(OpSet.LogicalNot, In(0));
+                case "And": return Bin(OpSet.LogicalAnd, In(0), In(1));
+                case "Or": return Bin(OpSet.LogicalOr, In(0), In(1));
+                case "Xor": return Bin(OpSet.LogicalXor, In(0), In(1));
+                case "Where": return Node(OpSet.Where, OpAttrs.None, In(0), In(1), In(2));
+                case "Min" or "Max" or "Sum" or "Mean":
+                {
+                    var xs = Inputs();
+                    if (xs.Length == 0) throw Bad("needs at least one input");
+                    var f = op switch { "Min" => OpSet.Minimum, "Max" => OpSet.Maximum, _ => (Op)OpSet.Add };
+                    var y = xs[0];
+                    for (int i = 1; i < xs.Length; i++) y = Bin(f, y, xs[i]);
+                    if (op == "Mean" && xs.Length > 1) y = Bin(OpSet.Div, Float(y), Sc(xs.Length, y));
+                    return y;
+                }
+                case "Reciprocal": { var x = Float(In(0)); return Bin(OpSet.Div, Sc(1, x), x); }
+                case "Softplus": return Node(OpSet.Softplus, new SoftplusAttrs(1, 20), Float(In(0)));
+                case "Softsign": { var x = Float(In(0)); return Bin(OpSet.Div, x, Bin(OpSet.Add, Sc(1, x), Un(OpSet.Abs, x))); }
+                case "HardSigmoid" or "HardSwish":
+                {
+                    var x = Float(In(0));
+                    double alpha = op == "HardSwish" ? 1.0 / 6 : Float("alpha", 0.2f), beta = op == "HardSwish" ? 0.5 : Float("beta", 0.5f);
+                    var h = Node(OpSet.Clamp, new ClampAttrs(0, 1), Bin(OpSet.Add, Bin(OpSet.Mul, x, Sc(alpha, x)), Sc(beta, x)));
+                    return op == "HardSwish" ? Bin(OpSet.Mul, x, h) : h;
+                }
+                case "Elu" or "Selu" or "Celu":
+                {
+                    var x = Float(In(0));
+                    double alpha = Float("alpha", op == "Selu" ? 1.67326319217681884765625f : 1f);
+                    // Negative branch alpha*(exp(x/alpha' ) - 1); Celu scales the exponent by 1/alpha.
+                    var e = Un(OpSet.Exp, op == "Celu" ? Bin(OpSet.Div, x, Sc(alpha, x)) : x);
+                    var neg = Bin(OpSet.Mul, Bin(OpSet.Sub, e, Sc(1, x)), Sc(alpha, x));
+                    var y = Node(OpSet.Where, OpAttrs.None, Bin(OpSet.Greater, x, Sc(0, x)), x, neg);
+                    return op == "Selu" ? Bin(OpSet.Mul, y, Sc(Float("gamma", 1.05070102214813232421875f), y)) : y;
+                }
+                case "ThresholdedRelu":
+                {
+                    var x = Float(In(0));
+                    return Node(OpSet.Where, OpAttrs.None, Bin(OpSet.Greater, x, Sc(Float("alpha", 1f), x)), x, Sc(0, x));
+                }
+                case "PRelu":
+                {
+                    var x = Float(In(0));
+                    var slope = In(1);
+                    return Node(OpSet.Where, OpAttrs.None, Bin(OpSet.Less, x, Sc(0, x)), Bin(OpSet.Mul, x, slope), x);
+                }
+                case "Erf": return Un(OpSet.Erf, Float(In(0)));
+                case "Shape":
+                {
+                    // Shapes are static after import: fold to an int64 constant.
+                    var d = In(0).Spec.Shape.ToArray();
+                    int r = d.Length;
+                    long start = opset >= 15 ? Int("start", 0) : 0, end = opset >= 15 ? Int("end", r) : r;
+                    start = Math.Clamp(start < 0 ? start + r : start, 0, r);
+                    end = Math.Clamp(end < 0 ? end + r : end, start, r);
+                    var dims = d[(int)start..(int)end];
+                    return Const(new TensorSpec(new Shape((long)dims.Length), DType.Int64), dims.SelectMany(BitConverter.GetBytes).ToArray());
+                }
+                case "ConstantOfShape":
+                {
+                    var dims = ConstInts(0);
+                    TensorData.CheckDims(dims, options, Where);
+                    var (vs, vd) = Attr("value") is { } v ? TensorData.Read(v.T, options, null) : (new TensorSpec(Shape.Scalar, DType.Float32), new byte[4]);
+                    if (vs.Shape.NumElements != 1) throw Bad("value must have one element");
+                    long n = dims.Aggregate(1L, (p, x) => p * x);
+                    var data = new byte[n * vd.Length];
+                    for (long i = 0; i < n; i++) vd.CopyTo(data, i * vd.Length);
+                    return Const(new TensorSpec(new Shape(dims), vs.DType), data);
+                }
+                case "Slice":
+                {
+                    var x = In(0);
+                    var d = x.Spec.Shape.ToArray();
+                    long[] starts, ends;
+                    long[]? axes, steps = null;
+                    if (opset < 10) { starts = Ints("starts") ?? throw Bad("starts is required"); ends = Ints("ends") ?? throw Bad("ends is required"); axes = Ints("axes"); }
+                    else { starts = ConstInts(1); ends = ConstInts(2); axes = Has(3) ? ConstInts(3) : null; steps = Has(4) ? ConstInts(4) : null; }
+                    axes ??= Enumerable.Range(0, starts.Length).Select(i => (long)i).ToArray();
+                    steps ??= Enumerable.Repeat(1L, starts.Length).ToArray();
+                    if (ends.Length != starts.Length || axes.Length != starts.Length || steps.Length != starts.Length) throw Bad("starts, ends, axes and steps differ in length");
+                    var ax = axes.Select(a => Axis(a, d.Length)).ToArray();
+                    var b = new long[ax.Length];
+                    var e = new long[ax.Length];
+                    for (int i = 0; i < ax.Length; i++)
+                    {
+                        if (steps[i] < 1) throw Bad($"step {steps[i]} is not supported (positive steps only)");
+                        long size = d[ax[i]];
+                        long Norm(long v) => Math.Clamp(v < 0 ? v + size : v, 0, size);
+                        b[i] = Norm(starts[i]);
+                        e[i] = Math.Max(b[i], Norm(ends[i]));
+                    }
+                    return Node(OpSet.Slice, new SliceAttrs(ax, b, e, steps), x);
+                }
+                case "Gather":
+                {
+                    var x = In(0);
+                    int axis = Axis(Int("axis", 0), x.Spec.Shape.Rank);
+                    return Node(OpSet.Take, new TakeAttrs(axis), x, WrapIndex(In(1), x.Spec.Shape[axis]));
+                }
+                case "GatherElements":
+                {
+                    var x = In(0);
+                    int axis = Axis(Int("axis", 0), x.Spec.Shape.Rank);
+                    var idx = In(1);
+                    if (idx.Spec.DType != DType.Int64) idx = Node(OpSet.Cast, new CastAttrs(DType.Int64), idx);
+                    return Node(OpSet.GatherElements, new IndexAxisAttrs(axis), x, WrapIndex(idx, x.Spec.Shape[axis]));
+                }
+                case "Expand":
+                {
+                    var x = In(0);
+                    var want = ConstInts(1);
+                    var d = x.Spec.Shape.ToArray();
+                    int r = Math.Max(d.Length, want.Length);
+                    var res = new long[r];
+                    for (int i = 0; i < r; i++)
+                    {
+                        long a = i - (r - d.Length) >= 0 ? d[i - (r - d.Length)] : 1, w = i - (r - want.Length) >= 0 ? want[i - (r - want.Length)] : 1;
+                        if (a != w && a != 1 && w != 1) throw Bad($"shape [{string.Join(", ", want)}] does not broadcast with the input shape {x.Spec.Shape}");
+                        res[i] = a == 1 ? w : a;
+                    }
+                    return res.SequenceEqual(d) ? x : Node(OpSet.BroadcastTo, new ShapeAttrs(res), x);
+                }
+                case "Split":
+                {
+                    var x = In(0);
+                    int axis = Axis(Int("axis", 0), x.Spec.Shape.Rank);
+                    long size = x.Spec.Shape[axis];
+                    var sizes = opset >= 13 ? (Has(1) ? ConstInts(1) : null) : Ints("split");
+                    if (sizes == null || sizes.Length == 0)
+                    {
+                        int parts = _n.Output.Count;
+                        if (size % parts != 0) throw Bad($"axis size {size} does not split evenly into {parts} outputs");
+                        sizes = Enumerable.Repeat(size / parts, parts).ToArray();
+                    }
+                    if (sizes.Length != _n.Output.Count) throw Bad($"{sizes.Length} split sizes for {_n.Output.Count} outputs");
+                    Value[] ys;
+                    try { ys = Graph.AddNode(OpSet.Split, new SplitAttrs(axis, sizes), [x], _n.Name); }
+                    catch (OpException e) { throw Bad(e.Message); }
+                    _more.AddRange(ys[1..]);
+                    return ys[0];
+                }
+                case "LayerNormalization":
+                {
+                    var x = Float(In(0));
+                    int rank = x.Spec.Shape.Rank;
+                    int axis = Axis(Int("axis", -1), rank);
+                    double eps = Float("epsilon", 1e-5f);
+                    var norm = x.Spec.Shape.ToArray()[axis..];
+                    Value Fit(Value v) => v.Spec.Shape.ToArray().SequenceEqual(norm) ? v : Node(OpSet.BroadcastTo, new ShapeAttrs(norm), v);
+                    var ins = new List<Value> { x, Fit(In(1)) };
+                    if (Has(2)) ins.Add(Fit(In(2)));
+                    var y = Node(OpSet.LayerNorm, new LayerNormAttrs(rank - axis, eps, true, Has(2)), ins.ToArray());
+                    bool wantStats = Enumerable.Range(1, _n.Output.Count - 1).Any(i => _n.Output[i] != "" && needed.Contains(_n.Output[i]));
+                    if (wantStats)
+                    {
+                        // Mean and 1/sqrt(var + eps) over the normalized axes, kept as size-1 dims.
+                        var red = new ReduceAttrs(Enumerable.Range(axis, rank - axis).ToArray(), true);
+                        var mean = Node(OpSet.Mean, red, x);
+                        var c = Bin(OpSet.Sub, x, mean);
+                        var v = Node(OpSet.Mean, red, Bin(OpSet.Mul, c, c));
+                        _more.Add(mean);
+                        _more.Add(Bin(OpSet.Div, Sc(1, v), Un(OpSet.Sqrt, Bin(OpSet.Add, v, Sc(eps, v)))));
+                    }
+                    return y;
+                }
+                case "Sign": return Un(OpSet.Sign, In(0));
+                default: throw Bad("unsupported op"); // filtered earlier
+            }
         }
 
         private Value Map(string op)
@@ -148,22 +405,40 @@ public static partial class OnnxImporter
                 case "Add": return Node(OpSet.Add, OpAttrs.None, In(0), In(1));
                 case "Sub": return Node(OpSet.Sub, OpAttrs.None, In(0), In(1));
                 case "Mul": return Node(OpSet.Mul, OpAttrs.None, In(0), In(1));
-                case "Div": return Node(OpSet.Div, OpAttrs.None, In(0), In(1));
+                case "Div": return Node(OpSet.Div, OpAttrs.None, Float(In(0)), In(1));
                 case "Pow":
                 {
-                    Value a = In(0), b = In(1);
+                    Value a = Float(In(0)), b = In(1);
                     if (b.Spec.DType != a.Spec.DType) b = Node(OpSet.Cast, new CastAttrs(a.Spec.DType), b);
                     return Node(OpSet.Pow, OpAttrs.None, a, b);
                 }
                 case "Identity": return In(0);
                 case "Dropout":
-                    return In(0);
+                {
+                    // Inference only: a training_mode input must be a constant false (opset >= 12).
+                    bool zeroRatio = opset >= 12 && Has(1) && ConstData.ContainsKey(_n.Input[1]) && ConstScalar(1) == 0;
+                    if (opset >= 12 && Has(2) && !zeroRatio && (!ConstData.TryGetValue(_n.Input[2], out var tm) || tm.Data.Any(v => v != 0)))
+                        throw Bad("training_mode that is not a constant false is not supported");
+                    var x = In(0);
+                    // In inference the mask keeps everything.
+                    if (_n.Output.Count > 1 && needed.Contains(_n.Output[1]))
+                        _more.Add(Graph.AddConstant(new TensorSpec(x.Spec.Shape, DType.Bool), Enumerable.Repeat((byte)1, (int)x.Spec.Shape.NumElements).ToArray()));
+                    return x;
+                }
                 case "Clip":
                 {
-                    double lo, hi;
+                    double lo = double.NegativeInfinity, hi = double.PositiveInfinity;
+                    var x = In(0);
                     if (opset < 11) { lo = Float("min", float.NegativeInfinity); hi = Float("max", float.PositiveInfinity); }
-                    else { lo = ConstScalar(1) ?? double.NegativeInfinity; hi = ConstScalar(2) ?? double.PositiveInfinity; }
-                    return Node(OpSet.Clamp, new ClampAttrs(lo, hi), In(0));
+                    else
+                    {
+                        // Constant bounds fold into clamp; bounds computed at run time become maximum / minimum.
+                        if (Has(1) && !ConstData.ContainsKey(_n.Input[1])) x = Bin(OpSet.Maximum, x, In(1));
+                        else lo = ConstScalar(1) ?? lo;
+                        if (Has(2) && !ConstData.ContainsKey(_n.Input[2])) x = Bin(OpSet.Minimum, x, In(2));
+                        else hi = ConstScalar(2) ?? hi;
+                    }
+                    return double.IsInfinity(lo) && double.IsInfinity(hi) && opset >= 11 && x != In(0) ? x : Node(OpSet.Clamp, new ClampAttrs(lo, hi), x);
                 }
                 case "Conv":
                 {
@@ -193,6 +468,8 @@ public static partial class OnnxImporter
                     long[] stride = Fill(Ints("strides"), 2, 1), dil = Fill(Ints("dilations"), 2, 1);
                     bool ceil = Int("ceil_mode", 0) != 0;
                     var pads = Pads(2);
+                    CheckPoolPads(pads, k, Bad);
+                    Float(In(0));
                     if (ceil && !pads.Begin.SequenceEqual(pads.End)) throw Bad("ceil_mode=1 with asymmetric pads is not supported");
                     var span = Enumerable.Range(0, 2).Select(i => dil[i] * (k[i] - 1) + 1).ToArray();
                     return Windowed(In(0), span, stride, pads, pad => Node(OpSet.MaxPool2d, new MaxPool2dAttrs(k, stride, pad, dil, ceil), In(0)));
@@ -205,6 +482,7 @@ public static partial class OnnxImporter
                     var stride = Fill(Ints("strides"), 2, 1);
                     bool include = Int("count_include_pad", 0) != 0;
                     var pads = Pads(2);
+                    CheckPoolPads(pads, k, Bad);
                     // With count_include_pad the divisor of a border window would count the extra symmetric padding.
                     if (include && !pads.Begin.SequenceEqual(pads.End)) throw Bad("count_include_pad=1 with asymmetric pads is not supported");
                     return Windowed(In(0), k, stride, pads, pad => Node(OpSet.AvgPool2d, new AvgPool2dAttrs(k, stride, pad, include), In(0)));
@@ -277,17 +555,18 @@ public static partial class OnnxImporter
                     }
                     return Reshape(x, res);
                 }
-                case "Softmax":
+                case "Softmax" or "LogSoftmax":
                 {
                     var x = In(0);
                     int rank = x.Spec.Shape.Rank;
-                    if (opset >= 13) return Node(OpSet.Softmax, new SoftmaxAttrs(Axis(Int("axis", -1), rank)), x);
+                    var sm = op == "Softmax" ? OpSet.Softmax : OpSet.LogSoftmax;
+                    if (opset >= 13) return Node(sm, new SoftmaxAttrs(Axis(Int("axis", -1), rank)), x);
                     // Before opset 13, Softmax flattens to 2-D at `axis` and normalises each row.
                     int axis = Axis(Int("axis", 1), rank);
-                    if (axis == rank - 1) return Node(OpSet.Softmax, new SoftmaxAttrs(axis), x);
+                    if (axis == rank - 1) return Node(sm, new SoftmaxAttrs(axis), x);
                     var d = x.Spec.Shape.ToArray();
                     var flat = Reshape(x, [d[..axis].Aggregate(1L, (p, v) => p * v), d[axis..].Aggregate(1L, (p, v) => p * v)]);
-                    return Reshape(Node(OpSet.Softmax, new SoftmaxAttrs(1), flat), d);
+                    return Reshape(Node(sm, new SoftmaxAttrs(1), flat), d);
                 }
                 case "Concat":
                 {
@@ -345,7 +624,7 @@ public static partial class OnnxImporter
                     ConstData[_n.Output[0]] = (spec, data);
                     return Graph.AddConstant(spec, data, _n.Output[0]);
                 }
-                default: throw Bad("unsupported op"); // filtered earlier
+                default: return MapMore(op);
             }
         }
     }

@@ -81,7 +81,7 @@ public static partial class OnnxImporter
             .Where(s => s != null).Select(s => s!).Distinct().OrderBy(s => s, StringComparer.Ordinal).ToArray();
         if (unsupported.Length > 0) throw new OnnxImportException(unsupported);
 
-        var b = new Builder(options, opset);
+        var b = new Builder(options, opset, needed);
         var inits = new HashSet<string>(StringComparer.Ordinal);
         foreach (var t in g.Initializer)
         {
