@@ -276,7 +276,7 @@ public class ModuleExportTests
 
             foreach (long batch in new long[] { 3, 6 })
                 AssertMatches(path, model, CallForward(model), $"external, batch {batch}", Rand(50 + (int)batch, batch, 6));
-            CheckModels(dir);
+            OnnxChecker.CheckDirectory(dir);
         }
         finally
         {
@@ -396,7 +396,7 @@ public class ModuleExportTests
     [Test]
     public void Exported_models_pass_the_onnx_checker()
     {
-        SkipWithoutOnnx();
+        OnnxChecker.SkipWhenUnavailable();
         using var s = TensorScope.Begin();
         var dir = TempDir();
         try
@@ -415,54 +415,11 @@ public class ModuleExportTests
                     new ModuleExportOptions { Forward = a => [head.Call(enc.Forward(a[0], null, a[1]))], Opset = 15 });
             }
             Directory.GetFiles(dir, "*.onnx").Should().HaveCount(5);
-            CheckModels(dir);
+            OnnxChecker.CheckDirectory(dir);
         }
         finally
         {
             Directory.Delete(dir, true);
         }
-    }
-
-    private static void SkipWithoutOnnx()
-    {
-        if (!File.Exists(Python) || !RunProcess(Python, "-c \"import onnx\"", out _))
-            Assert.Ignore("python3-onnx is not installed (apt-get install python3-onnx).");
-    }
-
-    private const string Python = "/usr/bin/python3";
-
-    // Loads each model with its external data and runs the full checker (strict shape inference).
-    private static void CheckModels(string dir)
-    {
-        SkipWithoutOnnx();
-        var script = Path.Combine(dir, "check.py");
-        File.WriteAllText(script, """
-            import glob, os, sys
-            import onnx
-            bad = []
-            files = sorted(glob.glob(os.path.join(sys.argv[1], "*.onnx")))
-            for f in files:
-                try:
-                    onnx.checker.check_model(onnx.load(f), full_check=True)
-                except Exception as e:
-                    bad.append(os.path.basename(f) + ": " + str(e).splitlines()[0])
-            print("checked", len(files))
-            for b in bad: print("FAIL", b)
-            sys.exit(1 if bad else 0)
-            """);
-        int count = Directory.GetFiles(dir, "*.onnx").Length;
-        RunProcess(Python, $"\"{script}\" \"{dir}\"", out var output).Should().BeTrue(output);
-        output.Should().Contain($"checked {count}");
-    }
-
-    private static bool RunProcess(string file, string args, out string output)
-    {
-        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.WaitForExit();
-        output = stdout.Result + stderr.Result;
-        return p.ExitCode == 0;
     }
 }
