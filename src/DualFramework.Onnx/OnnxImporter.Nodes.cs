@@ -1,6 +1,7 @@
 using DualFramework.IR;
 using DualFramework.Onnx.Proto;
 using DualFramework.Operators;
+using DualFramework.Losses;
 
 namespace DualFramework.Onnx;
 
@@ -15,7 +16,7 @@ public static partial class OnnxImporter
         "ArgMax", "ArgMin", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "Where",
         "Min", "Max", "Sum", "Mean", "Reciprocal", "Softplus", "Softsign", "HardSigmoid", "HardSwish", "Elu", "Selu", "Celu",
         "ThresholdedRelu", "PRelu", "Erf", "Sign", "Shape", "ConstantOfShape", "Slice", "LogSoftmax", "Gather", "GatherElements",
-        "Expand", "Split", "LayerNormalization",
+        "Expand", "Split", "LayerNormalization", "SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss", "ConvTranspose",
     };
 
     /// <summary>Maps ONNX nodes onto graph nodes, tracking ONNX value names.</summary>
@@ -385,8 +386,89 @@ public static partial class OnnxImporter
                     return y;
                 }
                 case "Sign": return Un(OpSet.Sign, In(0));
+                case "SoftmaxCrossEntropyLoss":
+                {
+                    var (x, t, w, ii, red) = LossInputs();
+                    var attrs = new CrossEntropyAttrs(ii, 0, red);
+                    var loss = w == null ? Node(OpSet.CrossEntropy, attrs, x, t) : Node(OpSet.CrossEntropy, attrs, x, t, w);
+                    _more.Add(Node(OpSet.LogSoftmax, new SoftmaxAttrs(1), x));
+                    return loss;
+                }
+                case "NegativeLogLikelihoodLoss":
+                {
+                    // Built from ops rather than LossFunctions.Nll: target values are run-time data here, so they cannot be
+                    // range-checked at import; OneHot reports out-of-range targets when the graph runs.
+                    var (x, t, w, ii, red) = LossInputs();
+                    long c = x.Spec.Shape[1];
+                    var ignored = Bin(OpSet.Equal, t, Sc(ii, t));
+                    var safe = Node(OpSet.Where, OpAttrs.None, ignored, Sc(0, t), t);
+                    var onehot = Node(OpSet.OneHot, new OneHotAttrs(c, x.Spec.DType), safe);               // [N, C]
+                    var rows = new ReduceAttrs([1], false);
+                    var picked = Node(OpSet.Sum, rows, Bin(OpSet.Mul, onehot, x));                        // x[i, y_i]
+                    var valid = Node(OpSet.Cast, new CastAttrs(x.Spec.DType), Un(OpSet.LogicalNot, ignored));
+                    var wy = w == null ? valid : Bin(OpSet.Mul, Node(OpSet.Sum, rows, Bin(OpSet.Mul, onehot, w)), valid);
+                    var loss = Un(OpSet.Neg, Bin(OpSet.Mul, picked, wy));
+                    var all = new ReduceAttrs([0], false);
+                    return red switch
+                    {
+                        Reduction.None => loss,
+                        Reduction.Sum => Node(OpSet.Sum, all, loss),
+                        _ => Bin(OpSet.Div, Node(OpSet.Sum, all, loss), Node(OpSet.Sum, all, wy)),
+                    };
+                }
+                case "ConvTranspose":
+                {
+                    var x = Float(In(0));
+                    int sp = x.Spec.Shape.Rank - 2;
+                    if (sp is not (1 or 2)) throw Bad($"only 1-D and 2-D transposed convolutions are supported, the input has rank {x.Spec.Shape.Rank}");
+                    var w = In(1);
+                    if (w.Spec.Shape.Rank != sp + 2) throw Bad($"weight must have rank {sp + 2}, got {w.Spec.Shape}");
+                    var auto = Str("auto_pad", "NOTSET");
+                    if (auto is not ("NOTSET" or "VALID" or "")) throw Bad($"auto_pad {auto} is not supported (only NOTSET and VALID)");
+                    long[] stride = Fill(Ints("strides"), sp, 1), dil = Fill(Ints("dilations"), sp, 1), outPad = Fill(Ints("output_padding"), sp, 0);
+                    if (stride.Length != sp || dil.Length != sp || outPad.Length != sp) throw Bad($"strides, dilations and output_padding need {sp} entries");
+                    var k = w.Spec.Shape.ToArray()[2..];
+                    if (Ints("kernel_shape") is { } ks && !ks.SequenceEqual(k)) throw Bad($"kernel_shape [{string.Join(", ", ks)}] differs from the weight's [{string.Join(", ", k)}]");
+                    var p = auto == "VALID" ? new long[2 * sp] : Fill(Ints("pads"), 2 * sp, 0);
+                    if (p.Length != 2 * sp) throw Bad($"pads needs {2 * sp} entries, got {p.Length}");
+                    if (!p[..sp].SequenceEqual(p[sp..])) throw Bad($"asymmetric pads [{string.Join(", ", p)}] are not supported");
+                    var attrs = new ConvTransposeAttrs(stride, p[..sp], outPad, dil, Int("group", 1));
+                    var y = Has(2) ? Node(OpSet.ConvTranspose, attrs, x, w, In(2)) : Node(OpSet.ConvTranspose, attrs, x, w);
+                    // output_shape would need extra (asymmetric) padding; accept it only when it names the default size.
+                    if (Ints("output_shape") is { } os)
+                    {
+                        var got = y.Spec.Shape.ToArray();
+                        var want = os.Length == sp ? os : os.Length == sp + 2 ? os[2..] : throw Bad($"output_shape needs {sp} entries, got {os.Length}");
+                        if (!want.SequenceEqual(got[2..])) throw Bad($"output_shape [{string.Join(", ", os)}] differs from the default output size [{string.Join(", ", got[2..])}] and is not supported");
+                    }
+                    return y;
+                }
                 default: throw Bad("unsupported op"); // filtered earlier
             }
+        }
+
+        // Shared inputs of the ONNX loss ops: [N, C] scores, int targets [N] (cast to int64), optional weights [C].
+        private (Value X, Value T, Value? W, long IgnoreIndex, Reduction Reduction) LossInputs()
+        {
+            var x = Float(In(0));
+            if (x.Spec.Shape.Rank != 2) throw Bad($"rank-{x.Spec.Shape.Rank} inputs are not supported (only [N, C])");
+            var t = In(1);
+            if (!t.Spec.DType.IsInteger()) throw Bad($"{t.Spec.DType.Name()} targets are not supported");
+            if (t.Spec.DType != DType.Int64) t = Node(OpSet.Cast, new CastAttrs(DType.Int64), t);
+            if (t.Spec.Shape.Rank != 1 || t.Spec.Shape[0] != x.Spec.Shape[0]) throw Bad($"targets must have shape [{x.Spec.Shape[0]}], got {t.Spec.Shape}");
+            var w = Has(2) ? In(2) : null;
+            if (w != null && (w.Spec.DType != x.Spec.DType || w.Spec.Shape.Rank != 1 || w.Spec.Shape[0] != x.Spec.Shape[1]))
+                throw Bad($"weights must be {x.Spec.DType.Name()}[{x.Spec.Shape[1]}], got {w.Spec.DType.Name()}{w.Spec.Shape}");
+            // Without the attribute no target is ignored; a value outside every valid class index stands in for "none".
+            long ii = Attr("ignore_index") is { } a ? a.I : long.MinValue;
+            var red = Str("reduction", "mean") switch
+            {
+                "mean" => Reduction.Mean,
+                "sum" => Reduction.Sum,
+                "none" => Reduction.None,
+                var r => throw Bad($"reduction '{r}' is not supported (mean, sum or none)"),
+            };
+            return (x, t, w, ii, red);
         }
 
         private Value Map(string op)
