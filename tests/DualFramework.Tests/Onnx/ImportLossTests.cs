@@ -8,6 +8,8 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.Onnx;
 
+using static DualFramework.Tests.Onnx.OnnxNodeCases;
+
 /// <summary>One-node ONNX models of the loss and transposed-convolution mappings (SoftmaxCrossEntropyLoss,
 /// NegativeLogLikelihoodLoss, ConvTranspose) checked against ONNX Runtime on the torch and graph backends.</summary>
 [TestFixture]
@@ -16,30 +18,15 @@ public class ImportLossTests
     private static readonly IBackend Torch = BackendRegistry.Get("torch");
     private static readonly IBackend GraphBackend = BackendRegistry.Get("graph");
 
-    /// <summary>An operand: ONNX element type 1 (float), 6 (int32) or 7 (int64); Vals are fixed integer values;
-    /// Init makes it an initializer.</summary>
-    public sealed record In(string Name, long[] Shape, int Type = 1, bool Init = false, long[]? Vals = null)
-    {
-        public override string ToString() => Name;
-    }
+    private static NodeIn F(string name, params long[] shape) => new(name, shape);
+    private static NodeIn W(string name, params long[] shape) => new(name, shape, Init: true);
+    private static NodeIn T(string name, params long[] vals) => new(name, [vals.Length], 7, Vals: vals);
+    private static NodeIn T32(string name, params long[] vals) => new(name, [vals.Length], 6, Vals: vals);
 
-    private static In F(string name, params long[] shape) => new(name, shape);
-    private static In W(string name, params long[] shape) => new(name, shape, Init: true);
-    private static In T(string name, params long[] vals) => new(name, [vals.Length], 7, Vals: vals);
-    private static In T32(string name, params long[] vals) => new(name, [vals.Length], 6, Vals: vals);
 
-    private static AttributeProto AI(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
-    private static AttributeProto AS(string name, string v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(v) };
-    private static AttributeProto AInts(string name, params long[] v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Ints, Ints = { v } };
+    private static NodeCase C(string name, int opset, string op, NodeIn[] ins, params AttributeProto[] attrs) => new(name, opset, op, ins, attrs);
 
-    public sealed record OpCase(string Name, int Opset, string Op, In[] Inputs, AttributeProto[] Attrs, int Outs = 1)
-    {
-        public override string ToString() => Name;
-    }
-
-    private static OpCase C(string name, int opset, string op, In[] ins, params AttributeProto[] attrs) => new(name, opset, op, ins, attrs);
-
-    private static readonly OpCase[] OpCases =
+    private static readonly NodeCase[] OpCases =
     [
         C("sce_mean", 13, "SoftmaxCrossEntropyLoss", [F("x", 4, 3), T("t", 0, 2, 1, 2)]),
         C("sce_sum_int32_targets", 13, "SoftmaxCrossEntropyLoss", [F("x", 4, 3), T32("t", 1, 0, 2, 2)], AS("reduction", "sum")),
@@ -60,73 +47,19 @@ public class ImportLossTests
             AInts("strides", 2, 2), AInts("output_shape", 7, 7)),
     ];
 
-    private static (byte[] Model, List<OrtHarness.HostTensor> Feeds) Build(OpCase c, int seed)
-    {
-        var g = new GraphProto { Name = c.Name };
-        var node = new NodeProto { OpType = c.Op, Name = "n0" };
-        var outs = Enumerable.Range(0, c.Outs).Select(k => k == 0 ? "y" : $"y{k}").ToArray();
-        node.Output.AddRange(outs);
-        node.Attribute.AddRange(c.Attrs);
-        var feeds = new List<OrtHarness.HostTensor>();
-        foreach (var i in c.Inputs)
-        {
-            node.Input.Add(i.Name);
-            var n = (int)new Shape(i.Shape).NumElements;
-            var (dtype, bytes) = i.Type switch
-            {
-                7 => (DType.Int64, i.Vals!.SelectMany(BitConverter.GetBytes).ToArray()),
-                6 => (DType.Int32, i.Vals!.Select(v => (int)v).SelectMany(BitConverter.GetBytes).ToArray()),
-                _ => (DType.Float32, NNRef.RandF(seed++, n, -2, 2).SelectMany(BitConverter.GetBytes).ToArray()),
-            };
-            if (i.Init) g.Initializer.Add(new TensorProto { Name = i.Name, DataType = i.Type, Dims = { i.Shape }, RawData = ByteString.CopyFrom(bytes) });
-            else
-            {
-                var shape = new TensorShapeProto();
-                foreach (var d in i.Shape) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
-                g.Input.Add(new ValueInfoProto { Name = i.Name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = i.Type, Shape = shape } } });
-                feeds.Add(new OrtHarness.HostTensor(new TensorSpec(new Shape(i.Shape), dtype), bytes));
-            }
-        }
-        g.Node.Add(node);
-        foreach (var o in outs)
-            g.Output.Add(new ValueInfoProto { Name = o, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1 } } });
-        var m = new ModelProto { IrVersion = 8, Graph = g };
-        m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = c.Opset });
-        return (m.ToByteArray(), feeds);
-    }
+    private static (byte[] Model, List<OrtHarness.HostTensor> Feeds) Build(NodeCase c, int seed) => OnnxNodeCases.Build(c, seed);
 
-    private static IEnumerable<OpCase> Cases() => OpCases;
+    private static IEnumerable<NodeCase> Cases() => OpCases;
 
     [TestCaseSource(nameof(Cases))]
-    public void Op_MatchesOnnxRuntime(OpCase c)
-    {
-        using var s = TensorScope.Begin();
-        var (bytes, feeds) = Build(c, 3000);
-        var wants = OrtHarness.Run(bytes, feeds);
-        wants.Should().HaveCount(c.Outs);
-        using var model = OnnxImporter.FromBytes(bytes);
-        var inputs = feeds.Select(f => Tensor.FromBytes(f.Data, f.Spec)).ToArray();
-        foreach (var backend in new[] { Torch, GraphBackend })
-        {
-            var gots = model.Run(backend, inputs);
-            for (int o = 0; o < c.Outs; o++)
-            {
-                var (got, want) = (gots[o], wants[o]);
-                got.Spec.Should().Be(want.Spec, $"{c.Name} output {o} on {backend.Name}");
-                var w = want.ToDoubles();
-                var gd = got.ToDoubleArray();
-                for (int k = 0; k < w.Length; k++)
-                    Math.Abs(gd[k] - w[k]).Should().BeLessThanOrEqualTo(1e-5 + 1e-5 * Math.Abs(w[k]), $"{c.Name} output {o} on {backend.Name}, element {k}");
-            }
-        }
-    }
+    public void Op_MatchesOnnxRuntime(NodeCase c) => OnnxNodeCases.AssertMatchesOnnxRuntime(c, 3000, Torch, GraphBackend);
 
     [Test]
     public void NllLoss_MatchesHandComputedValues()
     {
         using var s = TensorScope.Begin();
         // Weighted mean over non-ignored rows: (w0·-x[0,0] + w2·-x[2,2]) / (w0 + w2); row 1 is ignored.
-        var c = C("nll_hand", 13, "NegativeLogLikelihoodLoss", [new In("x", [3, 3]), T("t", 0, 1, 2), W("w", 3)], AI("ignore_index", 1));
+        var c = C("nll_hand", 13, "NegativeLogLikelihoodLoss", [new NodeIn("x", [3, 3]), T("t", 0, 1, 2), W("w", 3)], AI("ignore_index", 1));
         var (bytes, _) = Build(c, 1);
         var m = ModelProto.Parser.ParseFrom(bytes);
         m.Graph.Initializer[0].RawData = ByteString.CopyFrom(new[] { 0.5f, 2f, 3f }.SelectMany(BitConverter.GetBytes).ToArray());
@@ -142,10 +75,10 @@ public class ImportLossTests
     public void Rejections_AreReportedAsNotSupported()
     {
         using var s = TensorScope.Begin();
-        var cases = new (OpCase Case, string Message)[]
+        var cases = new (NodeCase Case, string Message)[]
         {
-            (C("sce_3d", 13, "SoftmaxCrossEntropyLoss", [F("x", 2, 3, 4), new In("t", [2, 4], 7, Vals: [0, 1, 2, 0, 1, 2, 0, 1])]), "rank-3 inputs are not supported"),
-            (C("nll_4d", 13, "NegativeLogLikelihoodLoss", [F("x", 2, 3, 2, 2), new In("t", [2, 2, 2], 7, Vals: [0, 1, 2, 0, 1, 2, 0, 1])]), "rank-4 inputs are not supported"),
+            (C("sce_3d", 13, "SoftmaxCrossEntropyLoss", [F("x", 2, 3, 4), new NodeIn("t", [2, 4], 7, Vals: [0, 1, 2, 0, 1, 2, 0, 1])]), "rank-3 inputs are not supported"),
+            (C("nll_4d", 13, "NegativeLogLikelihoodLoss", [F("x", 2, 3, 2, 2), new NodeIn("t", [2, 2, 2], 7, Vals: [0, 1, 2, 0, 1, 2, 0, 1])]), "rank-4 inputs are not supported"),
             (C("sce_bad_reduction", 13, "SoftmaxCrossEntropyLoss", [F("x", 2, 3), T("t", 0, 1)], AS("reduction", "max")), "reduction 'max' is not supported"),
             (C("convtranspose_3d", 13, "ConvTranspose", [F("x", 1, 1, 2, 2, 2), W("w", 1, 1, 2, 2, 2)]), "only 1-D and 2-D"),
             (C("convtranspose_same", 13, "ConvTranspose", [F("x", 1, 1, 3, 3), W("w", 1, 1, 3, 3)], AS("auto_pad", "SAME_UPPER")), "auto_pad SAME_UPPER is not supported"),

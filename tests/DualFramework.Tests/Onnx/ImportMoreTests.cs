@@ -8,6 +8,8 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.Onnx;
 
+using static DualFramework.Tests.Onnx.OnnxNodeCases;
+
 /// <summary>One-node ONNX models of the later importer mappings (comparisons, reductions, activations, n-ary ops,
 /// casts, control of Dropout / pooling rejections) checked against ONNX Runtime on the torch and graph backends.</summary>
 [TestFixture]
@@ -16,31 +18,17 @@ public class ImportMoreTests
     private static readonly IBackend Torch = BackendRegistry.Get("torch");
     private static readonly IBackend GraphBackend = BackendRegistry.Get("graph");
 
-    /// <summary>An operand: ONNX element type 1 (float), 7 (int64) or 9 (bool); Init makes it an initializer.</summary>
-    public sealed record In(string Name, long[] Shape, int Type = 1, bool Init = false, double Lo = -2, double Hi = 2, long[]? Vals = null)
-    {
-        public override string ToString() => Name;
-    }
+    private static NodeIn F(string name, params long[] shape) => new(name, shape);
+    private static NodeIn Pos(string name, params long[] shape) => new(name, shape, Lo: 0.1, Hi: 2);
+    private static NodeIn I(string name, params long[] shape) => new(name, shape, 7);
+    private static NodeIn B(string name, params long[] shape) => new(name, shape, 9);
+    private static NodeIn K(string name, params long[] values) => new(name, [values.Length], 7, Init: true, Vals: values);
 
-    private static In F(string name, params long[] shape) => new(name, shape);
-    private static In Pos(string name, params long[] shape) => new(name, shape, Lo: 0.1, Hi: 2);
-    private static In I(string name, params long[] shape) => new(name, shape, 7);
-    private static In B(string name, params long[] shape) => new(name, shape, 9);
-    private static In K(string name, params long[] values) => new(name, [values.Length], 7, Init: true, Vals: values);
 
-    private static AttributeProto AI(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
-    private static AttributeProto AF(string name, float v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = v };
-    private static AttributeProto AInts(string name, params long[] v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Ints, Ints = { v } };
+    private static NodeCase C(string name, int opset, string op, NodeIn[] ins, params AttributeProto[] attrs) => new(name, opset, op, ins, attrs);
+    private static NodeCase CT(string name, int opset, string op, int outType, NodeIn[] ins, params AttributeProto[] attrs) => new(name, opset, op, ins, attrs, outType);
 
-    public sealed record OpCase(string Name, int Opset, string Op, In[] Inputs, int OutType, AttributeProto[] Attrs, int Outs = 1)
-    {
-        public override string ToString() => Name;
-    }
-
-    private static OpCase C(string name, int opset, string op, In[] ins, params AttributeProto[] attrs) => new(name, opset, op, ins, 1, attrs);
-    private static OpCase CT(string name, int opset, string op, int outType, In[] ins, params AttributeProto[] attrs) => new(name, opset, op, ins, outType, attrs);
-
-    private static readonly OpCase[] OpCases =
+    private static readonly NodeCase[] OpCases =
     [
         CT("cast_float_to_int64", 13, "Cast", 7, [F("a", 2, 3)], AI("to", 7)),
         CT("cast_int64_to_float", 13, "Cast", 1, [I("a", 2, 3)], AI("to", 1)),
@@ -76,7 +64,7 @@ public class ImportMoreTests
         C("selu", 13, "Selu", [F("a", 2, 3)]),
         C("celu", 13, "Celu", [F("a", 2, 3)], AF("alpha", 1.5f)),
         C("thresholded_relu", 13, "ThresholdedRelu", [F("a", 2, 3)], AF("alpha", 0.5f)),
-        C("prelu", 13, "PRelu", [F("a", 2, 3), new In("s", [3], Init: true)]),
+        C("prelu", 13, "PRelu", [F("a", 2, 3), new NodeIn("s", [3], Init: true)]),
         C("erf", 13, "Erf", [F("a", 2, 3)]),
         C("sign", 13, "Sign", [F("a", 2, 3)]),
         CT("shape", 13, "Shape", 7, [F("a", 2, 3, 4)]),
@@ -88,85 +76,25 @@ public class ImportMoreTests
         C("log_softmax", 13, "LogSoftmax", [F("a", 2, 3, 4)], AI("axis", 1)),
         C("log_softmax_opset11_coerced", 11, "LogSoftmax", [F("a", 2, 3, 4)], AI("axis", 1)),
         C("gather_negative_indices", 13, "Gather", [F("a", 4, 3), K("i", 0, -1, 2)]),
-        C("gather_axis1_runtime_indices", 13, "Gather", [F("a", 2, 5), new In("i", [2, 2], 7, Lo: -5, Hi: 4)], AI("axis", 1)),
-        C("gather_elements", 13, "GatherElements", [F("a", 3, 4), new In("i", [3, 2], 7, Lo: -4, Hi: 3)], AI("axis", 1)),
+        C("gather_axis1_runtime_indices", 13, "Gather", [F("a", 2, 5), new NodeIn("i", [2, 2], 7, Lo: -5, Hi: 4)], AI("axis", 1)),
+        C("gather_elements", 13, "GatherElements", [F("a", 3, 4), new NodeIn("i", [3, 2], 7, Lo: -4, Hi: 3)], AI("axis", 1)),
         C("expand", 13, "Expand", [F("a", 3, 1), K("s", 2, 1, 4)]),
         C("split_attr", 11, "Split", [F("a", 2, 6)], AI("axis", 1), AInts("split", 2, 4)) with { Outs = 2 },
         C("split_input", 13, "Split", [F("a", 6, 2), K("sp", 1, 2, 3)]) with { Outs = 3 },
         C("split_equal", 13, "Split", [F("a", 6, 2)]) with { Outs = 3 },
-        C("layer_norm_stats", 17, "LayerNormalization", [F("a", 2, 3, 4), new In("g", [3, 4], Init: true), new In("b", [4], Init: true)], AI("axis", 1), AF("epsilon", 1e-3f)) with { Outs = 3 },
-        C("layer_norm_no_bias", 17, "LayerNormalization", [F("a", 2, 3, 4), new In("g", [4], Init: true)]),
-        C("clip_runtime_bounds", 13, "Clip", [F("a", 2, 3), new In("lo", [], Lo: -0.5, Hi: -0.4), new In("hi", [], Lo: 0.5, Hi: 0.6)]),
+        C("layer_norm_stats", 17, "LayerNormalization", [F("a", 2, 3, 4), new NodeIn("g", [3, 4], Init: true), new NodeIn("b", [4], Init: true)], AI("axis", 1), AF("epsilon", 1e-3f)) with { Outs = 3 },
+        C("layer_norm_no_bias", 17, "LayerNormalization", [F("a", 2, 3, 4), new NodeIn("g", [4], Init: true)]),
+        C("clip_runtime_bounds", 13, "Clip", [F("a", 2, 3), new NodeIn("lo", [], Lo: -0.5, Hi: -0.4), new NodeIn("hi", [], Lo: 0.5, Hi: 0.6)]),
     ];
 
-    private static (byte[] Model, List<OrtHarness.HostTensor> Feeds) Build(OpCase c, int seed)
-    {
-        var g = new GraphProto { Name = c.Name };
-        var node = new NodeProto { OpType = c.Op, Name = "n0" };
-        var outs = Enumerable.Range(0, c.Outs).Select(k => k == 0 ? "y" : $"y{k}").ToArray();
-        node.Output.AddRange(outs);
-        node.Attribute.AddRange(c.Attrs);
-        var feeds = new List<OrtHarness.HostTensor>();
-        foreach (var i in c.Inputs)
-        {
-            node.Input.Add(i.Name);
-            if (i.Vals != null)
-            {
-                g.Initializer.Add(new TensorProto { Name = i.Name, DataType = 7, Dims = { i.Shape }, Int64Data = { i.Vals } });
-                continue;
-            }
-            var n = (int)new Shape(i.Shape).NumElements;
-            var data = NNRef.RandF(seed++, n, i.Lo, i.Hi);
-            var (dtype, bytes) = i.Type switch
-            {
-                7 => (DType.Int64, data.Select(v => (long)Math.Round(v)).SelectMany(BitConverter.GetBytes).ToArray()),
-                9 => (DType.Bool, data.Select(v => v > 0 ? (byte)1 : (byte)0).ToArray()),
-                _ => (DType.Float32, data.SelectMany(BitConverter.GetBytes).ToArray()),
-            };
-            if (i.Init) g.Initializer.Add(new TensorProto { Name = i.Name, DataType = i.Type, Dims = { i.Shape }, RawData = ByteString.CopyFrom(bytes) });
-            else
-            {
-                var shape = new TensorShapeProto();
-                foreach (var d in i.Shape) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = d });
-                g.Input.Add(new ValueInfoProto { Name = i.Name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = i.Type, Shape = shape } } });
-                feeds.Add(new OrtHarness.HostTensor(new TensorSpec(new Shape(i.Shape), dtype), bytes));
-            }
-        }
-        g.Node.Add(node);
-        foreach (var o in outs)
-            g.Output.Add(new ValueInfoProto { Name = o, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = c.OutType } } });
-        var m = new ModelProto { IrVersion = 8, Graph = g };
-        m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = c.Opset });
-        return (m.ToByteArray(), feeds);
-    }
+    private static (byte[] Model, List<OrtHarness.HostTensor> Feeds) Build(NodeCase c, int seed) => OnnxNodeCases.Build(c, seed);
 
-    private static IEnumerable<OpCase> Cases() => OpCases;
+    private static IEnumerable<NodeCase> Cases() => OpCases;
 
     [TestCaseSource(nameof(Cases))]
-    public void Op_MatchesOnnxRuntime(OpCase c)
-    {
-        using var s = TensorScope.Begin();
-        var (bytes, feeds) = Build(c, 2000);
-        var wants = OrtHarness.Run(bytes, feeds);
-        wants.Should().HaveCount(c.Outs);
-        using var model = OnnxImporter.FromBytes(bytes);
-        var inputs = feeds.Select(f => Tensor.FromBytes(f.Data, f.Spec)).ToArray();
-        foreach (var backend in new[] { Torch, GraphBackend })
-        {
-            var gots = model.Run(backend, inputs);
-            for (int o = 0; o < c.Outs; o++)
-            {
-                var (got, want) = (gots[o], wants[o]);
-                got.Spec.Should().Be(want.Spec, $"{c.Name} output {o} on {backend.Name}");
-                var w = want.ToDoubles();
-                var gd = got.ToDoubleArray();
-                for (int k = 0; k < w.Length; k++)
-                    Math.Abs(gd[k] - w[k]).Should().BeLessThanOrEqualTo(1e-5 + 1e-5 * Math.Abs(w[k]), $"{c.Name} output {o} on {backend.Name}, element {k}");
-            }
-        }
-    }
+    public void Op_MatchesOnnxRuntime(NodeCase c) => OnnxNodeCases.AssertMatchesOnnxRuntime(c, 2000, Torch, GraphBackend);
 
-    private static ImportException Import(OpCase c) => new(() => OnnxImporter.FromBytes(Build(c, 1).Model));
+    private static ImportException Import(NodeCase c) => new(() => OnnxImporter.FromBytes(Build(c, 1).Model));
 
     /// <summary>Defers an import so FluentAssertions can check the exception.</summary>
     public sealed record ImportException(Action Act);
@@ -175,14 +103,14 @@ public class ImportMoreTests
     public void Rejections_AreReportedAsNotSupported()
     {
         using var s = TensorScope.Begin();
-        var cases = new (OpCase Case, string Message)[]
+        var cases = new (NodeCase Case, string Message)[]
         {
             (C("argmax_last", 13, "ArgMax", [F("a", 2, 3)], AI("select_last_index", 1)), "select_last_index=1 is not supported"),
             (C("maxpool_big_pads", 13, "MaxPool", [F("a", 1, 1, 6, 6)], AInts("kernel_shape", 3, 3), AInts("pads", 2, 2, 2, 2)), "pads larger than half the kernel"),
             (CT("pow_int", 13, "Pow", 7, [I("a", 3), I("b", 3)]), "int64 inputs are not supported"),
             (CT("div_int", 13, "Div", 7, [I("a", 3), I("b", 3)]), "int64 inputs are not supported"),
             (C("slice_negative_step", 13, "Slice", [F("a", 4), K("st", 3), K("en", 0), K("ax", 0), K("sp", -1)]), "step -1 is not supported"),
-            (C("dropout_training", 13, "Dropout", [F("a", 2, 3), new In("r", []), B("t", [])]), "training_mode that is not a constant false is not supported"),
+            (C("dropout_training", 13, "Dropout", [F("a", 2, 3), new NodeIn("r", []), B("t", [])]), "training_mode that is not a constant false is not supported"),
         };
         foreach (var (c, msg) in cases)
             Import(c).Act.Should().Throw<OnnxImportException>().WithMessage($"*{msg}*", c.Name);
