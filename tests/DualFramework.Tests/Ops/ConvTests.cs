@@ -10,8 +10,8 @@ using O = DualFramework.Ops;
 [TestFixture]
 public class ConvTests
 {
-    // Naive 2-D cross-correlation [N, C, H, W] * [O, C/g, KH, KW] (+ bias), zero padding.
-    private static double[] NaiveConv(double[] x, long[] xs, double[] w, long[] ws, double[]? b,
+    // Naive 2-D cross-correlation [N, C, H, W] * [O, C/g, KH, KW] (+ bias), zero padding; also the layer tests' reference.
+    internal static double[] NaiveConv(double[] x, long[] xs, double[] w, long[] ws, double[]? b,
         long[] s, long[] p, long[] d, long g, out long[] ys)
     {
         long n = xs[0], c = xs[1], h = xs[2], wd = xs[3], o = ws[0], cg = ws[1], kh = ws[2], kw = ws[3], og = o / g;
