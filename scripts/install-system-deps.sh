@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs (idempotent). Runs apt-get only when something is missing;
-# needs root for that (CI runs as root). `--tests` adds what only the test suite needs (onnx.checker).
+# needs root for that (CI runs as root). `--mpi` adds Open MPI (multi-process data-parallel training: mpirun and
+# libmpi.so.40); `--tests` adds what the test suite needs (onnx.checker, the ONNX node tests, Open MPI).
 set -euo pipefail
 packages=(dataset-fashion-mnist)
-if [ "${1:-}" = "--tests" ]; then packages+=(python3-onnx libonnx-testdata); fi
+mpi=(openmpi-bin libopenmpi-dev)
+for arg in "$@"; do
+  case "$arg" in
+    --tests) packages+=(python3-onnx libonnx-testdata "${mpi[@]}") ;;
+    --mpi) packages+=("${mpi[@]}") ;;
+    *) echo "unknown option $arg (--tests, --mpi)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

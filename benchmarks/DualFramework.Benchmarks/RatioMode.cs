@@ -58,8 +58,10 @@ public static class RatioMode
                 Console.WriteLine(F($"{{\"suite\":\"deploy\",\"ort_vs_eager\":{r:F4}}}"));
                 return 0;
             }
+            case "allreduce":
+                return AllReduceWorkloads.Run(pairs);
             default:
-                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy)");
+                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy, allreduce)");
                 return 2;
         }
     }

@@ -48,8 +48,12 @@ public static class FashionMnistJob
         return e.WithFeatures(f);
     }
 
-    /// <summary>Trains and evaluates; parameters are created on <see cref="JobOptions.Backend"/>.</summary>
-    public static JobResult Run(JobOptions o, FashionMnistData data, TextWriter? log = null)
+    /// <summary>
+    /// Trains and evaluates; parameters are created on <see cref="JobOptions.Backend"/>. With a
+    /// <paramref name="strategy"/> this is one replica of a data-parallel run: <see cref="JobOptions.BatchSize"/> is the
+    /// global batch, split over the replicas, and the returned figures are those of the whole test set on every rank.
+    /// </summary>
+    public static JobResult Run(JobOptions o, FashionMnistData data, TextWriter? log = null, DistributionStrategy? strategy = null)
     {
         var backend = BackendRegistry.Get(o.Backend);
         var previous = BackendRegistry.Default;
@@ -61,11 +65,14 @@ public static class FashionMnistJob
             using var net = Models.Create(o.Model, new SeededRandom(o.Seed));
             log?.WriteLine($"{net.ParameterCount()} parameters");
             using var optimizer = new Adam(net.Parameters(), o.LearningRate);
-            var trainer = new Trainer(net);
+            var trainer = new Trainer(net, strategy);
             trainer.Compile(optimizer, new CrossEntropyLoss(), [new Accuracy()]);
-            long totalSteps = o.Epochs * ((data.Train.Count + o.BatchSize - 1) / o.BatchSize);
-            var callbacks = new List<Callback> { new LearningRateScheduler(new CosineLr(totalSteps), perStep: true) };
-            if (o.Progress) callbacks.Add(new ProgressBar(data.Train.Count, o.Epochs));
+            long batches = (data.Train.Count + o.BatchSize - 1) / o.BatchSize;
+            int world = strategy?.WorldSize ?? 1;
+            var callbacks = new List<Callback> { new LearningRateScheduler(new CosineLr(o.Epochs * batches), perStep: true) };
+            // Each replica sees ⌈B/N⌉ examples of every global batch.
+            long perReplica = world == 1 ? data.Train.Count : batches * ((o.BatchSize + world - 1) / world);
+            if (o.Progress) callbacks.Add(new ProgressBar(perReplica, o.Epochs));
             var sw = Stopwatch.StartNew();
             trainer.Fit(train, o.Epochs, callbacks: callbacks);
             double seconds = sw.Elapsed.TotalSeconds;

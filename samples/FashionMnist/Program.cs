@@ -1,20 +1,23 @@
 // The main job: trains an MLP or a CNN on Fashion-MNIST with DualFramework and prints one JSON line last.
 // dotnet run -c Release --project samples/FashionMnist -- [--backend torch|graph] [--model mlp|cnn] [--epochs N]
-//     [--batch-size N] [--data DIR] [--seed N]
+//     [--batch-size N] [--data DIR] [--seed N] [--strategy none|inprocess|mpi] [--replicas N]
+// Data-parallel: mpirun --allow-run-as-root --oversubscribe -np 2 dotnet samples/FashionMnist/bin/Release/net10.0/FashionMnist.dll --strategy mpi
 using System.Diagnostics;
 using System.Globalization;
 using DualFramework;
 using DualFramework.Backends;
 using DualFramework.Data;
+using DualFramework.Distributed;
+using DualFramework.Distributed.Mpi;
 using DualFramework.Losses;
 using DualFramework.NN;
 using DualFramework.Optim;
 using DualFramework.Samples.FashionMnist;
 using DualFramework.Training;
 
-string backend = BackendRegistry.NameFromEnvironmentVariable(), model = "cnn";
+string backend = BackendRegistry.NameFromEnvironmentVariable(), model = "cnn", strategyName = "none";
 string? dataDir = null;
-int epochs = 2, batchSize = 64;
+int epochs = 2, batchSize = 64, replicas = 2;
 long seed = 0;
 double lr = 2e-3;
 try
@@ -31,14 +34,20 @@ try
             case "--data": dataDir = Next(); break;
             case "--seed": seed = long.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--lr": lr = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--strategy": strategyName = Next(); break;
+            case "--replicas": replicas = int.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "-h" or "--help":
-                Console.WriteLine("usage: FashionMnist [--backend torch|graph] [--model mlp|cnn] [--epochs N] [--batch-size N] [--data DIR] [--seed N] [--lr X]");
+                Console.WriteLine("usage: FashionMnist [--backend torch|graph] [--model mlp|cnn] [--epochs N] [--batch-size N] [--data DIR] [--seed N] [--lr X]\n" +
+                                  "                    [--strategy none|inprocess|mpi] [--replicas N (inprocess)]\n" +
+                                  "  mpi: mpirun --allow-run-as-root --oversubscribe -np 2 dotnet FashionMnist.dll --strategy mpi");
                 return 0;
             default: throw new ArgumentException($"unknown argument '{args[i]}'");
         }
     }
     if (epochs < 1 || batchSize < 1) throw new ArgumentException("--epochs and --batch-size must be positive");
     if (model is not ("mlp" or "cnn")) throw new ArgumentException($"unknown model '{model}' (mlp or cnn)");
+    if (strategyName is not ("none" or "inprocess" or "mpi")) throw new ArgumentException($"unknown strategy '{strategyName}' (none, inprocess or mpi)");
+    if (replicas < 1) throw new ArgumentException("--replicas must be positive");
     BackendRegistry.Get(backend); // fail early on an unknown backend
 }
 catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
@@ -58,12 +67,47 @@ catch (FileNotFoundException e)
     return 3;
 }
 
-Console.WriteLine($"backend {backend}, model {model}, {data.Train.Count} train / {data.Test.Count} test images, batch {batchSize}, seed {seed}");
-var r = FashionMnistJob.Run(new JobOptions
+var options = new JobOptions
 {
     Backend = backend, Model = model, Epochs = epochs, BatchSize = batchSize, DataDir = dataDir, Seed = seed, LearningRate = lr,
-}, data, Console.Out);
+};
+JobResult r;
+int worldSize = 1;
+bool root = true;
+switch (strategyName)
+{
+    case "mpi":
+    {
+        // Every rank runs this program; rank 0 alone prints. Failures on any rank abort the whole job (docs/distributed.md).
+        using var comm = MpiCommunicator.Initialize();
+        var dp = new DataParallel(comm);
+        (worldSize, root) = (comm.Size, dp.IsRoot);
+        if (root) Header();
+        r = FashionMnistJob.Run(options with { Progress = root }, data, root ? Console.Out : null, dp);
+        break;
+    }
+    case "inprocess":
+    {
+        worldSize = replicas;
+        BackendRegistry.Default = BackendRegistry.Get(backend); // shared by the replica threads
+        Header();
+        r = InProcessGroup.Run(replicas, comm =>
+        {
+            var dp = new DataParallel(comm);
+            return FashionMnistJob.Run(options with { Progress = dp.IsRoot }, data, dp.IsRoot ? Console.Out : null, dp);
+        })[0];
+        break;
+    }
+    default:
+        Header();
+        r = FashionMnistJob.Run(options, data, Console.Out);
+        break;
+}
+if (!root) return 0;
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test loss {r.TestLoss:F4}, test accuracy {r.TestAccuracy:F4}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"{{\"backend\":\"{backend}\",\"model\":\"{model}\",\"epochs\":{epochs},\"test_accuracy\":{r.TestAccuracy:F4},\"train_seconds\":{r.TrainSeconds:F1}}}"));
+    $"{{\"backend\":\"{backend}\",\"model\":\"{model}\",\"epochs\":{epochs},\"strategy\":\"{strategyName}\",\"world_size\":{worldSize},\"test_accuracy\":{r.TestAccuracy:F4},\"train_seconds\":{r.TrainSeconds:F1}}}"));
 return 0;
+
+void Header() =>
+    Console.WriteLine($"backend {backend}, model {model}, {data.Train.Count} train / {data.Test.Count} test images, batch {batchSize}, seed {seed}, strategy {strategyName} ({worldSize} replica{(worldSize == 1 ? "" : "s")})");

@@ -16,6 +16,24 @@ public abstract class Metric
 
     /// <summary>The value over everything accumulated since the last reset (NaN when empty).</summary>
     public abstract double Result { get; }
+
+    /// <summary>
+    /// The accumulated statistics as numbers that add up across data shards (counts, sums): summing them element-wise over
+    /// replicas and passing the sums to <see cref="SetSummableState"/> gives the metric of the union of the shards. This is
+    /// how distributed training reduces metrics. Metrics without such a form throw <see cref="NotSupportedException"/>.
+    /// </summary>
+    public virtual double[] GetSummableState() =>
+        throw new NotSupportedException($"Metric '{Name}' ({GetType().Name}) cannot be reduced across replicas: override GetSummableState and SetSummableState.");
+
+    /// <summary>Replaces the accumulated statistics with <paramref name="state"/> (see <see cref="GetSummableState"/>).</summary>
+    public virtual void SetSummableState(ReadOnlySpan<double> state) =>
+        throw new NotSupportedException($"Metric '{Name}' ({GetType().Name}) cannot be reduced across replicas: override GetSummableState and SetSummableState.");
+
+    /// <summary>Checks the length of a state given to <see cref="SetSummableState"/>.</summary>
+    protected void CheckStateLength(ReadOnlySpan<double> state, int expected)
+    {
+        if (state.Length != expected) throw new ArgumentException($"Metric '{Name}' has {expected} state values, got {state.Length}.", nameof(state));
+    }
 }
 
 /// <summary>Fraction of samples whose highest score is the target class (scores <c>[N, C]</c>, integer targets <c>[N]</c>).</summary>
@@ -41,6 +59,16 @@ public sealed class Accuracy : Metric
 
     /// <inheritdoc />
     public override double Result => _count == 0 ? double.NaN : (double)_correct / _count;
+
+    /// <inheritdoc />
+    public override double[] GetSummableState() => [_correct, _count];
+
+    /// <inheritdoc />
+    public override void SetSummableState(ReadOnlySpan<double> state)
+    {
+        CheckStateLength(state, 2);
+        (_correct, _count) = ((long)state[0], (long)state[1]);
+    }
 }
 
 /// <summary>Fraction of samples whose target class is among the <see cref="K"/> highest scores
@@ -79,6 +107,16 @@ public sealed class TopKAccuracy : Metric
 
     /// <inheritdoc />
     public override double Result => _count == 0 ? double.NaN : (double)_correct / _count;
+
+    /// <inheritdoc />
+    public override double[] GetSummableState() => [_correct, _count];
+
+    /// <inheritdoc />
+    public override void SetSummableState(ReadOnlySpan<double> state)
+    {
+        CheckStateLength(state, 2);
+        (_correct, _count) = ((long)state[0], (long)state[1]);
+    }
 }
 
 /// <summary>Sample-weighted running mean of a scalar (the loss).</summary>
@@ -110,4 +148,14 @@ public sealed class MeanValue(string name) : Metric
 
     /// <inheritdoc />
     public override double Result => _count == 0 ? double.NaN : _sum / _count;
+
+    /// <inheritdoc />
+    public override double[] GetSummableState() => [_sum, _count];
+
+    /// <inheritdoc />
+    public override void SetSummableState(ReadOnlySpan<double> state)
+    {
+        CheckStateLength(state, 2);
+        (_sum, _count) = (state[0], (long)state[1]);
+    }
 }

@@ -13,7 +13,9 @@ namespace DualFramework.Training;
 /// <summary>
 /// Keras-style training for a <see cref="Module"/>: <see cref="Compile"/> with an optimizer, a loss and metrics, then
 /// <see cref="Fit"/>, <see cref="Evaluate"/> and <see cref="Predict"/>. <see cref="TrainStep"/> and <see cref="TestStep"/>
-/// serve hand-written loops. On the eager backend each step runs eagerly with the backend's autograd.
+/// serve hand-written loops. On the eager backend each step runs eagerly with the backend's autograd. With a
+/// <see cref="DistributionStrategy"/> each rank's trainer trains its replica on its shard of every batch, with gradients
+/// averaged over replicas (docs/distributed.md).
 /// </summary>
 public sealed class Trainer
 {
@@ -22,8 +24,28 @@ public sealed class Trainer
     private Metric[] _metrics = [];
     private CompiledFunction? _trainFn, _evalFn;
 
-    /// <summary>Creates a trainer for <paramref name="model"/>.</summary>
-    public Trainer(Module model) => Model = model;
+    /// <summary>Creates a trainer for <paramref name="model"/>, optionally one replica of a data-parallel group.</summary>
+    public Trainer(Module model, DistributionStrategy? strategy = null)
+    {
+        Model = model ?? throw new ArgumentNullException(nameof(model));
+        Strategy = strategy;
+    }
+
+    /// <summary>The distribution strategy, or null for single-replica training.</summary>
+    public DistributionStrategy? Strategy { get; }
+
+    /// <summary>True unless this trainer is a non-root replica of a distributed run: only the root writes checkpoints and
+    /// logs (callbacks check this).</summary>
+    public bool IsRoot => Strategy?.IsRoot ?? true;
+
+    private bool _strategyReady;
+
+    private void EnsureStrategySetup()
+    {
+        if (Strategy == null || _strategyReady) return;
+        Strategy.Setup(Model);
+        _strategyReady = true;
+    }
 
     /// <summary>The model being trained.</summary>
     public Module Model { get; }
@@ -51,6 +73,8 @@ public sealed class Trainer
 
     private bool UseCompiled()
     {
+        // Gradients are all-reduced on the host between backward and update, which one fused graph cannot pause for.
+        if (Strategy is { WorldSize: > 1 }) return false;
         if (CompileSteps is { } c) return c && ClipNorm == null; // clipping reads the norm on the host: eager only
         var backend = Model.Parameters().FirstOrDefault()?.Value.Backend ?? Backends.BackendRegistry.Default;
         return backend.NativeAutograd == null && ClipNorm == null;
@@ -84,6 +108,7 @@ public sealed class Trainer
     public double TrainStep(Tensor x, Tensor y, IReadOnlyList<Metric>? metrics = null)
     {
         var opt = Optimizer;
+        EnsureStrategySetup();
         using var scope = TensorScope.Begin();
         Model.Train();
         Tensor prediction, loss;
@@ -109,8 +134,10 @@ public sealed class Trainer
             prediction = Model.Call(x);
             loss = Loss.Compute(prediction, y);
             loss.Backward();
+            Strategy?.ReduceGradients(opt.Parameters);
             if (ClipNorm is { } c) GradClip.ClipByGlobalNorm(opt.Parameters, c);
             opt.Step();
+            Strategy?.SyncBuffers(Model);
         }
         GlobalStep++;
         if (metrics != null)
@@ -159,6 +186,7 @@ public sealed class Trainer
         var cbs = callbacks?.ToArray() ?? [];
         var history = new History();
         var lossMean = new MeanValue("loss");
+        if (Strategy != null) train = Strategy.ShardTraining(train);
         StopTraining = false;
         foreach (var cb in cbs) cb.OnTrainBegin(this);
         for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
@@ -185,6 +213,7 @@ public sealed class Trainer
                 batchLogs["samples_per_second"] = samples / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
                 foreach (var cb in cbs) cb.OnBatchEnd(this, GlobalStep, batchLogs);
             }
+            Strategy?.ReduceMetrics([lossMean, .. _metrics]);
             var logs = new Dictionary<string, double> { ["loss"] = lossMean.Result };
             foreach (var m in _metrics) logs[m.Name] = m.Result;
             logs["epoch_seconds"] = sw.Elapsed.TotalSeconds;
@@ -197,17 +226,21 @@ public sealed class Trainer
         return history;
     }
 
-    /// <summary>Loss and metrics over a dataset in evaluation mode.</summary>
+    /// <summary>Loss and metrics over a dataset in evaluation mode (with a strategy: each rank evaluates its shard and
+    /// the results are combined, so every rank returns the figures of the whole dataset).</summary>
     public IReadOnlyDictionary<string, double> Evaluate(Dataset<Batch> data)
     {
         var lossMean = new MeanValue("loss");
         foreach (var m in _metrics) m.Reset();
+        EnsureStrategySetup();
+        if (Strategy != null) data = Strategy.ShardEvaluation(data);
         foreach (var batch in data.WithEpoch(0))
         {
             using var s = TensorScope.Begin();
             var (x, y) = batch.ToTensors(Model.Parameters().FirstOrDefault()?.Value.Backend);
             lossMean.Add(TestStep(x, y, _metrics), batch.Size);
         }
+        Strategy?.ReduceMetrics([lossMean, .. _metrics]);
         var result = new Dictionary<string, double> { ["loss"] = lossMean.Result };
         foreach (var m in _metrics) result[m.Name] = m.Result;
         return result;
@@ -230,9 +263,11 @@ public sealed class Trainer
         return Ops.Concat(parts, 0).DetachFromScope();
     }
 
-    /// <summary>Writes model, optimizer state, step counters and layer random-generator positions to one file (atomically).</summary>
+    /// <summary>Writes model, optimizer state, step counters and layer random-generator positions to one file (atomically).
+    /// On a non-root replica of a distributed run this does nothing: replicas hold identical state and rank 0 writes it.</summary>
     public void SaveCheckpoint(string path, int epochsCompleted)
     {
+        if (!IsRoot) return;
         var metadata = new Dictionary<string, string>();
         foreach (var (name, m) in Model.NamedModules())
             if (m is IHasGenerator g) metadata["generator." + (name.Length == 0 ? "<root>" : name)] = g.Generator.Draws.ToString(CultureInfo.InvariantCulture);

@@ -11,6 +11,7 @@ public sealed class CsvLogger(string path, bool append = false) : Callback
     /// <inheritdoc />
     public override void OnTrainBegin(Trainer trainer)
     {
+        if (!trainer.IsRoot) return; // replicas hold the same state; only rank 0 writes
         _columns = null;
         if (!append && File.Exists(path)) File.Delete(path);
         else if (append && File.Exists(path))
@@ -20,6 +21,7 @@ public sealed class CsvLogger(string path, bool append = false) : Callback
     /// <inheritdoc />
     public override void OnEpochEnd(Trainer trainer, int epoch, IReadOnlyDictionary<string, double> logs)
     {
+        if (!trainer.IsRoot) return; // replicas hold the same state; only rank 0 writes
         if (_columns == null)
         {
             _columns = logs.Keys.Order(StringComparer.Ordinal).ToArray();
@@ -41,6 +43,7 @@ public sealed class JsonHistoryLogger(string path) : Callback
     /// <inheritdoc />
     public override void OnEpochEnd(Trainer trainer, int epoch, IReadOnlyDictionary<string, double> logs)
     {
+        if (!trainer.IsRoot) return; // replicas hold the same state; only rank 0 writes
         var row = new Dictionary<string, double> { ["epoch"] = epoch + 1 };
         foreach (var (k, v) in logs) row[k] = v;
         _rows.Add(row);

@@ -16,6 +16,7 @@ public sealed class ModelCheckpoint(string path, string? monitor = null, bool sa
     /// <inheritdoc />
     public override void OnEpochEnd(Trainer trainer, int epoch, IReadOnlyDictionary<string, double> logs)
     {
+        if (!trainer.IsRoot) return; // replicas hold the same state; only rank 0 writes
         if (saveBestOnly)
         {
             var key = monitor ?? "val_loss";

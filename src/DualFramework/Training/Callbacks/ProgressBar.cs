@@ -33,6 +33,7 @@ public sealed class ProgressBar(long samplesPerEpoch, int epochs) : Callback
     /// <inheritdoc />
     public override void OnBatchEnd(Trainer trainer, long step, IReadOnlyDictionary<string, double> logs)
     {
+        if (!trainer.IsRoot) return; // replicas hold the same state; only rank 0 writes
         var now = DateTime.UtcNow;
         long seen = (long)logs["samples"];
         if (now - _lastDraw < Interval && seen < samplesPerEpoch) return;
@@ -52,6 +53,7 @@ public sealed class ProgressBar(long samplesPerEpoch, int epochs) : Callback
     /// <inheritdoc />
     public override void OnEpochEnd(Trainer trainer, int epoch, IReadOnlyDictionary<string, double> logs)
     {
+        if (!trainer.IsRoot) return; // replicas hold the same state; only rank 0 writes
         Output.WriteLine();
         EpochOutput.WriteLine($"epoch {epoch + 1}/{epochs}: {Format(logs)}");
     }
