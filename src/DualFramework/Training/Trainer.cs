@@ -22,7 +22,7 @@ public sealed class Trainer
     private Optimizer? _optimizer;
     private Loss? _loss;
     private Metric[] _metrics = [];
-    private CompiledFunction? _trainFn, _evalFn;
+    private CompiledFunction? _trainFn, _evalFn, _gradFn, _updateFn;
 
     /// <summary>Creates a trainer for <paramref name="model"/>, optionally one replica of a data-parallel group.</summary>
     public Trainer(Module model, DistributionStrategy? strategy = null)
@@ -73,8 +73,6 @@ public sealed class Trainer
 
     private bool UseCompiled()
     {
-        // Gradients are all-reduced on the host between backward and update, which one fused graph cannot pause for.
-        if (Strategy is { WorldSize: > 1 }) return false;
         if (CompileSteps is { } c) return c && ClipNorm == null; // clipping reads the norm on the host: eager only
         var backend = Model.Parameters().FirstOrDefault()?.Value.Backend ?? Backends.BackendRegistry.Default;
         return backend.NativeAutograd == null && ClipNorm == null;
@@ -100,7 +98,9 @@ public sealed class Trainer
         ClipNorm = clipNorm;
         _trainFn?.Dispose();
         _evalFn?.Dispose();
-        _trainFn = _evalFn = null;
+        _gradFn?.Dispose();
+        _updateFn?.Dispose();
+        _trainFn = _evalFn = _gradFn = _updateFn = null;
     }
 
     /// <summary>One optimisation step on a batch: forward, loss, backward, (clip), update. Returns the loss; updates
@@ -112,7 +112,9 @@ public sealed class Trainer
         using var scope = TensorScope.Begin();
         Model.Train();
         Tensor prediction, loss;
-        if (UseCompiled())
+        if (UseCompiled() && Strategy is { WorldSize: > 1 } strategy)
+            (loss, prediction) = DistributedCompiledStep(opt, strategy, x, y);
+        else if (UseCompiled())
         {
             // One graph: forward, loss, backward, optimizer update; parameters, buffers and optimizer state are its
             // inputs and outputs (assigned back by the function).
@@ -147,6 +149,39 @@ public sealed class Trainer
             foreach (var m in metrics) m.Update(p, y);
         }
         return loss.Item();
+    }
+
+    // Data parallel on a compiling backend: the gradients must leave the graph to be all-reduced, so the step is two graphs,
+    // forward + backward (returning the gradients) and the optimizer update (taking the averaged gradients as arguments).
+    private (Tensor Loss, Tensor Prediction) DistributedCompiledStep(Optimizer opt, DistributionStrategy strategy, Tensor x, Tensor y)
+    {
+        var parameters = opt.Parameters;
+        _gradFn ??= new CompiledFunction(args =>
+        {
+            opt.ZeroGrad();
+            var p = Model.Call(args[0]);
+            var l = Loss.Compute(p, args[1]);
+            l.Backward();
+            var outs = new Tensor[2 + parameters.Count];
+            (outs[0], outs[1]) = (l, p.Detach());
+            for (int i = 0; i < parameters.Count; i++) outs[2 + i] = parameters[i].Grad ?? Ops.ZerosLike(parameters[i].Value);
+            return outs;
+        }, ModelState(), model: Model, name: "grad_step");
+        var outs = _gradFn.Call(x, y);
+        for (int i = 0; i < parameters.Count; i++) parameters[i].Value.Grad = outs[2 + i];
+        strategy.ReduceGradients(parameters);
+        _updateFn ??= new CompiledFunction(grads =>
+        {
+            for (int i = 0; i < parameters.Count; i++) parameters[i].Value.Grad = grads[i];
+            opt.Step();
+            return [];
+        }, ModelState(), name: "update_step");
+        var reduced = new Tensor[parameters.Count];
+        for (int i = 0; i < reduced.Length; i++) reduced[i] = parameters[i].Grad!;
+        _updateFn.Call(reduced);
+        opt.ZeroGrad();
+        strategy.SyncBuffers(Model);
+        return (outs[0], outs[1]);
     }
 
     /// <summary>Loss (and metric updates) on a batch in evaluation mode, without gradients.</summary>
