@@ -25,6 +25,12 @@ public sealed class GraphBackend : IBackend, IDisposable
     {
         _options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         _options.AddSessionConfigEntry("session.use_env_allocators", "0");
+        if (ThreadBudget.IsConstrained)
+        {
+            // Sharing cores with other ranks: a bounded pool that sleeps instead of spinning while waiting.
+            _options.IntraOpNumThreads = ThreadBudget.PerProcess;
+            _options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        }
     }
 
     /// <inheritdoc />

@@ -23,6 +23,7 @@ internal static partial class Lowerings
         var t = new Dictionary<Op, Entry>();
         void Add(Op op, Action<LoweringContext> f, int minOpset = OnnxExportOptions.MinOpset) => t.Add(op, new Entry(minOpset, f));
         AddElementwise(Add);
+        AddMath(Add);
         AddReductions(Add);
         AddShape(Add);
         AddIndexing(Add);

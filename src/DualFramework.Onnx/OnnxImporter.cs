@@ -1,20 +1,21 @@
 using DualFramework.IR;
 using DualFramework.NN;
 using DualFramework.Onnx.Proto;
-using DualFramework.Operators;
 using Google.Protobuf;
 
 namespace DualFramework.Onnx;
 
 /// <summary>
-/// Imports ONNX models (default-domain opsets 7–17) into a DualFramework <see cref="Graph"/>. Untrusted input is checked
+/// Imports ONNX models (default-domain opsets 1–17) into a DualFramework <see cref="Graph"/>. Untrusted input is checked
 /// before anything large is allocated: file size, tensor element counts, external-data paths (must stay inside the model's
-/// folder) and byte ranges. See <c>docs/onnx-import.md</c> for the supported ops.
+/// folder) and byte ranges. Inputs used as shapes, axes or other structural arguments ("shape inputs") make the model's
+/// graph depend on their values; <see cref="ImportedModel"/> then builds one graph per distinct value set. See
+/// <c>docs/onnx-import.md</c> for the supported ops.
 /// </summary>
 public static partial class OnnxImporter
 {
-    /// <summary>Lowest default-domain opset accepted.</summary>
-    public const int MinOpset = 7;
+    /// <summary>Lowest default-domain opset accepted (ops whose meaning changed before opset 7 are checked per op).</summary>
+    public const int MinOpset = 1;
 
     /// <summary>Highest default-domain opset accepted.</summary>
     public const int MaxOpset = 17;
@@ -80,55 +81,40 @@ public static partial class OnnxImporter
             .Select(n => string.IsNullOrEmpty(n.Domain) || n.Domain == "ai.onnx" ? (Known.Contains(n.OpType) ? null : n.OpType) : $"{n.Domain}.{n.OpType}")
             .Where(s => s != null).Select(s => s!).Distinct().OrderBy(s => s, StringComparer.Ordinal).ToArray();
         if (unsupported.Length > 0) throw new OnnxImportException(unsupported);
+        if (opset < 7) CheckLegacyOpset(live, opset);
 
-        var b = new Builder(options, opset, needed);
         var inits = new HashSet<string>(StringComparer.Ordinal);
         foreach (var t in g.Initializer)
         {
             if (!inits.Add(t.Name)) throw new OnnxImportException($"Initializer '{t.Name}' is defined twice.");
         }
-        var inputNames = new List<string>();
+        var inputs = new List<(string Name, TensorSpec Spec)>();
         foreach (var i in g.Input)
         {
             if (inits.Contains(i.Name)) continue; // IR < 4 models list initializers as inputs too
-            var spec = InputSpec(i, options);
-            b.Values[i.Name] = b.Graph.AddInput(spec, i.Name);
-            inputNames.Add(i.Name);
+            inputs.Add((i.Name, InputSpec(i, options)));
         }
-        var parameters = new List<Variable>();
-        var paramInits = new List<(string Name, TensorSpec Spec, byte[] Data)>();
+        var constants = new List<(string Name, TensorSpec Spec, byte[] Data)>();
+        var trainable = new List<(string Name, TensorSpec Spec, byte[] Data)>();
         foreach (var t in g.Initializer)
         {
             if (!needed.Contains(t.Name)) continue; // only dead nodes use it
             var (spec, data) = TensorData.Read(t, options, baseDirectory);
-            if (options.TrainableInitializers && spec.DType.IsFloating()) paramInits.Add((t.Name, spec, data));
-            else b.Values[t.Name] = b.Graph.AddConstant(spec, data, t.Name);
-            b.ConstData[t.Name] = (spec, data);
+            if (options.TrainableInitializers && spec.DType.IsFloating()) trainable.Add((t.Name, spec, data));
+            else constants.Add((t.Name, spec, data));
         }
-        foreach (var (name, spec, data) in paramInits)
-        {
-            b.Values[name] = b.Graph.AddInput(spec, name);
-            b.ConstData.Remove(name); // a trainable value is not a compile-time constant
-            parameters.Add(new Variable(Tensor.FromBytes(data, spec).DetachFromScope(), true, name));
-        }
+        var parameters = trainable.Select(p => new Variable(Tensor.FromBytes(p.Data, p.Spec).DetachFromScope(), true, p.Name)).ToArray();
+        var plan = new ImportPlan(options, opset, live, needed, inputs, constants, trainable.Select(p => (p.Name, p.Spec)).ToList(),
+            g.Output.Select(o => o.Name).ToList());
 
-        foreach (var n in live) b.Import(n);
-
-        var outputNames = new List<string>();
-        foreach (var o in g.Output)
-        {
-            b.Graph.AddOutput(b.Get(o.Name, "graph output"));
-            outputNames.Add(o.Name);
-        }
-        try
-        {
-            b.Graph.Verify();
-        }
-        catch (InvalidOperationException e)
-        {
-            throw new OnnxImportException($"The imported graph is inconsistent: {e.Message}", e);
-        }
-        return new ImportedModel(b.Graph, inputNames.Count, inputNames.ToArray(), outputNames.ToArray(), parameters.ToArray(), opset, options.Backend);
+        var probe = plan.Build(null);
+        var inputNames = inputs.Select(i => i.Name).ToArray();
+        var outputNames = plan.OutputNames.ToArray();
+        if (probe.Graph != null)
+            return new ImportedModel(probe.Graph, inputs.Count, inputNames, outputNames, parameters, opset, options.Backend);
+        // The graph depends on the values of shape inputs: it is built per value set when the model runs.
+        var outputSpecs = g.Output.Select(o => DeclaredSpec(o, options)).ToArray();
+        return new ImportedModel(plan, inputs.Select(i => i.Spec).ToArray(), inputNames, outputNames, outputSpecs, probe.ShapeInputs, parameters, opset, options.Backend);
     }
 
     /// <summary>The ONNX op types the importer maps.</summary>
@@ -157,6 +143,15 @@ public static partial class OnnxImporter
         if (tt.Shape == null) throw new OnnxImportException($"Input '{i.Name}' has no shape; the importer needs static shapes.");
         var dims = tt.Shape.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue : options.SymbolicDimSize).ToArray();
         TensorData.CheckDims(dims, options, $"input '{i.Name}'");
+        return new TensorSpec(new Shape(dims), dtype);
+    }
+
+    // Output specs as the model declares them (used before a shape-input model has been built for concrete values).
+    private static TensorSpec DeclaredSpec(ValueInfoProto o, OnnxImportOptions options)
+    {
+        var tt = o.Type?.TensorType ?? throw new OnnxImportException($"Output '{o.Name}' is not a tensor (or has no type).");
+        var dtype = TensorData.DTypeOf(tt.ElemType, $"output '{o.Name}'");
+        var dims = tt.Shape?.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? Math.Max(0, d.DimValue) : options.SymbolicDimSize).ToArray() ?? [];
         return new TensorSpec(new Shape(dims), dtype);
     }
 }

@@ -46,7 +46,7 @@ public static class OnnxTypes
             case DType.Float32: return BitConverter.GetBytes((float)value);
             case DType.Float64: return BitConverter.GetBytes(value);
             case DType.Float16: return BitConverter.GetBytes(BitConverter.HalfToUInt16Bits((Half)value));
-            case DType.BFloat16: return BitConverter.GetBytes(ToBFloat16Bits((float)value));
+            case DType.BFloat16: return BitConverter.GetBytes(BFloat16Bits.FromSingle((float)value));
             case DType.Bool: return [value != 0 ? (byte)1 : (byte)0];
         }
         long l = double.IsNaN(value) ? 0 : (long)value;
@@ -58,14 +58,5 @@ public static class OnnxTypes
             DType.UInt8 => [unchecked((byte)l)],
             _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
         };
-    }
-
-    /// <summary>bfloat16 bits of <paramref name="f"/>, rounded to nearest even (NaN stays NaN).</summary>
-    public static ushort ToBFloat16Bits(float f)
-    {
-        uint bits = BitConverter.SingleToUInt32Bits(f);
-        if (float.IsNaN(f)) return (ushort)((bits >> 16) | 0x40);
-        uint rounding = 0x7FFF + ((bits >> 16) & 1);
-        return (ushort)((bits + rounding) >> 16);
     }
 }

@@ -24,6 +24,7 @@ public sealed class TorchBackend : IBackend
     public TorchBackend(Device device)
     {
         TorchNativeLoader.EnsureLoaded();
+        if (ThreadBudget.IsConstrained) torch.set_num_threads(ThreadBudget.PerProcess);
         Device = device;
         TorchDevice = device.Type == DeviceType.Cpu ? torch.CPU : torch.CUDA;
         _kernels = new KernelTable(this);
@@ -37,6 +38,7 @@ public sealed class TorchBackend : IBackend
         OptimKernels.Register(_kernels);
         LossKernels.Register(_kernels);
         CreationKernels.Register(_kernels);
+        MathKernels.Register(_kernels);
         NativeAutograd = new TorchAutograd();
     }
 

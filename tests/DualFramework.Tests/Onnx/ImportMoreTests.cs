@@ -105,12 +105,17 @@ public class ImportMoreTests
         using var s = TensorScope.Begin();
         var cases = new (NodeCase Case, string Message)[]
         {
-            (C("argmax_last", 13, "ArgMax", [F("a", 2, 3)], AI("select_last_index", 1)), "select_last_index=1 is not supported"),
-            (C("maxpool_big_pads", 13, "MaxPool", [F("a", 1, 1, 6, 6)], AInts("kernel_shape", 3, 3), AInts("pads", 2, 2, 2, 2)), "pads larger than half the kernel"),
-            (CT("pow_int", 13, "Pow", 7, [I("a", 3), I("b", 3)]), "int64 inputs are not supported"),
+            (C("maxpool_big_pads_ceil", 13, "MaxPool", [F("a", 1, 1, 6, 6)], AInts("kernel_shape", 3, 3), AInts("pads", 2, 2, 2, 2), AI("ceil_mode", 1)),
+                "ceil_mode=1 with asymmetric pads or pads larger than half the kernel is not supported"),
+            (C("maxpool_3d", 13, "MaxPool", [F("a", 1, 1, 2, 2, 2)], AInts("kernel_shape", 2, 2, 2)), "only 1-D and 2-D pooling is supported"),
             (CT("div_int", 13, "Div", 7, [I("a", 3), I("b", 3)]), "int64 inputs are not supported"),
-            (C("slice_negative_step", 13, "Slice", [F("a", 4), K("st", 3), K("en", 0), K("ax", 0), K("sp", -1)]), "step -1 is not supported"),
-            (C("dropout_training", 13, "Dropout", [F("a", 2, 3), new NodeIn("r", []), B("t", [])]), "training_mode that is not a constant false is not supported"),
+            (C("slice_empty_negative_step", 13, "Slice", [F("a", 4), K("st", 0), K("en", 3), K("ax", 0), K("sp", -1)]), "an empty negative-step slice is not supported"),
+            (C("dropout_training_input", 13, "Dropout", [F("a", 2, 3), new NodeIn("r", []), B("t", [])]), "a training_mode that is not a model constant is not supported"),
+            (C("dropout_training_ratio", 13, "Dropout", [F("a", 2, 3), new NodeIn("r", [], Init: true, Lo: 0.5, Hi: 0.6), new NodeIn("t", [], 9, Init: true, Lo: 1, Hi: 2)]),
+                "training_mode=true with a ratio that is not a constant 0 (a random mask) is not supported"),
+            (C("batchnorm_opset6", 6, "BatchNormalization", [F("a", 2, 3), new NodeIn("s", [3], Init: true), new NodeIn("b", [3], Init: true), new NodeIn("m", [3], Init: true), new NodeIn("v", [3], Init: true, Lo: 0.5)]),
+                "opset 6 is not supported for this op"),
+            (C("add_legacy_broadcast", 6, "Add", [F("a", 2, 3), F("b", 3)], AI("broadcast", 1)), "legacy broadcast attribute is not supported"),
         };
         foreach (var (c, msg) in cases)
             Import(c).Act.Should().Throw<OnnxImportException>().WithMessage($"*{msg}*", c.Name);
@@ -140,11 +145,12 @@ public class ImportMoreTests
     public void UnproducedExtraOutput_IsNotSupported()
     {
         using var s = TensorScope.Begin();
-        // Argmax indices of MaxPool are not produced.
-        var (bytes, _) = Build(C("maxpool", 13, "MaxPool", [F("a", 1, 1, 4, 4)], AInts("kernel_shape", 2, 2)), 1);
+        // Inference-mode BatchNormalization (opset 9) may list saved statistics as extra outputs; they are not produced.
+        var (bytes, _) = Build(C("bn", 9, "BatchNormalization", [F("a", 2, 3), new NodeIn("s", [3], Init: true), new NodeIn("b", [3], Init: true),
+            new NodeIn("m", [3], Init: true), new NodeIn("v", [3], Init: true, Lo: 0.5)]), 1);
         var m = ModelProto.Parser.ParseFrom(bytes);
-        m.Graph.Node[0].Output.Add("idx");
-        m.Graph.Output.Add(new ValueInfoProto { Name = "idx", Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 7 } } });
-        FluentActions.Invoking(() => OnnxImporter.FromModel(m)).Should().Throw<OnnxImportException>().WithMessage("*output 1 ('idx') is not supported*");
+        m.Graph.Node[0].Output.Add("mean");
+        m.Graph.Output.Add(new ValueInfoProto { Name = "mean", Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = 1 } } });
+        FluentActions.Invoking(() => OnnxImporter.FromModel(m)).Should().Throw<OnnxImportException>().WithMessage("*output 1 ('mean') is not supported*");
     }
 }

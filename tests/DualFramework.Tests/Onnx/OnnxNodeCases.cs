@@ -15,9 +15,13 @@ public sealed record NodeIn(string Name, long[] Shape, int Type = 1, bool Init =
     public override string ToString() => Name;
 }
 
-/// <summary>A one-node ONNX test model: op, opset, operands, attributes, output element type and output count.</summary>
+/// <summary>A one-node ONNX test model: op, opset, operands, attributes, output element type and output count
+/// (<see cref="OutTypes"/>, when set, gives each output its own element type).</summary>
 public sealed record NodeCase(string Name, int Opset, string Op, NodeIn[] Inputs, AttributeProto[] Attrs, int OutType = 1, int Outs = 1)
 {
+    /// <summary>Per-output element types; null gives every output <see cref="OutType"/>.</summary>
+    public int[]? OutTypes { get; init; }
+
     /// <inheritdoc />
     public override string ToString() => Name;
 }
@@ -61,8 +65,8 @@ internal static class OnnxNodeCases
             }
         }
         g.Node.Add(node);
-        foreach (var o in outs)
-            g.Output.Add(new ValueInfoProto { Name = o, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = c.OutType } } });
+        for (int k = 0; k < outs.Length; k++)
+            g.Output.Add(new ValueInfoProto { Name = outs[k], Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = c.OutTypes?[k] ?? c.OutType } } });
         var m = new ModelProto { IrVersion = 8, Graph = g };
         m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = c.Opset });
         return (m.ToByteArray(), feeds);

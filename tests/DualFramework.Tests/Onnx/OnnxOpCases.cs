@@ -123,6 +123,51 @@ internal static class OnnxOpCases
         Add("cast_f32_bf16", OpSet.Cast, new CastAttrs(DType.BFloat16), () => [F(33, -2, 2, 2, 3)]);
         Add("cast_same", OpSet.Cast, new CastAttrs(DType.Float32), () => [F(34, -2, 2, 3)]);
 
+        // Math ops.
+        Add("cos", OpSet.Cos, None, () => [F(400, -3, 3, 2, 3)]);
+        Add("cos_float64", OpSet.Cos, None, () => [D(401, -3, 3, 2, 3)]);
+        Add("sin", OpSet.Sin, None, () => [F(402, -3, 3, 2, 3)]);
+        Add("sin_float16", OpSet.Sin, None, () => [Cast(F(403, -3, 3, 2, 3), DType.Float16)], rtol: 1e-3, atol: 1e-3);
+        Add("tan", OpSet.Tan, None, () => [F(404, -1.2, 1.2, 2, 3)]);
+        Add("tan_float64", OpSet.Tan, None, () => [D(405, -1.2, 1.2, 2, 3)]);
+        Add("asin", OpSet.Asin, None, () => [F(406, -1, 1, 2, 3)]);
+        Add("acos", OpSet.Acos, None, () => [F(407, -1, 1, 2, 3)]);
+        Add("acos_float64", OpSet.Acos, None, () => [D(408, -1, 1, 2, 3)]);
+        Add("atan", OpSet.Atan, None, () => [F(409, -3, 3, 2, 3)]);
+        Add("sinh", OpSet.Sinh, None, () => [F(410, -2, 2, 2, 3)]);
+        Add("cosh", OpSet.Cosh, None, () => [F(411, -2, 2, 2, 3)]);
+        Add("asinh", OpSet.Asinh, None, () => [F(412, -3, 3, 2, 3)]);
+        Add("acosh", OpSet.Acosh, None, () => [F(413, 1, 4, 2, 3)]);
+        Add("atanh", OpSet.Atanh, None, () => [F(414, -0.9, 0.9, 2, 3)]);
+        Add("atanh_float64", OpSet.Atanh, None, () => [D(415, -0.9, 0.9, 2, 3)]);
+        Add("sin_float64", OpSet.Sin, None, () => [D(440, -3, 3, 2, 3)]);
+        Add("asin_float64", OpSet.Asin, None, () => [D(441, -1, 1, 2, 3)]);
+        Add("atan_float64", OpSet.Atan, None, () => [D(442, -3, 3, 2, 3)]);
+        Add("sinh_float64", OpSet.Sinh, None, () => [D(443, -2, 2, 2, 3)]);
+        Add("cosh_float64", OpSet.Cosh, None, () => [D(444, -2, 2, 2, 3)]);
+        Add("asinh_float64", OpSet.Asinh, None, () => [D(445, -3, 3, 2, 3)]);
+        Add("acosh_float64", OpSet.Acosh, None, () => [D(446, 1, 4, 2, 3)]);
+        Add("floor_float64", OpSet.Floor, None, () => [D(447, -3, 3, 2, 3)]);
+        Add("round_float64", OpSet.Round, None, () => [D(448, -3, 3, 2, 3)]);
+        Add("floor", OpSet.Floor, None, () => [F(416, -3, 3, 2, 4)]);
+        Add("ceil", OpSet.Ceil, None, () => [F(417, -3, 3, 2, 4)]);
+        Add("ceil_float64", OpSet.Ceil, None, () => [D(418, -3, 3, 2, 4)]);
+        Add("round_halves", OpSet.Round, None, () => [Tensor.FromArray(new float[] { -2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f, 0.4f, -0.6f }, new Shape(8))]);
+        Add("remainder", OpSet.Remainder, None, () => [F(419, -5, 5, 2, 3), F(420, 0.5, 2, 3)]);
+        Add("remainder_negative_divisor", OpSet.Remainder, None, () => [F(421, -5, 5, 2, 3), F(422, -2, -0.5, 2, 3)]);
+        Add("remainder_int64", OpSet.Remainder, None, () => [I64([7, -7, 7, -7, 0, 9], 6), I64([3, 3, -3, -3, 4, 9], 6)]);
+        Add("remainder_int8", OpSet.Remainder, None, () => [Ints(423, -100, 100, DType.Int8, 2, 3), Ints(424, 1, 9, DType.Int8, 3)]);
+        Add("fmod", OpSet.Fmod, None, () => [F(425, -5, 5, 2, 3), F(426, -2, -0.5, 2, 3)]);
+        Add("fmod_int32", OpSet.Fmod, None, () => [I32([7, -7, 7, -7, 0, 9], 6), I32([3, 3, -3, -3, 4, 9], 6)]);
+        Add("prod_axis", OpSet.Prod, new ReduceAttrs([1], false), () => [F(427, 0.5, 1.5, 2, 3, 4)]);
+        Add("prod_all_keepdims", OpSet.Prod, new ReduceAttrs([], true), () => [F(428, 0.5, 1.5, 2, 3)]);
+        Add("prod_int32_axes", OpSet.Prod, new ReduceAttrs([0, 2], false), () => [Ints(429, -3, 4, DType.Int32, 2, 3, 2)]);
+        Add("prod_float16", OpSet.Prod, new ReduceAttrs([1], true), () => [Cast(F(430, 0.5, 1.5, 2, 3), DType.Float16)], rtol: 1e-3, atol: 1e-3);
+        Add("cumsum", OpSet.CumSum, new CumSumAttrs(1, false, false), () => [F(431, -2, 2, 2, 4)]);
+        Add("cumsum_exclusive_reverse", OpSet.CumSum, new CumSumAttrs(0, true, true), () => [F(432, -2, 2, 3, 2)]);
+        Add("cumsum_int64_exclusive", OpSet.CumSum, new CumSumAttrs(1, true, false), () => [Ints(433, -9, 9, DType.Int64, 2, 5)]);
+        Add("cumsum_int32_reverse", OpSet.CumSum, new CumSumAttrs(0, false, true), () => [Ints(434, -9, 9, DType.Int32, 4)]);
+
         // Elementwise binary (with broadcasting) and where.
         Add("add", OpSet.Add, None, () => [F(40, -2, 2, 2, 3), F(41, -2, 2, 3)]);
         Add("add_int8", OpSet.Add, None, () => [Ints(42, -100, 100, DType.Int8, 2, 3), Ints(43, -100, 100, DType.Int8, 2, 3)]);

@@ -71,5 +71,21 @@ public static class OpCases
         ["batch_norm"] = (t => O.BatchNorm(t[0], t[1], t[2], null, null, training: true), [Arg.Random(48, -1, 1, 3, 2), Arg.Random(49, 0.5, 1.5, 2), Arg.Random(50, -1, 1, 2)]),
         ["layer_norm"] = (t => O.LayerNorm(t[0], 1, t[1], t[2]), [Arg.Random(51, -1, 1, 2, 3), Arg.Random(52, 0.5, 1.5, 3), Arg.Random(53, -1, 1, 3)]),
         ["dropout"] = (t => O.DropoutWithMask(t[0], 0.5, 1234UL).Output, [Arg.Random(54, -1, 1, 4, 4)]),
+        ["cos"] = (t => O.Cos(t[0]), [Arg.Random(70, -3, 3, 4)]),
+        ["sin"] = (t => O.Sin(t[0]), [Arg.Random(71, -3, 3, 4)]),
+        ["tan"] = (t => O.Tan(t[0]), [Arg.Random(72, -1.2, 1.2, 4)]),
+        ["asin"] = (t => O.Asin(t[0]), [Arg.Random(73, -0.9, 0.9, 4)]),
+        ["acos"] = (t => O.Acos(t[0]), [Arg.Random(74, -0.9, 0.9, 4)]),
+        ["atan"] = (t => O.Atan(t[0]), [Arg.Random(75, -3, 3, 4)]),
+        ["sinh"] = (t => O.Sinh(t[0]), [Arg.Random(76, -2, 2, 4)]),
+        ["cosh"] = (t => O.Cosh(t[0]), [Arg.Random(77, -2, 2, 4)]),
+        ["asinh"] = (t => O.Asinh(t[0]), [Arg.Random(78, -3, 3, 4)]),
+        ["acosh"] = (t => O.Acosh(t[0]), [Arg.Random(79, 1.2, 3, 4)]),
+        ["atanh"] = (t => O.Atanh(t[0]), [Arg.Random(80, -0.9, 0.9, 4)]),
+        // Away from the jumps of floor(a/b) and trunc(a/b).
+        ["remainder"] = (t => O.Remainder(t[0], t[1]), [Arg.Of([4], [2.3, -2.3, 5.6, -0.4]), Arg.Of([4], [1.5, 1.5, -2.5, -1.5])]),
+        ["fmod"] = (t => O.Fmod(t[0], t[1]), [Arg.Of([4], [2.3, -2.3, 5.6, -0.4]), Arg.Of([4], [1.5, 1.5, -2.5, -1.5])]),
+        ["prod"] = (t => O.Prod(t[0], [1]), [Arg.Random(81, 0.5, 1.5, 2, 3)]),
+        ["cumsum"] = (t => O.CumSum(t[0], 1, exclusive: true, reverse: true), [Arg.Random(82, -1, 1, 2, 4)]),
     };
 }

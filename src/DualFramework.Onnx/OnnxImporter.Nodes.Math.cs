@@ -1,0 +1,64 @@
+using DualFramework.IR;
+using DualFramework.Operators;
+
+namespace DualFramework.Onnx;
+
+public static partial class OnnxImporter
+{
+    private static readonly string[] MathOps =
+    [
+        "Cos", "Sin", "Tan", "Acos", "Asin", "Atan", "Cosh", "Sinh", "Acosh", "Asinh", "Atanh", "Floor", "Ceil", "Round", "IsNaN",
+        "IsInf", "Mod", "ReduceProd", "CumSum",
+    ];
+
+    private sealed partial class Builder
+    {
+        /// <summary>Math ops backed by the op set's math family (trigonometric, rounding, Mod, ReduceProd, CumSum) and the
+        /// NaN / infinity tests (comparisons).</summary>
+        private Value? MapMath(string op)
+        {
+            switch (op)
+            {
+                case "Cos": return Un(OpSet.Cos, Float(In(0)));
+                case "Sin": return Un(OpSet.Sin, Float(In(0)));
+                case "Tan": return Un(OpSet.Tan, Float(In(0)));
+                case "Acos": return Un(OpSet.Acos, Float(In(0)));
+                case "Asin": return Un(OpSet.Asin, Float(In(0)));
+                case "Atan": return Un(OpSet.Atan, Float(In(0)));
+                case "Cosh": return Un(OpSet.Cosh, Float(In(0)));
+                case "Sinh": return Un(OpSet.Sinh, Float(In(0)));
+                case "Acosh": return Un(OpSet.Acosh, Float(In(0)));
+                case "Asinh": return Un(OpSet.Asinh, Float(In(0)));
+                case "Atanh": return Un(OpSet.Atanh, Float(In(0)));
+                case "Floor": return Un(OpSet.Floor, Float(In(0)));
+                case "Ceil": return Un(OpSet.Ceil, Float(In(0)));
+                case "Round": return Un(OpSet.Round, Float(In(0)));
+                case "IsNaN": { var x = Float(In(0)); return Bin(OpSet.NotEqual, x, x); }
+                case "IsInf":
+                {
+                    var x = Float(In(0));
+                    bool neg = Int("detect_negative", 1) != 0, pos = Int("detect_positive", 1) != 0;
+                    Value? y = null;
+                    if (pos) y = Bin(OpSet.Equal, x, Sc(double.PositiveInfinity, x));
+                    if (neg) { var n = Bin(OpSet.Equal, x, Sc(double.NegativeInfinity, x)); y = y == null ? n : Bin(OpSet.LogicalOr, y, n); }
+                    return y ?? Filled(x.Spec.Shape.ToArray(), 0, DType.Bool);
+                }
+                case "Mod":
+                {
+                    Value a = In(0), b = In(1);
+                    if (a.Spec.DType == DType.Bool) throw Bad("bool inputs are not supported");
+                    return Bin(Int("fmod", 0) != 0 ? OpSet.Fmod : OpSet.Remainder, a, b);
+                }
+                case "ReduceProd": return Reduce(OpSet.Prod, In(0));
+                case "CumSum":
+                {
+                    var x = In(0);
+                    var axis = ConstInts(1) is [var a] ? a : throw Bad("axis must be a scalar");
+                    var attrs = new CumSumAttrs(Axis(axis, x.Spec.Shape.Rank), Int("exclusive", 0) != 0, Int("reverse", 0) != 0);
+                    return Node(OpSet.CumSum, attrs, x);
+                }
+                default: return null;
+            }
+        }
+    }
+}
