@@ -178,7 +178,12 @@ internal sealed unsafe class InProcessRendezvous : IDisposable
         }
     }
 
-    public void Barrier(int rank, long sequence) => Arrive(rank, new Slot { Kind = Kind.Barrier, Sequence = sequence }, "Barrier");
+    public void Barrier(int rank, long sequence)
+    {
+        Arrive(rank, new Slot { Kind = Kind.Barrier, Sequence = sequence }, "Barrier");
+        // The second phase keeps a fast rank from publishing its next collective while a peer still checks this one.
+        Wait(rank, "Barrier");
+    }
 
     public void Dispose()
     {

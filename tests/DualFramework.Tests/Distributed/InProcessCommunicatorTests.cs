@@ -116,4 +116,26 @@ public class InProcessCommunicatorTests
         results[0][0].Should().Be((Half)(float)(1 + Math.Pow(2, -11)));
         results[0][1].Should().Be((Half)1);
     }
+
+    [Test]
+    public void BackToBackCollectives_StayInStep()
+    {
+        // A rank leaving a barrier early must not publish its next collective while a slower peer still checks this one.
+        var sums = InProcessGroup.Run(3, c =>
+        {
+            double total = 0;
+            for (int i = 0; i < 2000; i++)
+            {
+                c.Barrier();
+                if (i % 7 == c.Rank) Thread.SpinWait(2000); // uneven pace
+                Span<double> v = [c.Rank + i];
+                c.AllReduce(v, ReduceOp.Sum);
+                total += v[0];
+            }
+            return total;
+        }, TimeSpan.FromMinutes(2));
+        // Σ_i Σ_r (r + i) = 2000·3 + 3·Σ_i i
+        double expected = 2000 * 3 + 3 * (1999.0 * 2000 / 2);
+        sums.Should().AllSatisfy(s => s.Should().Be(expected));
+    }
 }
