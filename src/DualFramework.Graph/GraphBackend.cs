@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using DualFramework.Backends;
 using DualFramework.GraphBackend;
 using DualFramework.IR;
+using DualFramework.IR.Passes;
 using DualFramework.Onnx;
 using DualFramework.Operators;
 using Microsoft.ML.OnnxRuntime;
@@ -55,13 +56,28 @@ public sealed class GraphBackend : IBackend, IDisposable
     {
         var specs = new TensorSpec[inputs.Length];
         for (int i = 0; i < specs.Length; i++) specs[i] = inputs[i].Spec;
+        // Dropout's seed changes on every call: it is fed as two key inputs of one session per signature (the canonical
+        // seed 0 names them), instead of a session per seed.
+        ulong? seed = null;
+        if (attrs is DropoutAttrs d)
+        {
+            seed = d.Seed;
+            attrs = d with { Seed = 0 };
+        }
         var key = new OpKey(op, attrs, specs);
         var session = _sessions.GetOrAdd(key, k => OpSession.Create(k, this));
-        return session.Run(inputs, outputs);
+        return session.Run(inputs, outputs, seed);
     }
 
-    /// <summary>Lowers the whole graph to ONNX and compiles it into one ONNX Runtime session.</summary>
-    public IExecutable Compile(DualFramework.IR.Graph graph) => new OrtExecutable(this, graph);
+    /// <summary>Lowers the whole graph to ONNX and compiles it into one ONNX Runtime session, after rewrites that suit
+    /// ONNX Runtime's kernels (on a copy: the caller's graph is left as it is).</summary>
+    public IExecutable Compile(DualFramework.IR.Graph graph)
+    {
+        var g = graph.Clone();
+        // Convolution weight gradients have tiny output planes, which ORT's im2col convolution runs far below peak.
+        new SmallOutputConvToMatMul().Run(g);
+        return new OrtExecutable(this, g);
+    }
 
     /// <inheritdoc />
     public object FromBytes(ReadOnlySpan<byte> data, TensorSpec spec)
@@ -120,6 +136,8 @@ internal sealed class OpSession : IDisposable
     {
         var g = new DualFramework.IR.Graph();
         var ins = key.Inputs.Select((s, i) => g.AddInput(s, $"i{i}")).ToArray();
+        if (key.Attrs is DropoutAttrs d)
+            foreach (var high in new[] { false, true }) g.AddInput(new TensorSpec(Shape.Scalar, DType.Int64), RandomSeedInputs.InputName(d.Seed, high));
         var outs = g.AddNode(key.Op, key.Attrs, ins, LayerPath.Current);
         foreach (var o in outs) g.AddOutput(o);
         var bytes = OnnxExporter.ToBytes(g);
@@ -128,10 +146,15 @@ internal sealed class OpSession : IDisposable
         return new OpSession(session, session.InputNames.ToArray(), session.OutputNames.ToArray());
     }
 
-    public object Run(ReadOnlySpan<Tensor> inputs, TensorSpec[] outputs)
+    public object Run(ReadOnlySpan<Tensor> inputs, TensorSpec[] outputs, ulong? seed = null)
     {
-        var values = new OrtValue[inputs.Length];
-        for (int i = 0; i < values.Length; i++) values[i] = (OrtValue)inputs[i].Handle;
+        var values = new OrtValue[inputs.Length + (seed.HasValue ? 2 : 0)];
+        for (int i = 0; i < inputs.Length; i++) values[i] = (OrtValue)inputs[i].Handle;
+        if (seed is { } sd)
+        {
+            values[inputs.Length] = OrtValue.CreateTensorValueFromMemory(new[] { RandomSeedInputs.Low(sd) }, []);
+            values[inputs.Length + 1] = OrtValue.CreateTensorValueFromMemory(new[] { RandomSeedInputs.High(sd) }, []);
+        }
         // Outputs are allocated here and filled in place, so each becomes a tensor's handle without a copy.
         var outs = new OrtValue[outputs.Length];
         for (int i = 0; i < outs.Length; i++) outs[i] = Allocate(outputs[i]);
@@ -143,6 +166,10 @@ internal sealed class OpSession : IDisposable
         {
             foreach (var o in outs) o.Dispose();
             throw;
+        }
+        finally
+        {
+            for (int i = inputs.Length; i < values.Length; i++) values[i].Dispose();
         }
         return outs.Length == 1 ? outs[0] : outs.Cast<object>().ToArray();
     }

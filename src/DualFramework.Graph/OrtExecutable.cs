@@ -5,18 +5,13 @@ using Microsoft.ML.OnnxRuntime;
 namespace DualFramework.GraphBackend;
 
 /// <summary>
-/// A whole graph lowered to one ONNX model and run by one ONNX Runtime session. Outputs are allocated per run and filled
-/// in place by ONNX Runtime; they become the handles of the returned tensors (no copy).
+/// A whole graph lowered to one ONNX model and run by one ONNX Runtime session. <see cref="Run"/> allocates the outputs per
+/// run (ONNX Runtime fills them in place; they become the handles of the returned tensors); steady-state steps go through an
+/// <see cref="OrtStepRunner"/> with everything bound once.
 /// </summary>
-internal sealed class OrtExecutable : IStatefulExecutable
+internal sealed class OrtExecutable : IStepExecutable
 {
-    // Ping-pong state: for state output j, the two buffers that alternate between the variable's tensor and the output
-    // binding; one IoBinding per phase has the state inputs and outputs bound once, so a steady step only rebinds the
-    // arguments and results.
-    private OrtValue[]? _pingA, _pingB;
-    private OrtIoBinding?[] _bindings = new OrtIoBinding?[2];
-    private int _phase;
-    private int[]? _stateInputs;
+    private OrtStepRunner? _steps;
 
     private readonly GraphBackend _backend;
     private readonly InferenceSession _session;
@@ -57,69 +52,15 @@ internal sealed class OrtExecutable : IStatefulExecutable
         return result;
     }
 
-    public Tensor[] RunUpdatingState(Tensor[] inputs, int results, int[] stateInputs)
+    public void PrepareSteps(ReadOnlySpan<StepInput> inputs, int results)
     {
-        Check(inputs);
-        if (results + stateInputs.Length != _outputSpecs.Length)
-            throw new ArgumentException($"{results} results and {stateInputs.Length} state outputs do not match the graph's {_outputSpecs.Length} outputs.");
-        if (!Continues(inputs, stateInputs)) Reset(inputs, stateInputs);
-        var binding = _bindings[_phase] ??= CreateBinding(_phase, stateInputs, results);
-        var stateSet = new HashSet<int>(stateInputs);
-        for (int i = 0; i < inputs.Length; i++)
-            if (!stateSet.Contains(i)) binding.BindInput(_inputNames[i], (OrtValue)inputs[i].Handle);
-        var outs = new Tensor[results];
-        for (int i = 0; i < results; i++)
-        {
-            var v = OpSession.Allocate(_outputSpecs[i]);
-            binding.BindOutput(_outputNames[i], v);
-            outs[i] = Tensor.Wrap(_backend, v, _outputSpecs[i]);
-        }
-        _session.RunWithBinding(_run, binding);
-        // The written buffers become the variables' values; the previous ones become the next step's output buffers.
-        var written = _phase == 0 ? _pingB! : _pingA!;
-        for (int j = 0; j < stateInputs.Length; j++)
-        {
-            object h = written[j];
-            inputs[stateInputs[j]].SwapHandle(ref h);
-        }
-        _phase ^= 1;
-        return outs;
+        var runner = new OrtStepRunner(_backend, _session, _run, _inputNames, _outputNames, _inputSpecs, _outputSpecs, inputs, results);
+        _steps?.Dispose();
+        _steps = runner;
     }
 
-    // True when every state input still holds the buffer this executable expects in the current phase.
-    private bool Continues(Tensor[] inputs, int[] stateInputs)
-    {
-        if (_stateInputs == null || !_stateInputs.AsSpan().SequenceEqual(stateInputs)) return false;
-        var current = _phase == 0 ? _pingA! : _pingB!;
-        for (int j = 0; j < stateInputs.Length; j++)
-            if (!ReferenceEquals(inputs[stateInputs[j]].Handle, current[j])) return false;
-        return true;
-    }
-
-    // Adopts the state tensors' current buffers as phase-0 inputs and allocates the other half of each pair.
-    private void Reset(Tensor[] inputs, int[] stateInputs)
-    {
-        DisposeBindings();
-        var spare = _phase == 0 ? _pingB : _pingA;
-        if (spare != null) foreach (var v in spare) v.Dispose();
-        _stateInputs = stateInputs.ToArray();
-        _pingA = stateInputs.Select(i => (OrtValue)inputs[i].Handle).ToArray();
-        _pingB = stateInputs.Select(i => OpSession.Allocate(_inputSpecs[i])).ToArray();
-        _phase = 0;
-    }
-
-    private OrtIoBinding CreateBinding(int phase, int[] stateInputs, int results)
-    {
-        var binding = _session.CreateIoBinding();
-        var ins = phase == 0 ? _pingA! : _pingB!;
-        var outs = phase == 0 ? _pingB! : _pingA!;
-        for (int j = 0; j < stateInputs.Length; j++)
-        {
-            binding.BindInput(_inputNames[stateInputs[j]], ins[j]);
-            binding.BindOutput(_outputNames[results + j], outs[j]);
-        }
-        return binding;
-    }
+    public ReadOnlySpan<Tensor> RunStep(scoped ReadOnlySpan<Tensor> state, scoped ReadOnlySpan<Tensor> args, scoped ReadOnlySpan<double> scalars) =>
+        (_steps ?? throw new InvalidOperationException("PrepareSteps was not called.")).Run(state, args, scalars);
 
     private void Check(Tensor[] inputs)
     {
@@ -134,18 +75,9 @@ internal sealed class OrtExecutable : IStatefulExecutable
         }
     }
 
-    private void DisposeBindings()
-    {
-        foreach (var b in _bindings) b?.Dispose();
-        _bindings = new OrtIoBinding?[2];
-    }
-
     public void Dispose()
     {
-        DisposeBindings();
-        // The spare half of each pair belongs to this executable; the other half is the variables' current value.
-        var spare = _phase == 0 ? _pingB : _pingA;
-        if (spare != null) foreach (var v in spare) v.Dispose();
+        _steps?.Dispose();
         _session.Dispose();
         _run.Dispose();
     }

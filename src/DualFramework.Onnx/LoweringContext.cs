@@ -53,6 +53,15 @@ internal sealed class LoweringContext
     /// <summary>The target opset.</summary>
     public int Opset { get; }
 
+    /// <summary>The ONNX name of the graph input called <paramref name="irName"/> in the IR graph, or null when there is none
+    /// (used for per-run seeds, see <see cref="RandomSeedInputs"/>).</summary>
+    public string? GraphInput(string irName)
+    {
+        foreach (var (v, name) in _valueNames)
+            if (v.IsInput && v.Name == irName) return name;
+        return null;
+    }
+
     /// <summary>The node being lowered.</summary>
     public Node Node { get; private set; } = null!;
 

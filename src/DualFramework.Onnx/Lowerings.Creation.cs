@@ -1,3 +1,4 @@
+using DualFramework.IR;
 using DualFramework.Losses;
 using DualFramework.Operators;
 
@@ -72,14 +73,14 @@ internal static partial class Lowerings
     {
         void Add(Op op, Action<LoweringContext> f) => add(op, f, OnnxExportOptions.MinOpset);
 
-        // keep = u ≥ p with u ~ U[0, 1) drawn in float32 (like the torch kernel); y = keep ? x/(1 − p) : 0.
+        // keep = h(i) ≥ ⌈p·2³⁰⌉ with h the counter hash of the element index under the op's seed (see DropoutBits);
+        // y = keep ? x/(1 − p) : 0. The seed is a per-run graph input inside a compiled function, a constant otherwise.
         Add(OpSet.Dropout, c =>
         {
             var a = c.Attrs<DropoutAttrs>();
             var (ins, cd) = Widened(c);
-            var u = c.Op("RandomUniformLike", [ins[0]], A.I("dtype", (long)OnnxTypes.ToOnnx(DType.Float32)), A.F("low", 0), A.F("high", 1), A.F("seed", OnnxSeed(a.Seed)));
             var keep = c.Out(1);
-            c.Emit("GreaterOrEqual", [u, c.Scalar(a.P, DType.Float32)], [keep]);
+            c.Emit("GreaterOrEqual", [DropoutBits(c, ins[0], a.Seed), c.Scalar(DropoutThreshold(a.P), DType.Int64)], [keep]);
             var y = c.Op("Where", keep, c.Op("Mul", ins[0], c.Scalar(DropoutOp.Scale(a.P), cd)), c.Scalar(0, cd));
             Finish(c, 0, y, cd);
             c.Set(1, keep);
@@ -110,6 +111,38 @@ internal static partial class Lowerings
             Finish(c, 1, m2, cd);
             Finish(c, 2, v2, cd);
         });
+    }
+
+    /// <summary>Constants of the dropout counter hash: A, B odd multipliers; C1, C2 odd offsets (all below 2³¹, so that no
+    /// int64 intermediate overflows).</summary>
+    internal const long HashA = 0x2C9E2D51, HashB = 0x3C6EF373, HashC1 = 0x2F1B9C55, HashC2 = 0x19D6A5E3;
+
+    /// <summary>Dropout keeps an element when its 30-bit hash is at least this: P(keep) = 1 − p up to 2⁻³⁰.</summary>
+    internal static long DropoutThreshold(double p) => (long)Math.Min(Math.Ceiling(p * 1073741824.0), 1073741824.0);
+
+    /// <summary>
+    /// A counter-based hash of each element's row-major index i under a 62-bit seed split into keys k1, k2 &lt; 2³¹
+    /// (<see cref="RandomSeedInputs"/>), uniform on [0, 2³⁰), from int64 ops of opset 13 (bitwise ops need opset 18):
+    /// <c>v = ((i + k1)·A + k2) mod 2³⁰; v = ⌊v·(2v + C1)/2¹⁵⌋ mod 2³⁰; v = (v·B + k1) mod 2³⁰;
+    /// v = ⌊v·(2v + C2)/2¹⁵⌋ mod 2³⁰</c>. The affine steps spread the counter; <c>v·(2v + c)</c> with c odd is a
+    /// permutation of the integers mod 2ⁿ for every n (so its middle bits, unlike a plain square's, are not confined to
+    /// quadratic residues) and makes the hash non-linear. Every intermediate stays below 2⁶³. Not cryptographic: kept
+    /// fractions, serial correlation and cross-seed correlation are within sampling noise (docs/graph-backend.md).
+    /// </summary>
+    private static string DropoutBits(LoweringContext c, string x, ulong seed)
+    {
+        if (c.InSpec(0).Shape.NumElements >= 1L << 31)
+            throw new InvalidOperationException($"Dropout's counter hash indexes elements with 31 bits; {c.InSpec(0)} has too many.");
+        string k1 = c.GraphInput(RandomSeedInputs.InputName(seed, false)) ?? c.Scalar(RandomSeedInputs.Low(seed), DType.Int64);
+        string k2 = c.GraphInput(RandomSeedInputs.InputName(seed, true)) ?? c.Scalar(RandomSeedInputs.High(seed), DType.Int64);
+        string m = c.Scalar(1L << 30, DType.Int64), shift = c.Scalar(1L << 15, DType.Int64), two = c.Scalar(2, DType.Int64);
+        string I(long v) => c.Scalar(v, DType.Int64);
+        var i = c.Op("Reshape", c.Op("Range", I(0), c.Op("Size", x), I(1)), c.Op("Shape", x));
+        string Permute(string v, long odd) => c.Op("Mod", c.Op("Div", c.Op("Mul", v, c.Op("Add", c.Op("Mul", v, two), I(odd))), shift), m);
+        var v = c.Op("Mod", c.Op("Add", c.Op("Mul", c.Op("Add", i, k1), I(HashA)), k2), m);
+        v = Permute(v, HashC1);
+        v = c.Op("Mod", c.Op("Add", c.Op("Mul", v, I(HashB)), k1), m);
+        return Permute(v, HashC2);
     }
 
     /// <summary>

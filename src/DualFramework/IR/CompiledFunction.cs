@@ -21,27 +21,19 @@ namespace DualFramework.IR;
 /// are baked in at trace time; concrete tensors captured from outside become constants; variables assigned inside must be
 /// in the state list. Gradients are not state: a traced step starts with cleared gradients. Optimizers' step-dependent
 /// scalars (learning rate, bias corrections) are graph inputs recomputed before each run, and their step counters advance
-/// on every run.</para>
+/// on every run; so are the seeds of random ops drawn from the model's layers' generators.</para>
+/// <para>Results: <see cref="Call"/> returns new tensors; <see cref="CallReusingResults"/> returns tensors the function
+/// owns and overwrites on the next call, and allocates nothing per step on the graph backend.</para>
 /// </remarks>
-public sealed class CompiledFunction : IDisposable
+public sealed partial class CompiledFunction : IDisposable
 {
     private readonly Func<Tensor[], Tensor[]> _function;
     private readonly List<Variable> _state;
     private readonly TensorSpec[]? _signature;
     private readonly Module? _model;
+    private readonly Generator[] _generators;
     private readonly Func<IBackend, bool, PassPipeline> _passes;
     private readonly Dictionary<string, Entry> _cache = [];
-
-    private sealed class Entry(IExecutable exe, InputSource[] sources, Variable[] state, int results, Action<double[]>[] host, int scalars)
-    {
-        public IExecutable Exe { get; } = exe;
-        public InputSource[] Sources { get; } = sources;
-        public Variable[] State { get; } = state;
-        public int Results { get; } = results;
-        public Action<double[]>[] Host { get; } = host;
-        public double[] Scalars { get; } = new double[scalars];
-        public TensorSpec[] ScalarSpecs { get; set; } = [];
-    }
 
     /// <summary>Creates a compiled function.</summary>
     /// <param name="function">The computation: tensors in, tensors out (run once per trace on symbolic tensors).</param>
@@ -52,9 +44,14 @@ public sealed class CompiledFunction : IDisposable
     /// <param name="passes">Pipeline factory from the evaluation backend and the training flag (default:
     /// <see cref="PassPipeline.Default"/>); return <see cref="PassPipeline.Empty"/> to run the traced graph as is.</param>
     /// <param name="name">Name for messages.</param>
+    /// <param name="generators">Generators whose seeds the function's random ops draw, besides those of
+    /// <paramref name="model"/>'s modules: each of their draws while tracing becomes a per-run seed (see
+    /// <see cref="RandomSeedInputs"/>), so dropout masks differ from run to run and follow the generators' sequences exactly
+    /// as eager code would. Seeds from other generators are baked into the graph (the same mask on every run).</param>
     public CompiledFunction(Func<Tensor[], Tensor[]> function, IEnumerable<Variable>? state = null, TensorSpec[]? signature = null,
-        Module? model = null, Func<IBackend, bool, PassPipeline>? passes = null, string name = "function")
+        Module? model = null, Func<IBackend, bool, PassPipeline>? passes = null, string name = "function", IEnumerable<Generator>? generators = null)
     {
+        _generators = generators?.ToArray() ?? [];
         _function = function ?? throw new ArgumentNullException(nameof(function));
         _state = state?.Distinct().ToList() ?? [];
         _signature = signature;
@@ -82,27 +79,67 @@ public sealed class CompiledFunction : IDisposable
     public IExecutable? LastExecutable { get; private set; }
 
     /// <summary>Calls the function: traces and compiles on a new signature, then runs the compiled graph, assigns the new
-    /// state values and returns the results (owned by the current <see cref="TensorScope"/>).</summary>
+    /// state values and returns the results as new tensors owned by the current <see cref="TensorScope"/>.</summary>
+    /// <remarks>Steady-state loops should prefer <see cref="CallReusingResults"/>, which allocates nothing.</remarks>
     public Tensor[] Call(params Tensor[] args)
     {
         ArgumentNullException.ThrowIfNull(args);
         CheckArguments(args);
-        // Called from inside another trace: inline.
-        if (args.Any(SymbolicTrace.IsSymbolic) || SymbolicTrace.Current != null) return _function(args);
+        if (IsInlined(args)) return _function(args);
+        var (entry, backend) = Lookup(args);
+        if (entry.Step == null) return RunGeneric(entry, backend, args);
+        var results = RunStep(entry, args);
+        var copies = new Tensor[results.Length];
+        for (int i = 0; i < copies.Length; i++) copies[i] = Copy(results[i]);
+        return copies;
+    }
+
+    /// <summary>
+    /// Calls the function like <see cref="Call"/>, but returns results that the function owns and reuses: they stay valid
+    /// until the next call of this function (or its <see cref="Dispose"/>) and are then overwritten or freed, so copy what
+    /// must be kept. On a backend whose executables implement <see cref="IStepExecutable"/> (the graph backend) a
+    /// steady-state call (same signature as the previous one) allocates no managed memory: arguments are copied into
+    /// buffers bound once, host scalars are written in place, and results live in preallocated buffers.
+    /// </summary>
+    public ReadOnlySpan<Tensor> CallReusingResults(params ReadOnlySpan<Tensor> args)
+    {
+        CheckArguments(args);
+        if (IsInlined(args)) return _function(args.ToArray());
+        var (entry, backend) = Lookup(args);
+        if (entry.Step != null) return RunStep(entry, args);
+        var inputs = args.ToArray();
+        var results = RunGeneric(entry, backend, inputs);
+        OwnResults(results, inputs);
+        return results;
+    }
+
+    // Called from inside another trace (or with symbolic arguments): the function is inlined into that trace.
+    private static bool IsInlined(ReadOnlySpan<Tensor> args)
+    {
+        if (SymbolicTrace.Current != null) return true;
+        foreach (var a in args)
+            if (SymbolicTrace.IsSymbolic(a)) return true;
+        return false;
+    }
+
+    private (Entry Entry, IBackend Backend) Lookup(ReadOnlySpan<Tensor> args)
+    {
         var backend = args.Length > 0 ? args[0].Backend : _state.Count > 0 ? _state[0].Value.Backend : BackendRegistry.Default;
         // Steady state: the same signature as the previous call needs no key string (nor its allocations).
-        if (_last is { } last && last.Matches(backend, args, _state.Count, _model?.Training)) return Run(last.Entry, backend, args);
+        if (_last is { } last && last.Matches(backend, args, _state.Count, _model?.Training)) return (last.Entry, backend);
         int stateCount = _state.Count;
         var key = Key(backend, args);
         if (!_cache.TryGetValue(key, out var entry))
         {
-            entry = Trace(backend, args);
+            entry = Trace(backend, args.ToArray());
             // Keyed by the state list seen BEFORE tracing: when tracing created state (first optimizer step), the next call
             // has a longer list and retraces, since host code may branch on that state's existence (SGD's first momentum step).
             _cache[key] = entry;
         }
-        _last = new LastCall(entry, backend, args.Select(a => a.Spec).ToArray(), stateCount, Autograd.IsGradEnabled, _model?.Training);
-        return Run(entry, backend, args);
+        var specs = new TensorSpec[args.Length];
+        for (int i = 0; i < specs.Length; i++) specs[i] = args[i].Spec;
+        _last = new LastCall(entry, backend, specs, stateCount, Autograd.IsGradEnabled, _model?.Training);
+        return (entry, backend);
     }
 
     private LastCall? _last;
@@ -110,7 +147,7 @@ public sealed class CompiledFunction : IDisposable
     // The signature of the previous call, compared field by field (the state variables' specs never change, only their count).
     private sealed record LastCall(Entry Entry, IBackend Backend, TensorSpec[] Args, int StateCount, bool GradEnabled, bool? Training)
     {
-        public bool Matches(IBackend backend, Tensor[] args, int stateCount, bool? training)
+        public bool Matches(IBackend backend, ReadOnlySpan<Tensor> args, int stateCount, bool? training)
         {
             if (!ReferenceEquals(backend, Backend) || stateCount != StateCount || GradEnabled != Autograd.IsGradEnabled || training != Training
                 || args.Length != Args.Length) return false;
@@ -120,7 +157,7 @@ public sealed class CompiledFunction : IDisposable
         }
     }
 
-    private void CheckArguments(Tensor[] args)
+    private void CheckArguments(ReadOnlySpan<Tensor> args)
     {
         for (int i = 0; i < args.Length; i++)
         {
@@ -130,14 +167,25 @@ public sealed class CompiledFunction : IDisposable
         bool mixed = false;
         for (int i = 1; i < args.Length; i++) mixed |= !ReferenceEquals(args[i].Backend, args[0].Backend);
         if (mixed)
-            throw new ArgumentException($"{Name}: all arguments must live on one backend, got {string.Join(", ", args.Select(a => a.Backend.Name))}.", nameof(args));
+            throw new ArgumentException($"{Name}: all arguments must live on one backend, got {string.Join(", ", args.ToArray().Select(a => a.Backend.Name))}.", nameof(args));
         if (_signature == null) return;
-        string Expected() => $"{Name} expects ({string.Join(", ", _signature.Select(Describe))})";
-        if (args.Length != _signature.Length)
-            throw new ArgumentException($"{Expected()}: {_signature.Length} argument(s), got {args.Length}: ({string.Join(", ", args.Select(a => a.Spec))}).", nameof(args));
+        if (args.Length == _signature.Length)
+        {
+            bool ok = true;
+            for (int i = 0; i < args.Length; i++) ok &= args[i].Rank == _signature[i].Shape.Rank && args[i].DType == _signature[i].DType;
+            if (ok) return;
+        }
+        ReportSignature(args.ToArray(), _signature);
+    }
+
+    private void ReportSignature(Tensor[] args, TensorSpec[] signature)
+    {
+        string Expected() => $"{Name} expects ({string.Join(", ", signature.Select(Describe))})";
+        if (args.Length != signature.Length)
+            throw new ArgumentException($"{Expected()}: {signature.Length} argument(s), got {args.Length}: ({string.Join(", ", args.Select(a => a.Spec))}).", nameof(args));
         for (int i = 0; i < args.Length; i++)
         {
-            var want = _signature[i];
+            var want = signature[i];
             if (args[i].Rank != want.Shape.Rank || args[i].DType != want.DType)
                 throw new ArgumentException($"{Expected()}: argument {i} must be {Describe(want)} (rank {want.Shape.Rank}), got {args[i].Spec}.", nameof(args));
         }
@@ -145,7 +193,7 @@ public sealed class CompiledFunction : IDisposable
 
     private static string Describe(TensorSpec s) => s.ToString();
 
-    private string Key(IBackend backend, Tensor[] args)
+    private string Key(IBackend backend, ReadOnlySpan<Tensor> args)
     {
         var sb = new StringBuilder();
         sb.Append(backend.Name).Append('@').Append(backend.Device).Append('|').Append(Autograd.IsGradEnabled ? 'g' : 'n')
@@ -165,9 +213,12 @@ public sealed class CompiledFunction : IDisposable
         var sources = new List<InputSource>();
         var originals = new Tensor[state.Length];
         int swapped = 0;
+        var generators = TrackedGenerators();
+        var draws = Array.ConvertAll(generators, g => g.Draws);
         var previous = SymbolicTrace.Swap(ctx);
         Tensor[] results;
         var outputs = new List<Value>();
+        (Generator, ulong[])[] seeds;
         try
         {
             using (var scope = TensorScope.Begin())
@@ -203,7 +254,9 @@ public sealed class CompiledFunction : IDisposable
             foreach (var (v, concrete) in ctx.LateState) v.SwapValue(concrete);
             foreach (var undo in ctx.Undo) undo();
             foreach (var (v, _) in ctx.LateState) _state.Add(v);
+            seeds = UndoDraws(generators, draws);
         }
+        AddSeedInputs(ctx, seeds);
         sources.AddRange(ctx.ExtraInputs);
         foreach (var o in outputs) graph.AddOutput(o);
         graph.Verify();
@@ -214,13 +267,10 @@ public sealed class CompiledFunction : IDisposable
         graph.Verify();
         LastGraph = graph;
         var allState = state.Concat(ctx.LateState.Select(l => l.Var)).ToArray();
-        var entry = new Entry(backend.Compile(graph), sources.ToArray(), allState, results.Length, ctx.HostActions.ToArray(), ctx.ScalarCount);
-        entry.ScalarSpecs = ctx.ExtraInputs.Where(s => s.Kind == InputSource.Scalar).Select(s => Spec(graph, entry.Sources, s)).ToArray();
+        var entry = new Entry(backend.Compile(graph), graph, sources.ToArray(), allState, state.Length, results.Length, ctx.HostActions.ToArray(), ctx.ScalarCount);
         LastExecutable = entry.Exe;
         return entry;
     }
-
-    private static TensorSpec Spec(Graph g, InputSource[] sources, InputSource s) => g.Inputs[Array.IndexOf(sources, s)].Spec;
 
     private static Value ToValue(TraceContext ctx, Tensor t, string what)
     {
@@ -228,72 +278,5 @@ public sealed class CompiledFunction : IDisposable
         if (t.IsDisposed) throw new InvalidOperationException($"The {what} {t.Spec} returned by a traced function was disposed (did a TensorScope inside the function end?).");
         if (!ReferenceEquals(t.Backend, ctx.Backend)) t = ctx.Capture(t); // does not depend on the inputs: a constant
         return (Value)t.Handle;
-    }
-
-    private Tensor[] Run(Entry e, IBackend backend, Tensor[] args)
-    {
-        foreach (var h in e.Host) h(e.Scalars);
-        var inputs = new Tensor[e.Sources.Length];
-        var temps = new List<Tensor>();
-        int lateBase = e.State.Length - e.Sources.Count(s => s.Kind == InputSource.LateState);
-        using (var scope = TensorScope.Begin())
-        {
-            for (int i = 0; i < inputs.Length; i++)
-            {
-                var s = e.Sources[i];
-                inputs[i] = s.Kind switch
-                {
-                    InputSource.State => e.State[s.Index].Value,
-                    InputSource.LateState => e.State[lateBase + s.Index].Value,
-                    InputSource.Arg => args[s.Index],
-                    _ => ScalarTensor(e.Scalars[s.Index], e.ScalarSpecs[s.Index].DType, backend),
-                };
-            }
-            if (e.Exe is IStatefulExecutable stateful && StateInputs(e) is { } stateInputs)
-            {
-                // The backend updates the variables' tensors in place (ping-pong buffers in its own memory).
-                var res = stateful.RunUpdatingState(inputs, e.Results, stateInputs);
-                scope.Keep(res);
-                return res;
-            }
-            var outs = e.Exe.Run(inputs);
-            for (int i = 0; i < e.State.Length; i++)
-            {
-                var v = e.State[i];
-                var o = outs[e.Results + i];
-                if (!ReferenceEquals(o, v.Value)) v.Assign(o);
-            }
-            var results = outs[..e.Results];
-            scope.Keep(results);
-            return results;
-        }
-    }
-
-    // For each state variable, the graph input holding its value (null when some variable has no input of its own).
-    private static int[]? StateInputs(Entry e)
-    {
-        int lateBase = e.State.Length - e.Sources.Count(s => s.Kind == InputSource.LateState);
-        var map = Enumerable.Repeat(-1, e.State.Length).ToArray();
-        for (int i = 0; i < e.Sources.Length; i++)
-        {
-            var s = e.Sources[i];
-            if (s.Kind == InputSource.State) map[s.Index] = i;
-            else if (s.Kind == InputSource.LateState) map[lateBase + s.Index] = i;
-        }
-        return map.Any(m => m < 0) ? null : map;
-    }
-
-    private static Tensor ScalarTensor(double value, DType dtype, IBackend backend) => dtype switch
-    {
-        DType.Float32 => Tensor.Scalar((float)value, backend),
-        DType.Float64 => Tensor.Scalar(value, backend),
-        _ => Ops.Cast(Tensor.Scalar(value, backend), dtype),
-    };
-
-    /// <summary>Frees the compiled executables (not the state variables).</summary>
-    public void Dispose()
-    {
-        foreach (var e in _cache.Values) e.Exe.Dispose();
-        _cache.Clear();
     }
 }

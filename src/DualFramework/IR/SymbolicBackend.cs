@@ -101,17 +101,3 @@ public interface IExecutable : IDisposable
     /// outputs belong to the current <see cref="TensorScope"/>; an output that is a graph input is the input tensor itself.</summary>
     Tensor[] Run(Tensor[] inputs);
 }
-
-/// <summary>
-/// An executable that can update state in place: for each state output j it writes the new value into a buffer it owns
-/// and swaps that buffer into the state input tensor <c>inputs[stateInputs[j]]</c>, so the caller's tensors (a variable's
-/// value) stay the same objects and the state never leaves the backend's memory (ping-pong buffers).
-/// </summary>
-public interface IStatefulExecutable : IExecutable
-{
-    /// <summary>
-    /// Runs the graph; outputs <c>0 .. results−1</c> are returned, output <c>results + j</c> replaces the value of
-    /// <c>inputs[stateInputs[j]]</c> in place.
-    /// </summary>
-    Tensor[] RunUpdatingState(Tensor[] inputs, int results, int[] stateInputs);
-}

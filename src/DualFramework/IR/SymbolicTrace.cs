@@ -56,6 +56,15 @@ internal sealed class TraceContext(SymbolicBackend backend)
         return t;
     }
 
+    /// <summary>A scalar graph input filled by host actions (registered separately) before each run; returns its slot.</summary>
+    public int ScalarSlot(string name, DType dtype)
+    {
+        int slot = ScalarCount++;
+        Graph.AddInput(new TensorSpec(Shape.Scalar, dtype), UniqueName(name));
+        ExtraInputs.Add(InputSource.ForScalar(slot));
+        return slot;
+    }
+
     /// <summary>Makes a variable created during the trace part of the state: its (concrete) value becomes a graph input.</summary>
     public void AddLateState(Variable var)
     {

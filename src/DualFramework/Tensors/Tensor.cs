@@ -128,7 +128,23 @@ public sealed partial class Tensor : IDisposable
     public double Item()
     {
         if (NumElements != 1) throw new InvalidOperationException($"Item() needs a one-element tensor, got {_spec}.");
-        return ToDoubleArray()[0];
+        // Read the one element's bytes on the stack: no host array and no cast op (called once per training step).
+        Span<byte> b = stackalloc byte[8];
+        b = b[..DType.ElementSize()];
+        Backend.ToBytes(Handle, _spec, b);
+        return DType switch
+        {
+            DType.Float32 => MemoryMarshal.Read<float>(b),
+            DType.Float64 => MemoryMarshal.Read<double>(b),
+            DType.Float16 => (double)MemoryMarshal.Read<Half>(b),
+            DType.BFloat16 => BitConverter.UInt32BitsToSingle((uint)MemoryMarshal.Read<ushort>(b) << 16),
+            DType.Int64 => MemoryMarshal.Read<long>(b),
+            DType.Int32 => MemoryMarshal.Read<int>(b),
+            DType.Int8 => (sbyte)b[0],
+            DType.UInt8 => b[0],
+            DType.Bool => b[0] != 0 ? 1 : 0,
+            _ => ToDoubleArray()[0],
+        };
     }
 
     /// <summary>The dtype that stores elements of type <typeparamref name="T"/>.</summary>

@@ -23,6 +23,8 @@ public sealed class Trainer
     private Loss? _loss;
     private Metric[] _metrics = [];
     private CompiledFunction? _trainFn, _evalFn, _gradFn, _updateFn;
+    private Module[]? _modules;
+    private Variable? _firstParameter;
 
     /// <summary>Creates a trainer for <paramref name="model"/>, optionally one replica of a data-parallel group.</summary>
     public Trainer(Module model, DistributionStrategy? strategy = null)
@@ -74,7 +76,8 @@ public sealed class Trainer
     private bool UseCompiled()
     {
         if (CompileSteps is { } c) return c && ClipNorm == null; // clipping reads the norm on the host: eager only
-        var backend = Model.Parameters().FirstOrDefault()?.Value.Backend ?? Backends.BackendRegistry.Default;
+        _firstParameter ??= Model.Parameters().FirstOrDefault();
+        var backend = _firstParameter?.Value.Backend ?? Backends.BackendRegistry.Default;
         return backend.NativeAutograd == null && ClipNorm == null;
     }
 
@@ -101,55 +104,60 @@ public sealed class Trainer
         _gradFn?.Dispose();
         _updateFn?.Dispose();
         _trainFn = _evalFn = _gradFn = _updateFn = null;
+        _modules = null;
+        _firstParameter = null;
     }
 
     /// <summary>One optimisation step on a batch: forward, loss, backward, (clip), update. Returns the loss; updates
     /// <paramref name="metrics"/> (default: none) with the batch's predictions.</summary>
+    /// <remarks>A compiled step (the graph backend) allocates no managed memory when no metrics are given.</remarks>
     public double TrainStep(Tensor x, Tensor y, IReadOnlyList<Metric>? metrics = null)
     {
         var opt = Optimizer;
         EnsureStrategySetup();
-        using var scope = TensorScope.Begin();
-        Model.Train();
-        Tensor prediction, loss;
+        SetTraining(true);
         if (UseCompiled() && Strategy is { WorldSize: > 1 } strategy)
-            (loss, prediction) = DistributedCompiledStep(opt, strategy, x, y);
-        else if (UseCompiled())
+        {
+            using var stepScope = TensorScope.Begin();
+            var (l, p) = DistributedCompiledStep(opt, strategy, x, y);
+            GlobalStep++;
+            if (metrics is { Count: > 0 }) UpdateMetrics(metrics, p, y);
+            return l.Item();
+        }
+        if (UseCompiled())
         {
             // One graph: forward, loss, backward, optimizer update; parameters, buffers and optimizer state are its
-            // inputs and outputs (assigned back by the function).
-            _trainFn ??= new CompiledFunction(args =>
-            {
-                opt.ZeroGrad();
-                var p = Model.Call(args[0]);
-                var l = Loss.Compute(p, args[1]);
-                l.Backward();
-                opt.Step();
-                return [l, p.Detach()];
-            }, ModelState(), model: Model, name: "train_step");
-            var outs = _trainFn.Call(x, y);
-            (loss, prediction) = (outs[0], outs[1]);
+            // inputs and outputs (updated in place by the function). Its results are reused by the next call.
+            _trainFn ??= CompileTrainStep(opt);
+            var outs = _trainFn.CallReusingResults(x, y);
+            GlobalStep++;
+            if (metrics is { Count: > 0 }) UpdateMetrics(metrics, outs[1], y);
+            return outs[0].Item();
         }
-        else
-        {
-            opt.ZeroGrad();
-            prediction = Model.Call(x);
-            loss = Loss.Compute(prediction, y);
-            loss.Backward();
-            Strategy?.ReduceGradients(opt.Parameters);
-            if (ClipNorm is { } c) GradClip.ClipByGlobalNorm(opt.Parameters, c);
-            opt.Step();
-            Strategy?.SyncBuffers(Model);
-        }
+        using var scope = TensorScope.Begin();
+        opt.ZeroGrad();
+        var prediction = Model.Call(x);
+        var loss = Loss.Compute(prediction, y);
+        loss.Backward();
+        Strategy?.ReduceGradients(opt.Parameters);
+        if (ClipNorm is { } c) GradClip.ClipByGlobalNorm(opt.Parameters, c);
+        opt.Step();
+        Strategy?.SyncBuffers(Model);
         GlobalStep++;
-        if (metrics != null)
-        {
-            using var ng = Autograd.NoGrad();
-            var p = prediction.Detach();
-            foreach (var m in metrics) m.Update(p, y);
-        }
+        if (metrics is { Count: > 0 }) UpdateMetrics(metrics, prediction, y);
         return loss.Item();
     }
+
+    // Separate from TrainStep so that the lambda's closure is allocated once, not on every step.
+    private CompiledFunction CompileTrainStep(Optimizer opt) => new(args =>
+    {
+        opt.ZeroGrad();
+        var p = Model.Call(args[0]);
+        var l = Loss.Compute(p, args[1]);
+        l.Backward();
+        opt.Step();
+        return [l, p.Detach()];
+    }, ModelState(), model: Model, name: "train_step");
 
     // Data parallel on a compiling backend: the gradients must leave the graph to be all-reduced, so the step is two graphs,
     // forward + backward (returning the gradients) and the optimizer update (taking the averaged gradients as arguments).
@@ -184,13 +192,18 @@ public sealed class Trainer
         return (outs[0], outs[1]);
     }
 
-    /// <summary>Loss (and metric updates) on a batch in evaluation mode, without gradients.</summary>
-    public double TestStep(Tensor x, Tensor y, IReadOnlyList<Metric>? metrics = null)
+    private static void UpdateMetrics(IReadOnlyList<Metric> metrics, Tensor prediction, Tensor y)
     {
         using var scope = TensorScope.Begin();
         using var ng = Autograd.NoGrad();
-        Model.Eval();
-        Tensor prediction, loss;
+        var p = prediction.Detach();
+        foreach (var m in metrics) m.Update(p, y);
+    }
+
+    /// <summary>Loss (and metric updates) on a batch in evaluation mode, without gradients.</summary>
+    public double TestStep(Tensor x, Tensor y, IReadOnlyList<Metric>? metrics = null)
+    {
+        SetTraining(false);
         if (UseCompiled())
         {
             _evalFn ??= new CompiledFunction(args =>
@@ -198,16 +211,31 @@ public sealed class Trainer
                 var p = Model.Call(args[0]);
                 return [Loss.Compute(p, args[1]), p];
             }, ModelState(), model: Model, name: "eval_step");
-            var outs = _evalFn.Call(x, y);
-            (loss, prediction) = (outs[0], outs[1]);
+            ReadOnlySpan<Tensor> outs;
+            using (Autograd.NoGrad()) outs = _evalFn.CallReusingResults(x, y);
+            if (metrics is { Count: > 0 }) UpdateMetrics(metrics, outs[1], y);
+            return outs[0].Item();
         }
-        else
-        {
-            prediction = Model.Call(x);
-            loss = Loss.Compute(prediction, y);
-        }
-        if (metrics != null) foreach (var m in metrics) m.Update(prediction, y);
+        using var scope = TensorScope.Begin();
+        using var ng = Autograd.NoGrad();
+        var prediction = Model.Call(x);
+        var loss = Loss.Compute(prediction, y);
+        if (metrics is { Count: > 0 }) foreach (var m in metrics) m.Update(prediction, y);
         return loss.Item();
+    }
+
+    // Module.Train(bool) walks the module tree with iterators; in steady state every module is already in the wanted mode,
+    // which a cached list checks without allocating (the walk still runs whenever a module is in the other mode).
+    private void SetTraining(bool training)
+    {
+        _modules ??= Model.NamedModules().Select(m => m.Module).ToArray();
+        foreach (var m in _modules)
+            if (m.Training != training)
+            {
+                Model.Train(training);
+                _modules = Model.NamedModules().Select(m => m.Module).ToArray();
+                return;
+            }
     }
 
     /// <summary>
