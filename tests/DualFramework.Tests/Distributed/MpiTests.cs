@@ -96,7 +96,7 @@ public class MpiTests
     {
         var r = Launch("train --steps 40 --batch 8 --fail-rank 1 --fail-step 5 --fail-mode kill");
         r.ExitCode.Should().NotBe(0);
-        r.Output.Should().NotContain("rank 0: trained");
+        r.Output.Should().NotContain("rank 0: trained").And.Contain("rank 1").And.Contain("exited on signal 9");
         r.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(90));
     }
 
