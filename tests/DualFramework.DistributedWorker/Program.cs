@@ -1,7 +1,7 @@
 // Runs one distributed scenario as one rank; launched by the tests as
 //   mpirun --allow-run-as-root --oversubscribe -np 2 dotnet DualFramework.DistributedWorker.dll SCENARIO [options]
 // Scenarios: collectives | train [--out FILE] [--backend B] [--steps N] [--batch N] [--hand-loop] [--batchnorm]
-//            [--fail-rank R --fail-step S --fail-mode throw|kill|hang] [--mismatch-rank R]
+//            [--fail-rank R --fail-step S --fail-mode throw|kill|hang] [--mismatch-rank R] [--timeout-after-first-step S]
 using System.Globalization;
 using DualFramework.Checkpoints;
 using DualFramework.Distributed;
@@ -40,6 +40,7 @@ switch (args[0])
                 case "--fail-step": spec = spec with { FailAtStep = NextInt() }; break;
                 case "--fail-mode": spec = spec with { FailMode = Next() }; break;
                 case "--mismatch-rank": spec = spec with { MismatchRank = NextInt() }; break;
+                case "--timeout-after-first-step": spec = spec with { TimeoutAfterFirstStep = double.Parse(Next(), CultureInfo.InvariantCulture) }; break;
                 default: throw new ArgumentException($"unknown argument '{args[i]}'");
             }
         }

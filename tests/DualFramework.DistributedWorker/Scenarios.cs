@@ -23,6 +23,9 @@ public sealed record TrainSpec
     public int FailRank { get; init; } = -1;
     public int FailAtStep { get; init; } = -1;
     public string FailMode { get; init; } = "throw";
+    /// <summary>Collective timeout in seconds set after the first step (null: keep the communicator's), so that a slow
+    /// start on a loaded machine cannot trip a short timeout meant for a hang later on.</summary>
+    public double? TimeoutAfterFirstStep { get; init; }
     /// <summary>Rank that builds a wider hidden layer (−1: none), to check the model comparison at start.</summary>
     public int MismatchRank { get; init; } = -1;
 }
@@ -84,6 +87,7 @@ public static class Scenarios
         int step = 0;
         void MaybeFail()
         {
+            if (step == 1 && s.TimeoutAfterFirstStep is { } t && strategy != null) strategy.Communicator.Timeout = TimeSpan.FromSeconds(t);
             if (rank != s.FailRank || step != s.FailAtStep) return;
             switch (s.FailMode)
             {
