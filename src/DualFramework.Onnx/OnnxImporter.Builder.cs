@@ -242,7 +242,7 @@ public static partial class OnnxImporter
         }
 
         private Value Map(string op) =>
-            MapElementwise(op) ?? MapMath(op) ?? MapReduce(op) ?? MapShape(op) ?? MapCreation(op) ?? MapNn(op) ?? MapPool(op) ?? MapLoss(op)
+            MapElementwise(op) ?? MapMath(op) ?? MapReduce(op) ?? MapShape(op) ?? MapCreation(op) ?? MapNn(op) ?? MapPool(op) ?? MapLoss(op) ?? MapResize(op) ?? MapScatter(op)
             ?? throw Bad("unsupported op"); // filtered earlier
     }
 }

@@ -8,7 +8,7 @@ public static partial class OnnxImporter
     private static readonly string[] MathOps =
     [
         "Cos", "Sin", "Tan", "Acos", "Asin", "Atan", "Cosh", "Sinh", "Acosh", "Asinh", "Atanh", "Floor", "Ceil", "Round", "IsNaN",
-        "IsInf", "Mod", "ReduceProd", "CumSum",
+        "IsInf", "Mod", "ReduceProd", "CumSum", "BitShift",
     ];
 
     private sealed partial class Builder
@@ -56,6 +56,22 @@ public static partial class OnnxImporter
                     var axis = ConstInts(1) is [var a] ? a : throw Bad("axis must be a scalar");
                     var attrs = new CumSumAttrs(Axis(axis, x.Spec.Shape.Rank), Int("exclusive", 0) != 0, Int("reverse", 0) != 0);
                     return Node(OpSet.CumSum, attrs, x);
+                }
+                case "BitShift":
+                {
+                    Value x = In(0), by = In(1);
+                    // ONNX shifts unsigned integers only; uint8 is the one DualFramework has. In float64, x·2^k and
+                    // floor(x / 2^k) are exact (power-of-two scaling), and mod 256 drops the bits shifted out.
+                    if (x.Spec.DType != DType.UInt8 || by.Spec.DType != DType.UInt8) throw Bad($"{x.Spec.DType.Name()} inputs are not supported (uint8 only)");
+                    string dir = Str("direction", "");
+                    var (xf, pow) = (CastTo(x, DType.Float64), Bin(OpSet.Pow, Scalar(2, DType.Float64), CastTo(by, DType.Float64)));
+                    var y = dir switch
+                    {
+                        "LEFT" => Bin(OpSet.Remainder, Bin(OpSet.Mul, xf, pow), Scalar(256, DType.Float64)),
+                        "RIGHT" => Un(OpSet.Floor, Bin(OpSet.Div, xf, pow)),
+                        _ => throw Bad($"direction '{dir}' is not supported (LEFT or RIGHT)"),
+                    };
+                    return CastTo(y, DType.UInt8);
                 }
                 default: return null;
             }

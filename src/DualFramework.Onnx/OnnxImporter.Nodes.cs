@@ -7,6 +7,6 @@ public static partial class OnnxImporter
     /// <summary>Every ONNX op type some mapping handles (the per-family lists are next to their mappings). Built on first
     /// use: static initializers of different files of a partial class run in no defined order.</summary>
     private static HashSet<string> Known => _known ??= new HashSet<string>(
-        ElementwiseOps.Concat(MathOps).Concat(ReduceOps).Concat(ShapeOps).Concat(CreationOps).Concat(NnOps).Concat(PoolOps).Concat(LossOps),
+        ElementwiseOps.Concat(MathOps).Concat(ReduceOps).Concat(ShapeOps).Concat(CreationOps).Concat(NnOps).Concat(PoolOps).Concat(LossOps).Concat(ResizeOps).Concat(ScatterOps),
         StringComparer.Ordinal);
 }
