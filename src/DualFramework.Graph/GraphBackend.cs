@@ -56,13 +56,13 @@ public sealed class GraphBackend : IBackend, IDisposable
     {
         var specs = new TensorSpec[inputs.Length];
         for (int i = 0; i < specs.Length; i++) specs[i] = inputs[i].Spec;
-        // Dropout's seed changes on every call: it is fed as two key inputs of one session per signature (the canonical
-        // seed 0 names them), instead of a session per seed.
+        // A random op's seed (dropout, random_uniform, random_normal) changes on every call: it is fed as two key inputs
+        // of one session per signature (the canonical seed 0 names them), instead of a session per seed.
         ulong? seed = null;
-        if (attrs is DropoutAttrs d)
+        if (attrs is ISeededAttrs r)
         {
-            seed = d.Seed;
-            attrs = d with { Seed = 0 };
+            seed = r.Seed;
+            attrs = r.WithSeed(0);
         }
         var key = new OpKey(op, attrs, specs);
         var session = _sessions.GetOrAdd(key, k => OpSession.Create(k, this));
@@ -136,8 +136,8 @@ internal sealed class OpSession : IDisposable
     {
         var g = new DualFramework.IR.Graph();
         var ins = key.Inputs.Select((s, i) => g.AddInput(s, $"i{i}")).ToArray();
-        if (key.Attrs is DropoutAttrs d)
-            foreach (var high in new[] { false, true }) g.AddInput(new TensorSpec(Shape.Scalar, DType.Int64), RandomSeedInputs.InputName(d.Seed, high));
+        if (key.Attrs is ISeededAttrs r)
+            foreach (var high in new[] { false, true }) g.AddInput(new TensorSpec(Shape.Scalar, DType.Int64), RandomSeedInputs.InputName(r.Seed, high));
         var outs = g.AddNode(key.Op, key.Attrs, ins, LayerPath.Current);
         foreach (var o in outs) g.AddOutput(o);
         var bytes = OnnxExporter.ToBytes(g);

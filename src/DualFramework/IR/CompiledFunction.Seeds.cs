@@ -42,7 +42,7 @@ public sealed partial class CompiledFunction
         if (drawn.Length == 0) return;
         var used = new HashSet<ulong>();
         foreach (var n in ctx.Graph.Nodes)
-            if (n.Attrs is DropoutAttrs d) used.Add(d.Seed);
+            if (n.Attrs is ISeededAttrs r) used.Add(r.Seed);
         foreach (var (g, seeds) in drawn)
         {
             var lo = new int[seeds.Length];

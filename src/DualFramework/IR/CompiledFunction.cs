@@ -46,8 +46,9 @@ public sealed partial class CompiledFunction : IDisposable
     /// <param name="name">Name for messages.</param>
     /// <param name="generators">Generators whose seeds the function's random ops draw, besides those of
     /// <paramref name="model"/>'s modules: each of their draws while tracing becomes a per-run seed (see
-    /// <see cref="RandomSeedInputs"/>), so dropout masks differ from run to run and follow the generators' sequences exactly
-    /// as eager code would. Seeds from other generators are baked into the graph (the same mask on every run).</param>
+    /// <see cref="RandomSeedInputs"/>), so random values (dropout masks, <c>random_uniform</c>/<c>random_normal</c>) differ from
+    /// run to run and follow the generators' sequences exactly as eager code would. Seeds from other generators are baked into
+    /// the graph (the same values on every run).</param>
     public CompiledFunction(Func<Tensor[], Tensor[]> function, IEnumerable<Variable>? state = null, TensorSpec[]? signature = null,
         Module? model = null, Func<IBackend, bool, PassPipeline>? passes = null, string name = "function", IEnumerable<Generator>? generators = null)
     {

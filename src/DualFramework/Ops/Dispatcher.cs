@@ -39,10 +39,13 @@ public static class Dispatcher
     /// <summary>Applies a single-output op.</summary>
     public static Tensor Apply(Op op, OpAttrs attrs, params Tensor[] inputs) => ApplyOne(op, attrs, inputs);
 
-    /// <summary>Applies a single-output creation op (no tensor operands) on <paramref name="backend"/>.</summary>
+    /// <summary>Applies a single-output creation op (no tensor operands) on <paramref name="backend"/> (default: the default
+    /// backend; while tracing, the trace for a random op).</summary>
     public static Tensor Create(Op op, OpAttrs attrs, IBackend? backend)
     {
-        var b = backend ?? BackendRegistry.Default;
+        // A random op traced without an explicit backend is recorded, not run into a trace-time constant: its values belong
+        // to each run (its seed becomes a per-run input when a tracked generator drew it, see RandomSeedInputs).
+        var b = backend ?? (attrs is ISeededAttrs && SymbolicTrace.Current is { } trace ? trace.Backend : BackendRegistry.Default);
         var specs = op.Infer([], attrs);
         var handle = b.Execute(op, attrs, [], specs);
         return Tensor.Wrap(b, handle, specs[0]);

@@ -139,7 +139,11 @@ public sealed class LayerNormOp : Op<LayerNormAttrs>
 /// <summary>The drop probability and the op seed of a dropout application.</summary>
 /// <param name="P">Probability of zeroing an element, in [0, 1].</param>
 /// <param name="Seed">The op seed: the same seed and shape give the same mask on one backend.</param>
-public sealed record DropoutAttrs(double P, ulong Seed) : OpAttrs;
+public sealed record DropoutAttrs(double P, ulong Seed) : OpAttrs, ISeededAttrs
+{
+    /// <inheritdoc />
+    public OpAttrs WithSeed(ulong seed) => this with { Seed = seed };
+}
 
 /// <summary>
 /// <c>dropout(x)</c> → <c>(y, mask)</c>: the bool mask keeps each element with probability 1 − p (a pure function of the

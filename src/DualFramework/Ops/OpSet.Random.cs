@@ -1,12 +1,30 @@
 namespace DualFramework.Operators;
 
+/// <summary>
+/// Attributes of a random op, whose values are a pure function of its <see cref="Seed"/> and its other attributes. Backends
+/// that feed the seed at run time (the graph backend's one-node sessions, per-run seeds of compiled functions, see
+/// <see cref="DualFramework.IR.RandomSeedInputs"/>) find it here for every random op alike.
+/// </summary>
+public interface ISeededAttrs
+{
+    /// <summary>The op seed (see <see cref="DualFramework.Generator"/>).</summary>
+    ulong Seed { get; }
+
+    /// <summary>The same attributes with another seed.</summary>
+    OpAttrs WithSeed(ulong seed);
+}
+
 /// <summary>Uniform random values in [<paramref name="Low"/>, <paramref name="High"/>).</summary>
 /// <param name="Shape">Output dimensions.</param>
 /// <param name="Low">Inclusive lower bound.</param>
 /// <param name="High">Exclusive upper bound (may be reached after rounding to a narrow dtype).</param>
 /// <param name="DType">Output dtype (floating).</param>
 /// <param name="Seed">The op seed (see <see cref="DualFramework.Generator"/>): equal seeds give equal values on one backend.</param>
-public sealed record RandomUniformAttrs(long[] Shape, double Low, double High, DType DType, ulong Seed) : OpAttrs;
+public sealed record RandomUniformAttrs(long[] Shape, double Low, double High, DType DType, ulong Seed) : OpAttrs, ISeededAttrs
+{
+    /// <inheritdoc />
+    public OpAttrs WithSeed(ulong seed) => this with { Seed = seed };
+}
 
 /// <summary>Normally distributed random values.</summary>
 /// <param name="Shape">Output dimensions.</param>
@@ -14,7 +32,11 @@ public sealed record RandomUniformAttrs(long[] Shape, double Low, double High, D
 /// <param name="Std">Standard deviation (≥ 0).</param>
 /// <param name="DType">Output dtype (floating).</param>
 /// <param name="Seed">The op seed (see <see cref="DualFramework.Generator"/>): equal seeds give equal values on one backend.</param>
-public sealed record RandomNormalAttrs(long[] Shape, double Mean, double Std, DType DType, ulong Seed) : OpAttrs;
+public sealed record RandomNormalAttrs(long[] Shape, double Mean, double Std, DType DType, ulong Seed) : OpAttrs, ISeededAttrs
+{
+    /// <inheritdoc />
+    public OpAttrs WithSeed(ulong seed) => this with { Seed = seed };
+}
 
 /// <summary>Creates a seeded random tensor (uniform or normal). A pure function of its attributes.</summary>
 public sealed class RandomOp<TAttrs> : Op<TAttrs> where TAttrs : OpAttrs
