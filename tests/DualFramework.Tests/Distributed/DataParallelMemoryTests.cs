@@ -14,14 +14,6 @@ namespace DualFramework.Tests.Distributed;
 [NonParallelizable]
 public class DataParallelMemoryTests
 {
-    private static long RssBytes()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-        throw new InvalidOperationException("VmRSS not found");
-    }
-
     [TestCase("torch")]
     [TestCase("graph")]
     public void ThousandsOfSteps_DoNotGrowResidentMemory(string backendName)
@@ -56,7 +48,7 @@ public class DataParallelMemoryTests
             {
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
-                before = RssBytes();
+                before = ProcessMemory.ResidentBytes();
             }
             c.Barrier();
             for (int i = 0; i < steps; i++) trainer.TrainStep(bx, by);
@@ -65,7 +57,7 @@ public class DataParallelMemoryTests
             {
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
-                after = RssBytes();
+                after = ProcessMemory.ResidentBytes();
             }
             c.Barrier();
         }, TimeSpan.FromMinutes(5));

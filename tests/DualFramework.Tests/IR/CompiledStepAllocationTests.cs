@@ -190,21 +190,14 @@ public class CompiledStepAllocationTests
         for (int i = 0; i < 500; i++) Step(i);
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        long before = RssBytes();
+        long before = ProcessMemory.ResidentBytes();
         for (int i = 0; i < 10_000; i++) Step(i);
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        long growth = RssBytes() - before;
+        long growth = ProcessMemory.ResidentBytes() - before;
         // Leaking one batch buffer (64 KB), one weight buffer (32 KB) or one result (1.3 KB) per step would add over 13 MB.
         growth.Should().BeLessThan(12L * 1024 * 1024, $"RSS grew by {growth / 1024} KiB over 10,000 steps");
         trainer.GlobalStep.Should().Be(10_500);
     }
 
-    private static long RssBytes()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-        throw new InvalidOperationException("VmRSS not found");
-    }
 }

@@ -14,14 +14,6 @@ using O = DualFramework.Ops;
 [TestFixture]
 public class OptimizerMemoryTests
 {
-    private static long RssBytes()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmRSS:"))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-        throw new InvalidOperationException("VmRSS not found");
-    }
-
     private static double TrainStep(Optimizer opt, Variable w, Variable b, Tensor x, Tensor y, bool clip)
     {
         using var s = TensorScope.Begin();
@@ -53,12 +45,12 @@ public class OptimizerMemoryTests
         }
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        long before = RssBytes();
+        long before = ProcessMemory.ResidentBytes();
         double last = 0;
         for (int i = 0; i < steps; i++) last = TrainStep(opt, w, b, x, y, i % 2 == 0);
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        long growth = RssBytes() - before;
+        long growth = ProcessMemory.ResidentBytes() - before;
         last.Should().BeLessThan(first * 0.05, "the model learns the linear map");
         // Each step allocates dozens of small tensors plus 3 state buffers per parameter; a leak of any of them per
         // step would add well over 32 MB.

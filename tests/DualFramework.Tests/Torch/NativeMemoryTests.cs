@@ -7,14 +7,6 @@ namespace DualFramework.Tests.Torch;
 [TestFixture]
 public class NativeMemoryTests
 {
-    private static long RssBytes()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmRSS:"))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
-        throw new InvalidOperationException("VmRSS not found");
-    }
-
     private static void Step(Tensor w, Tensor x)
     {
         using var s = TensorScope.Begin();
@@ -36,11 +28,11 @@ public class NativeMemoryTests
         for (int i = 0; i < 1000; i++) Step(w, x); // warm up allocator caches
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        long before = RssBytes();
+        long before = ProcessMemory.ResidentBytes();
         for (int i = 0; i < 10_000; i++) Step(w, x);
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        long growth = RssBytes() - before;
+        long growth = ProcessMemory.ResidentBytes() - before;
         // Each iteration allocates ~10 tensors of 16 KiB; leaking them would add > 1.5 GB.
         growth.Should().BeLessThan(32L * 1024 * 1024, $"RSS grew by {growth / 1024} KiB over 10k iterations");
     }
