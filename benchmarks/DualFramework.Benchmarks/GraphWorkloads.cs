@@ -54,9 +54,7 @@ public sealed class GraphWorkloads : IDisposable
 
     private static Setup Make(string kind, IBackend backend)
     {
-        var previous = BackendRegistry.Default;
-        BackendRegistry.Default = backend;
-        try
+        using (BackendRegistry.Use(backend))
         {
             var model = Model(kind, new SeededRandom(0));
             var opt = new Adam(model.Parameters(), 1e-3);
@@ -66,10 +64,6 @@ public sealed class GraphWorkloads : IDisposable
             var x = Tensor.FromArray(Enumerable.Range(0, Batch * 784).Select(_ => (float)rng.NextDouble()).ToArray(), new Shape(Batch, 1, 28, 28), backend).DetachFromScope();
             var y = Tensor.FromArray(Enumerable.Range(0, Batch).Select(i => (long)(i % 10)).ToArray(), new Shape(Batch), backend).DetachFromScope();
             return new Setup { Model = model, Optimizer = opt, Trainer = trainer, X = x, Y = y };
-        }
-        finally
-        {
-            BackendRegistry.Default = previous;
         }
     }
 

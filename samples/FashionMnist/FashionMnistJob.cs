@@ -56,9 +56,7 @@ public static class FashionMnistJob
     public static JobResult Run(JobOptions o, FashionMnistData data, TextWriter? log = null, DistributionStrategy? strategy = null)
     {
         var backend = BackendRegistry.Get(o.Backend);
-        var previous = BackendRegistry.Default;
-        BackendRegistry.Default = backend;
-        try
+        using (BackendRegistry.Use(backend))
         {
             var train = data.Train.ToDataset().Shuffle(o.Seed).Map(Standardize).Batch(o.BatchSize).Prefetch(4);
             var test = data.Test.ToDataset().Map(Standardize).Batch(1000).Prefetch(2);
@@ -78,10 +76,6 @@ public static class FashionMnistJob
             double seconds = sw.Elapsed.TotalSeconds;
             var result = trainer.Evaluate(test);
             return new JobResult(result["accuracy"], result["loss"], seconds);
-        }
-        finally
-        {
-            BackendRegistry.Default = previous;
         }
     }
 }

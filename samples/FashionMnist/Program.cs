@@ -89,7 +89,6 @@ switch (strategyName)
     case "inprocess":
     {
         worldSize = replicas;
-        BackendRegistry.Default = BackendRegistry.Get(backend); // shared by the replica threads
         Header();
         r = InProcessGroup.Run(replicas, comm =>
         {

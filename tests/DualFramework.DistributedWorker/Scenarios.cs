@@ -61,8 +61,9 @@ public static class Scenarios
     }
 
     /// <summary>The model; <paramref name="initSeed"/> differs between ranks on purpose (Setup must replace it).</summary>
-    public static Module Model(TrainSpec s, long initSeed, int hidden = 16)
+    public static Module Model(TrainSpec s, long initSeed, IBackend? backend = null, int hidden = 16)
     {
+        using var onBackend = BackendRegistry.Use(backend ?? BackendRegistry.Default);
         var rng = new SeededRandom(initSeed);
         return s.BatchNorm
             ? new Sequential(new BatchNorm1d(Features), new Linear(Features, hidden, rng: rng), new ReLU(), new Linear(hidden, Classes, rng: rng))
@@ -81,7 +82,7 @@ public static class Scenarios
         var (x, y) = Data(s);
         var data = Dataset.FromArrays(x, [Features], y).Batch(s.GlobalBatch);
         using var scope = TensorScope.Begin();
-        using var model = WithDefault(backend, () => Model(s, s.Seed + rank, rank == s.MismatchRank ? 17 : 16));
+        using var model = Model(s, s.Seed + rank, backend, rank == s.MismatchRank ? 17 : 16);
         using var optimizer = new Adam(model.Parameters(), 1e-2);
         var loss = new CrossEntropyLoss();
         int step = 0;
@@ -121,26 +122,6 @@ public static class Scenarios
             trainer.Fit(data, 1, callbacks: [new StepHook(() => { step++; MaybeFail(); })]);
         }
         return model.NamedVariables().ToDictionary(kv => kv.Key, kv => kv.Value.Value.ToFloatArray());
-    }
-
-    private static readonly object DefaultGate = new();
-
-    // The default backend is process-wide; in-process replicas build their models one at a time.
-    private static T WithDefault<T>(IBackend backend, Func<T> make)
-    {
-        lock (DefaultGate)
-        {
-            var previous = BackendRegistry.Default;
-            BackendRegistry.Default = backend;
-            try
-            {
-                return make();
-            }
-            finally
-            {
-                BackendRegistry.Default = previous;
-            }
-        }
     }
 
     private sealed class StepHook(Action afterBatch) : Callback

@@ -35,6 +35,7 @@ public static class BackendRegistry
     };
     private static readonly object Lock = new();
     private static IBackend? _default;
+    [ThreadStatic] private static IBackend? _threadDefault;
 
     /// <summary>Registers a backend factory under <paramref name="name"/>.</summary>
     public static void Register(string name, Func<IBackend> factory)
@@ -42,12 +43,13 @@ public static class BackendRegistry
         lock (Lock) Factories[name] = factory;
     }
 
-    /// <summary>The backend used for tensors created without an explicit backend.</summary>
+    /// <summary>The backend used for tensors created without an explicit backend: this thread's <see cref="Use"/> override
+    /// if one is active, else the process-wide default (setting this property changes the process-wide default).</summary>
     public static IBackend Default
     {
         get
         {
-            var d = _default;
+            var d = _threadDefault ?? _default;
             if (d != null) return d;
             lock (Lock)
             {
@@ -58,6 +60,31 @@ public static class BackendRegistry
         set
         {
             lock (Lock) _default = value;
+        }
+    }
+
+    /// <summary>
+    /// Makes <paramref name="backend"/> this thread's default until the returned scope is disposed (scopes nest). Other
+    /// threads keep theirs, so in-process replicas or parallel tests can build models on different backends without racing
+    /// on the process-wide <see cref="Default"/>.
+    /// </summary>
+    public static IDisposable Use(IBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        var scope = new DefaultScope(_threadDefault);
+        _threadDefault = backend;
+        return scope;
+    }
+
+    private sealed class DefaultScope(IBackend? previous) : IDisposable
+    {
+        private bool _disposed;
+
+        public void Dispose()
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _threadDefault = previous;
         }
     }
 

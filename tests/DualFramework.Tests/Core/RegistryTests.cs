@@ -61,4 +61,24 @@ public class RegistryTests
         }
         BackendRegistry.Default.Should().BeSameAs(previous);
     }
+
+    [Test]
+    public void Use_overrides_the_default_on_this_thread_only_and_nests()
+    {
+        var global = BackendRegistry.Default;
+        var torch = BackendRegistry.Get("torch");
+        var graph = BackendRegistry.Get("graph");
+        IBackend? seenElsewhere = null;
+        using (BackendRegistry.Use(graph))
+        {
+            BackendRegistry.Default.Should().BeSameAs(graph);
+            var other = new Thread(() => seenElsewhere = BackendRegistry.Default);
+            other.Start();
+            other.Join();
+            using (BackendRegistry.Use(torch)) BackendRegistry.Default.Should().BeSameAs(torch);
+            BackendRegistry.Default.Should().BeSameAs(graph, "the inner scope restores the outer one");
+        }
+        seenElsewhere.Should().BeSameAs(global, "another thread keeps the process-wide default");
+        BackendRegistry.Default.Should().BeSameAs(global);
+    }
 }

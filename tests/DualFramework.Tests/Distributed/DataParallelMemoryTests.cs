@@ -27,15 +27,7 @@ public class DataParallelMemoryTests
             var backend = BackendRegistry.Get(backendName);
             var spec = new TrainSpec { Backend = backendName, GlobalBatch = 8 };
             var (x, y) = Scenarios.Data(spec with { Steps = 1 });
-            DualFramework.NN.Module model;
-            lock (typeof(DataParallelMemoryTests))
-            {
-                var previous = BackendRegistry.Default;
-                BackendRegistry.Default = backend;
-                model = Scenarios.Model(spec, 1, hidden: 256);
-                BackendRegistry.Default = previous;
-            }
-            using var m = model;
+            using var m = Scenarios.Model(spec, 1, backend, hidden: 256);
             using var opt = new Adam(m.Parameters(), 1e-3);
             var trainer = new Trainer(m, new DataParallel(c));
             trainer.Compile(opt, new CrossEntropyLoss());

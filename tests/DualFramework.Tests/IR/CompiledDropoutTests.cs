@@ -93,16 +93,10 @@ public class CompiledDropoutTests
 
     private static Sequential Net(IBackend b)
     {
-        var previous = BackendRegistry.Default;
-        BackendRegistry.Default = b;
-        try
+        using (BackendRegistry.Use(b))
         {
             var rng = new SeededRandom(3);
             return new Sequential(new Linear(12, 32, rng: rng), new ReLU(), new Dropout(0.5, rng), new Linear(32, 5, rng: rng));
-        }
-        finally
-        {
-            BackendRegistry.Default = previous;
         }
     }
 

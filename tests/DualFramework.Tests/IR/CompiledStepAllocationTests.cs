@@ -28,18 +28,12 @@ public class CompiledStepAllocationTests
 
     private static Sequential Mlp(IBackend b, int inputs = 12, bool dropout = false)
     {
-        var previous = BackendRegistry.Default;
-        BackendRegistry.Default = b;
-        try
+        using (BackendRegistry.Use(b))
         {
             var rng = new SeededRandom(7);
             var net = new Sequential(new Linear(inputs, 32, rng: rng), new ReLU());
             if (dropout) net.Append(new Dropout(0.2, rng));
             return net.Append(new Linear(32, 5, rng: rng));
-        }
-        finally
-        {
-            BackendRegistry.Default = previous;
         }
     }
 

@@ -61,18 +61,12 @@ public class ConvGradientRewriteTests
         var torch = BackendRegistry.Get("torch");
         Sequential Cnn(IBackend backend)
         {
-            var previous = BackendRegistry.Default;
-            BackendRegistry.Default = backend;
-            try
+            using (BackendRegistry.Use(backend))
             {
                 var rng = new SeededRandom(11);
                 // The second convolution has 8 input channels: its weight gradient is rewritten (3×3 output, 8×8 kernel).
                 return new Sequential(new Conv2d(1, 8, 3, padding: 1, rng: rng), new ReLU(), new Conv2d(8, 8, 3, padding: 1, rng: rng),
                     new ReLU(), new Flatten(), new Linear(8 * 8 * 8, 3, rng: rng));
-            }
-            finally
-            {
-                BackendRegistry.Default = previous;
             }
         }
         using var s = TensorScope.Begin();

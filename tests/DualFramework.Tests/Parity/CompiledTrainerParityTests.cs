@@ -30,9 +30,7 @@ public class CompiledTrainerParityTests
 
     private static (History History, Trainer Trainer, Module Model, Adam Opt) Fit(IBackend backend)
     {
-        var previous = BackendRegistry.Default;
-        BackendRegistry.Default = backend;
-        try
+        using (BackendRegistry.Use(backend))
         {
             var rng = new SeededRandom(5);
             // No bias before BatchNorm (it cancels the bias, whose gradient is then pure rounding noise that Adam amplifies
@@ -43,10 +41,6 @@ public class CompiledTrainerParityTests
             trainer.Compile(opt, new CrossEntropyLoss(), [new Accuracy()]);
             var history = trainer.Fit(Data(1), 3, validation: Data(2));
             return (history, trainer, model, opt);
-        }
-        finally
-        {
-            BackendRegistry.Default = previous;
         }
     }
 
@@ -79,9 +73,7 @@ public class CompiledTrainerParityTests
     public void Compiled_steps_keep_state_in_two_alternating_backend_buffers()
     {
         var graph = BackendRegistry.Get("graph");
-        var previous = BackendRegistry.Default;
-        BackendRegistry.Default = graph;
-        try
+        using (BackendRegistry.Use(graph))
         {
             var rng = new SeededRandom(3);
             using var model = new Sequential(new Linear(8, 4, rng: rng));
@@ -108,10 +100,6 @@ public class CompiledTrainerParityTests
             handles[4].Should().BeSameAs(handles[2]);
             handles[5].Should().BeSameAs(handles[3]);
             opt.StepCount.Should().Be(6);
-        }
-        finally
-        {
-            BackendRegistry.Default = previous;
         }
     }
 }

@@ -14,9 +14,7 @@ public class TrainingParityTests
 {
     private static Module Build(string kind, IBackend backend)
     {
-        var previous = BackendRegistry.Default;
-        BackendRegistry.Default = backend; // Init creates parameters on the default backend
-        try
+        using (BackendRegistry.Use(backend)) // Init creates parameters on the default backend
         {
             var rng = new SeededRandom(42);
             return kind == "mlp"
@@ -24,10 +22,6 @@ public class TrainingParityTests
                 : new Sequential(new Conv2d(1, 4, 3, padding: 1, rng: rng), new ReLU(), new MaxPool2d(2),
                     new Conv2d(4, 8, 3, padding: 1, rng: rng), new ReLU(), new MaxPool2d(2), new Flatten(),
                     new Linear(8 * 2 * 2, 16, rng: rng), new ReLU(), new Linear(16, 10, rng: rng));
-        }
-        finally
-        {
-            BackendRegistry.Default = previous;
         }
     }
 
