@@ -49,14 +49,11 @@ public sealed class DataParallel : DistributionStrategy
         ArgumentNullException.ThrowIfNull(model);
         var named = model.NamedVariables().ToArray();
         var signature = string.Join('\n', named.Select(kv => $"{kv.Key} {kv.Value.Spec}"));
-        var all = Communicator.AllGatherVariable(Encoding.UTF8.GetBytes(signature));
+        var all = Communicator.AllGatherVariable(Encoding.UTF8.GetBytes(signature)).Select(Encoding.UTF8.GetString).ToArray();
         for (int r = 1; r < all.Length; r++)
-        {
-            var other = Encoding.UTF8.GetString(all[r]);
-            if (other != Encoding.UTF8.GetString(all[0]))
-                throw new InvalidOperationException($"DataParallel: the replicas hold different models: {FirstDifference(Encoding.UTF8.GetString(all[0]), other, r)}. " +
+            if (all[r] != all[0])
+                throw new InvalidOperationException($"DataParallel: the replicas hold different models: {FirstDifference(all[0], all[r], r)}. " +
                     "Every rank must build the same model (same layers, shapes and dtypes).");
-        }
         var variables = named.Select(kv => kv.Value).ToArray();
         var plan = new GradientBuckets(variables, Options.BucketSizeBytes, sameDTypeOnly: false);
         using var scope = TensorScope.Begin();
@@ -162,11 +159,8 @@ public sealed class DataParallel : DistributionStrategy
         for (int k = 0; k < bucket.Members.Length; k++)
         {
             var t = tensor(bucket.Members[k]);
-            int offset = (int)bucket.Offsets[k];
-            int length = (int)((k + 1 < bucket.Members.Length ? bucket.Offsets[k + 1] : bucket.Buffer.Length) - offset);
-            var target = bucket.Buffer.AsSpan(offset, length);
-            if (t == null) target.Clear();
-            else t.Backend.ToBytes(t.Handle, t.Spec, target);
+            if (t == null) bucket.Slot(k).Clear();
+            else t.Backend.ToBytes(t.Handle, t.Spec, bucket.Slot(k));
         }
     }
 
@@ -178,9 +172,7 @@ public sealed class DataParallel : DistributionStrategy
             int i = bucket.Members[k];
             if (include != null && !include(i)) continue;
             var v = variables[i];
-            int offset = (int)bucket.Offsets[k];
-            int length = (int)((k + 1 < bucket.Members.Length ? bucket.Offsets[k + 1] : bucket.Buffer.Length) - offset);
-            set(v, Tensor.FromBytes(bucket.Buffer.AsSpan(offset, length), v.Spec, v.Value.Backend));
+            set(v, Tensor.FromBytes(bucket.Slot(k), v.Spec, v.Value.Backend));
         }
     }
 }

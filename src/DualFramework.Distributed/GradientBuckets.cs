@@ -9,7 +9,15 @@ namespace DualFramework.Distributed;
 /// </summary>
 internal sealed class GradientBuckets
 {
-    internal sealed record Bucket(DType DType, int[] Members, long[] Offsets, byte[] Buffer);
+    internal sealed record Bucket(DType DType, int[] Members, long[] Offsets, byte[] Buffer)
+    {
+        /// <summary>The bytes of the k-th member inside <see cref="Buffer"/>.</summary>
+        public Span<byte> Slot(int k)
+        {
+            long end = k + 1 < Members.Length ? Offsets[k + 1] : Buffer.Length;
+            return Buffer.AsSpan((int)Offsets[k], (int)(end - Offsets[k]));
+        }
+    }
 
     private readonly TensorSpec[] _specs;
 

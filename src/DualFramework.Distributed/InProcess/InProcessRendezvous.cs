@@ -135,14 +135,14 @@ internal sealed unsafe class InProcessRendezvous : IDisposable
         for (int r = 1; r < Size; r++)
         {
             var src = Bytes(r, lo * esize, count * esize);
-            if (dtype == DType.Float32) ReduceMath.Combine(acc, MemoryMarshal.Cast<byte, float>(src), _slots[r].Op);
+            if (dtype == DType.Float32) ReduceMath.Combine(acc, MemoryMarshal.Cast<byte, float>(src), op);
             else
             {
                 ReduceMath.ToSingle(src, dtype, tmp);
-                ReduceMath.Combine(acc, tmp, _slots[r].Op);
+                ReduceMath.Combine(acc, tmp, op);
             }
         }
-        ReduceMath.Finish(acc, _slots[0].Op, Size);
+        ReduceMath.Finish(acc, op, Size);
         var first = Bytes(0, lo * esize, count * esize);
         ReduceMath.FromSingle(acc, dtype, first);
         for (int r = 1; r < Size; r++) first.CopyTo(Bytes(r, lo * esize, count * esize));

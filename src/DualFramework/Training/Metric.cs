@@ -36,26 +36,20 @@ public abstract class Metric
     }
 }
 
-/// <summary>Fraction of samples whose highest score is the target class (scores <c>[N, C]</c>, integer targets <c>[N]</c>).</summary>
-public sealed class Accuracy : Metric
+/// <summary>A metric that is the fraction of samples that are hits: counts hits and samples (its summable state).</summary>
+public abstract class HitRateMetric : Metric
 {
     private long _correct, _count;
 
-    /// <inheritdoc />
-    public override string Name => "accuracy";
+    /// <summary>Adds <paramref name="hits"/> hits among <paramref name="samples"/> samples.</summary>
+    protected void Count(long hits, long samples)
+    {
+        _correct += hits;
+        _count += samples;
+    }
 
     /// <inheritdoc />
     public override void Reset() => _correct = _count = 0;
-
-    /// <inheritdoc />
-    public override void Update(Tensor prediction, Tensor target)
-    {
-        using var s = TensorScope.Begin();
-        using var ng = Autograd.NoGrad();
-        var hit = Ops.Equal(Ops.ArgMax(prediction, 1), Ops.Cast(target, DType.Int64));
-        _correct += (long)Ops.Sum(Ops.Cast(hit, DType.Int64)).Item();
-        _count += target.NumElements;
-    }
 
     /// <inheritdoc />
     public override double Result => _count == 0 ? double.NaN : (double)_correct / _count;
@@ -71,12 +65,26 @@ public sealed class Accuracy : Metric
     }
 }
 
+/// <summary>Fraction of samples whose highest score is the target class (scores <c>[N, C]</c>, integer targets <c>[N]</c>).</summary>
+public sealed class Accuracy : HitRateMetric
+{
+    /// <inheritdoc />
+    public override string Name => "accuracy";
+
+    /// <inheritdoc />
+    public override void Update(Tensor prediction, Tensor target)
+    {
+        using var s = TensorScope.Begin();
+        using var ng = Autograd.NoGrad();
+        var hit = Ops.Equal(Ops.ArgMax(prediction, 1), Ops.Cast(target, DType.Int64));
+        Count((long)Ops.Sum(Ops.Cast(hit, DType.Int64)).Item(), target.NumElements);
+    }
+}
+
 /// <summary>Fraction of samples whose target class is among the <see cref="K"/> highest scores
 /// (a target tied with others counts as in the top k when fewer than k scores are strictly greater).</summary>
-public sealed class TopKAccuracy : Metric
+public sealed class TopKAccuracy : HitRateMetric
 {
-    private long _correct, _count;
-
     /// <summary>Creates the metric for top-<paramref name="k"/>.</summary>
     public TopKAccuracy(int k)
     {
@@ -91,9 +99,6 @@ public sealed class TopKAccuracy : Metric
     public override string Name => $"top{K}_accuracy";
 
     /// <inheritdoc />
-    public override void Reset() => _correct = _count = 0;
-
-    /// <inheritdoc />
     public override void Update(Tensor prediction, Tensor target)
     {
         using var s = TensorScope.Begin();
@@ -101,21 +106,7 @@ public sealed class TopKAccuracy : Metric
         var idx = Ops.Unsqueeze(Ops.Cast(target, DType.Int64), 1);
         var targetScore = Ops.GatherElements(prediction, idx, 1);
         var better = Ops.Sum(Ops.Cast(Ops.Greater(prediction, targetScore), DType.Int64), 1);
-        _correct += (long)Ops.Sum(Ops.Cast(Ops.Less(better, (double)K), DType.Int64)).Item();
-        _count += target.NumElements;
-    }
-
-    /// <inheritdoc />
-    public override double Result => _count == 0 ? double.NaN : (double)_correct / _count;
-
-    /// <inheritdoc />
-    public override double[] GetSummableState() => [_correct, _count];
-
-    /// <inheritdoc />
-    public override void SetSummableState(ReadOnlySpan<double> state)
-    {
-        CheckStateLength(state, 2);
-        (_correct, _count) = ((long)state[0], (long)state[1]);
+        Count((long)Ops.Sum(Ops.Cast(Ops.Less(better, (double)K), DType.Int64)).Item(), target.NumElements);
     }
 }
 
