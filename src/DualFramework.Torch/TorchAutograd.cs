@@ -43,10 +43,28 @@ internal sealed class TorchAutograd : INativeAutograd
     public object?[] Grad(object[] outputs, object?[] gradOutputs, object[] inputs, bool retainGraph, bool createGraph)
     {
         var outs = outputs.Cast<TT>().ToList();
-        var seeds = gradOutputs.All(g => g == null) ? null : gradOutputs.Select((g, i) => (TT?)g ?? torch.ones_like(outs[i])).ToList();
+        // Seeds made here are owned here: disposed after the call, which also keeps them alive through it.
+        var made = new List<TT>();
+        var seeds = gradOutputs.All(g => g == null) ? null : gradOutputs.Select((g, i) =>
+        {
+            if (g != null) return (TT)g;
+            var one = torch.ones_like(outs[i]);
+            made.Add(one);
+            return one;
+        }).ToList();
         var ins = inputs.Cast<TT>().ToList();
-        var r = torch.autograd.grad(outs, ins, seeds, retainGraph, createGraph, allow_unused: true);
-        return r.Select(t => t is null || t.IsInvalid ? null : (object)t).ToArray();
+        try
+        {
+            var r = torch.autograd.grad(outs, ins, seeds, retainGraph, createGraph, allow_unused: true);
+            return r.Select(t => t is null || t.IsInvalid ? null : (object)t).ToArray();
+        }
+        finally
+        {
+            GC.KeepAlive(outputs);
+            GC.KeepAlive(gradOutputs);
+            GC.KeepAlive(inputs);
+            foreach (var m in made) m.Dispose();
+        }
     }
 
     public object Detach(object handle) => ((TT)handle).detach();

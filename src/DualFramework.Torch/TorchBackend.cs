@@ -40,7 +40,19 @@ public sealed class TorchBackend : IBackend
         CreationKernels.Register(_kernels);
         MathKernels.Register(_kernels);
         NativeAutograd = new TorchAutograd();
+        Determinism.Changed += ApplyDeterminism;
+        if (Determinism.IsEnabled) ApplyDeterminism(true);
     }
+
+    // libtorch's switches are process-wide; on platforms whose libtorch does not export them the mode still holds for
+    // what DualFramework controls (seeds), and IsDeterministic says so.
+    private static void ApplyDeterminism(bool on)
+    {
+        if (LibTorchContext.IsAvailable) LibTorchContext.SetDeterministic(on);
+    }
+
+    /// <summary>True when libtorch itself runs in deterministic mode (see <see cref="Determinism"/>).</summary>
+    public static bool IsDeterministic => LibTorchContext.IsAvailable && LibTorchContext.DeterministicAlgorithms();
 
     /// <inheritdoc />
     public string Name => "torch";
@@ -76,9 +88,11 @@ public sealed class TorchBackend : IBackend
         if (t.device_type == TorchSharp.DeviceType.CPU && t.is_contiguous())
         {
             t.bytes.CopyTo(destination);
+            GC.KeepAlive(t); // the span points into t's storage, which t's finalizer would free
             return;
         }
-        using var c = t.cpu().contiguous();
+        using var onCpu = t.cpu();
+        using var c = onCpu.contiguous();
         c.bytes.CopyTo(destination);
     }
 

@@ -1,5 +1,6 @@
 // Runs one distributed scenario as one rank; launched by the tests as
 //   mpirun --allow-run-as-root --oversubscribe -np 2 dotnet DualFramework.DistributedWorker.dll SCENARIO [options]
+// (or, without mpirun, `dotnet DualFramework.DistributedWorker.dll repeat [--backend B] [--steps N]`: see RepeatRun)
 // Scenarios: collectives | train [--out FILE] [--backend B] [--steps N] [--batch N] [--hand-loop] [--batchnorm]
 //            [--fail-rank R --fail-step S --fail-mode throw|kill|hang] [--mismatch-rank R] [--timeout-after-first-step S]
 using System.Globalization;
@@ -13,6 +14,7 @@ if (args.Length == 0)
     Console.Error.WriteLine("usage: DualFramework.DistributedWorker collectives|train [options]");
     return 2;
 }
+if (args[0] == "repeat") return RepeatRun.Run(args);
 using var comm = MpiCommunicator.Initialize();
 switch (args[0])
 {

@@ -13,7 +13,8 @@ internal static class CreationKernels
         t.Add(OpSet.Full, (_, a, _) =>
         {
             var f = (FullAttrs)a;
-            return torch.full(f.Shape, Sc(f.Value, f.DType), St(f.DType), dev);
+            using var value = Sc(f.Value, f.DType);
+            return torch.full(f.Shape, value, St(f.DType), dev);
         });
         t.Add(OpSet.Arange, (_, a, o) =>
         {
@@ -23,9 +24,14 @@ internal static class CreationKernels
             // which can disagree with the NumPy length rule of Infer.
             bool integer = r.DType.IsInteger();
             var work = integer ? torch.ScalarType.Int64 : torch.ScalarType.Float64;
-            using var idx = torch.arange(0L, n, 1L, work, dev);
-            using var scaled = integer ? idx.mul((long)r.Step) : idx.mul(r.Step);
-            var values = integer ? scaled.add((long)r.Start) : scaled.add(r.Start);
+            using var zero = Sc(0L);
+            using var end = Sc(n);
+            using var one = Sc(1L);
+            using var step = integer ? Sc((long)r.Step) : Sc(r.Step);
+            using var start = integer ? Sc((long)r.Start) : Sc(r.Start);
+            using var idx = torch.arange(zero, end, one, work, dev);
+            using var scaled = idx.mul(step);
+            var values = scaled.add(start, One);
             if (values.dtype == St(r.DType)) return values;
             using (values) return values.to_type(St(r.DType));
         });

@@ -20,14 +20,19 @@ internal static class ElementwiseKernels
         t.Add(OpSet.Sigmoid, (x, _, _) => In(x, 0).sigmoid());
         t.Add(OpSet.Erf, (x, _, _) => In(x, 0).erf());
         t.Add(OpSet.Relu, (x, _, _) => In(x, 0).relu());
-        t.Add(OpSet.LeakyRelu, (x, a, _) => torch.nn.functional.leaky_relu(In(x, 0), ((LeakyReluAttrs)a).Alpha));
+        t.Add(OpSet.LeakyRelu, (x, a, _) =>
+        {
+            using var alpha = Sc(((LeakyReluAttrs)a).Alpha);
+            return In(x, 0).leaky_relu(alpha);
+        });
         t.Add(OpSet.Gelu, (x, a, _) => ((GeluAttrs)a).Tanh
             ? In(x, 0).gelu(TorchSharp.Modules.GELU.Approximate.tanh)
             : In(x, 0).gelu());
         t.Add(OpSet.Softplus, (x, a, _) =>
         {
             var s = (SoftplusAttrs)a;
-            return In(x, 0).softplus(s.Beta, s.Threshold);
+            // TorchSharp's softplus takes numbers only and converts them to temporaries nobody keeps alive.
+            return NativeCalls.Softplus(In(x, 0), s.Beta, s.Threshold);
         });
         t.Add(OpSet.Clamp, (x, a, o) =>
         {
@@ -35,16 +40,18 @@ internal static class ElementwiseKernels
             var v = In(x, 0);
             var dt = o[0].DType;
             bool lo = !double.IsNegativeInfinity(c.Min), hi = !double.IsPositiveInfinity(c.Max);
-            if (lo && hi) return v.clamp(Sc(c.Min, dt), Sc(c.Max, dt));
-            if (lo) return v.clamp_min(Sc(c.Min, dt));
-            if (hi) return v.clamp_max(Sc(c.Max, dt));
+            using var min = lo ? Sc(c.Min, dt) : null;
+            using var max = hi ? Sc(c.Max, dt) : null;
+            if (lo && hi) return v.clamp(min, max);
+            if (lo) return v.clamp_min(min!);
+            if (hi) return v.clamp_max(max!);
             return v.alias();
         });
         t.Add(OpSet.LogicalNot, (x, _, _) => In(x, 0).logical_not());
         t.Add(OpSet.StopGradient, (x, _, _) => In(x, 0).detach());
         t.Add(OpSet.Cast, (x, a, _) => In(x, 0).to_type(St(((CastAttrs)a).To)));
 
-        t.Add(OpSet.Add, (x, _, _) => In(x, 0).add(In(x, 1)));
+        t.Add(OpSet.Add, (x, _, _) => In(x, 0).add(In(x, 1), One));
         t.Add(OpSet.Sub, (x, _, _) => In(x, 0).sub(In(x, 1)));
         t.Add(OpSet.Mul, (x, _, _) => In(x, 0).mul(In(x, 1)));
         t.Add(OpSet.Div, (x, _, _) => In(x, 0).div(In(x, 1)));

@@ -13,7 +13,8 @@ internal static class IndexingKernels
             int axis = ((TakeAttrs)a).Axis;
             var data = K.In(x, 0);
             long n = x[0].Shape[axis];
-            using var flat = K.In(x, 1).reshape(-1).to_type(torch.ScalarType.Int64);
+            using var flatView = K.In(x, 1).reshape(-1);
+            using var flat = flatView.to_type(torch.ScalarType.Int64);
             bool negatives = false;
             if (flat.numel() > 0)
             {
@@ -35,8 +36,10 @@ internal static class IndexingKernels
 
     private static torch.Tensor Wrapped(torch.Tensor flat, long n)
     {
-        using var negative = flat.lt(0L);
-        using var shifted = flat.add(n);
+        using var zero = K.Sc(0L);
+        using var size = K.Sc(n);
+        using var negative = flat.lt(zero);
+        using var shifted = flat.add(size, K.One);
         return torch.where(negative, shifted, flat);
     }
 }

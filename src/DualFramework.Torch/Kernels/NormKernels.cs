@@ -47,11 +47,14 @@ internal static class NormKernels
             using (torch.no_grad())
             {
                 using var u = torch.rand(input.shape, torch.ScalarType.Float32, dev, generator: RandomKernels.Seeded(d.Seed, dev));
-                mask = u.ge(d.P);
+                using var p = Sc(d.P);
+                mask = u.ge(p);
             }
-            using var scaled = input.mul(DropoutOp.Scale(d.P));
+            using var scale = Sc(DropoutOp.Scale(d.P));
+            using var zero = Sc(0, x[0].DType);
+            using var scaled = input.mul(scale);
             using var drop = mask.logical_not();
-            var y = scaled.masked_fill(drop, Sc(0, x[0].DType));
+            var y = scaled.masked_fill(drop, zero);
             return new object[] { y, mask };
         });
     }

@@ -224,6 +224,18 @@ internal static class TorchNativeLoader
         }
     }
 
+    /// <summary>
+    /// The handle of the LibTorchSharp that TorchSharp uses (the patched copy, or the shipped file), for the few entry
+    /// points DualFramework calls itself (see <c>NativeCalls</c>).
+    /// </summary>
+    internal static nint GlueHandle()
+    {
+        EnsureLoaded();
+        if (s_patchedHandle != 0) return s_patchedHandle;
+        TorchSharp.torch.InitializeDeviceType(TorchSharp.DeviceType.CPU); // TorchSharp loads its natives first
+        return NativeLibrary.Load(LibraryName, typeof(TorchSharp.torch).Assembly, null);
+    }
+
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
         IsLibTorchSharp(libraryName) ? s_patchedHandle : 0;
 

@@ -89,7 +89,11 @@ public static class Dispatcher
                     $"operands live on different backends ('{backend.Name}' and '{t.Backend.Name}')", LayerPath.Current);
         }
         var outSpecs = op.Infer(specs, attrs);
-        return (backend, outSpecs, backend.Execute(op, attrs, inputs, outSpecs));
+        var result = backend.Execute(op, attrs, inputs, outSpecs);
+        // Operands' native buffers are read during Execute: keep their owners reachable until it returns, even for
+        // temporaries nothing else references (a finalizer could otherwise free a buffer mid-call).
+        for (int i = 0; i < inputs.Length; i++) GC.KeepAlive(inputs[i]);
+        return (backend, outSpecs, result);
     }
 
     private static Tensor[] Wrap(Op op, OpAttrs attrs, ReadOnlySpan<Tensor> inputs, IBackend backend, TensorSpec[] outSpecs, object result)
