@@ -161,6 +161,7 @@ internal sealed class OpSession : IDisposable
         try
         {
             _session.Run(_run, _inputNames, values, _outputNames, outs);
+            GC.KeepAlive(values);
         }
         catch
         {

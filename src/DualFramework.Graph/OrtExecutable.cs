@@ -41,6 +41,7 @@ internal sealed class OrtExecutable : IStepExecutable
         try
         {
             _session.Run(_run, _inputNames, values, _outputNames, outs);
+            GC.KeepAlive(inputs); // the tensors own the OrtValues whose buffers ONNX Runtime just read
         }
         catch
         {
