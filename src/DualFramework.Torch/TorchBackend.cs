@@ -24,6 +24,7 @@ public sealed class TorchBackend : IBackend
     public TorchBackend(Device device)
     {
         TorchNativeLoader.EnsureLoaded();
+        AllocatorTuning.Apply();
         if (ThreadBudget.IsConstrained) torch.set_num_threads(ThreadBudget.PerProcess);
         Device = device;
         TorchDevice = device.Type == DeviceType.Cpu ? torch.CPU : torch.CUDA;
