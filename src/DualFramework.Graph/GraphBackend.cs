@@ -26,6 +26,12 @@ public sealed class GraphBackend : IBackend, IDisposable
     {
         _options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         _options.AddSessionConfigEntry("session.use_env_allocators", "0");
+        // Diagnostics: ONNX Runtime's per-node profile (Chrome trace JSON) of every session, under this path prefix.
+        if (Environment.GetEnvironmentVariable(ProfileVariable) is { Length: > 0 } profile)
+        {
+            _options.ProfileOutputPathPrefix = profile; // read when profiling is enabled
+            _options.EnableProfiling = true;
+        }
         if (ThreadBudget.IsConstrained)
         {
             // Sharing cores with other ranks: a bounded pool that sleeps instead of spinning while waiting.
@@ -33,6 +39,9 @@ public sealed class GraphBackend : IBackend, IDisposable
             _options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         }
     }
+
+    /// <summary>Environment variable: a path prefix under which every session writes ONNX Runtime's per-node profile.</summary>
+    public const string ProfileVariable = "DUALFRAMEWORK_ORT_PROFILE";
 
     /// <inheritdoc />
     public string Name => "graph";
