@@ -54,6 +54,9 @@ public class ConvGradientRewriteTests
         Rewrites(8, 10, 8, 2).Should().BeFalse("grouped");
     }
 
+    /// <summary>The compiled step (with the rewrite) trains like eager torch. SGD rather than Adam, and a bound from the
+    /// fp32 error model of docs/parity.md: a step's sums (K ≈ 1,700 terms along the longest path here) may differ by
+    /// 2·γ_K relative to their scale on each backend, and SGD carries earlier differences forward about unchanged.</summary>
     [Test]
     public void Compiled_cnn_train_steps_match_eager_torch_training()
     {
@@ -69,11 +72,15 @@ public class ConvGradientRewriteTests
                     new ReLU(), new Flatten(), new Linear(8 * 8 * 8, 3, rng: rng));
             }
         }
+        // Forward fan-ins 9 + 72 + 512 and the softmax, backward fan-outs 3 + 512 + 72, weight gradients over 8 × 64 positions.
+        const int k = (9 + 72 + 512 + 3) + (3 + 512 + 72) + 8 * 64;
+        const double u = 1.0 / (1 << 24);
+        double gamma = k * u / (1 - k * u), worst = 0;
         using var s = TensorScope.Begin();
         using var gm = Cnn(graph);
         using var tm = Cnn(torch);
-        using var go = new Adam(gm.Parameters(), 1e-2);
-        using var to = new Adam(tm.Parameters(), 1e-2);
+        using var go = new Sgd(gm.Parameters(), 0.05);
+        using var to = new Sgd(tm.Parameters(), 0.05);
         using var step = new CompiledFunction(a =>
         {
             go.ZeroGrad();
@@ -83,18 +90,29 @@ public class ConvGradientRewriteTests
             return [loss];
         }, gm.NamedVariables().Values, model: gm);
         var labels = Enumerable.Range(0, 8).Select(i => (long)(i % 3)).ToArray();
-        for (int i = 0; i < 4; i++)
+        const int steps = 6;
+        for (int i = 0; i < steps; i++)
         {
             using var it = TensorScope.Begin();
             var xs = Rand(50 + i, 8 * 64);
             double lg = step.CallReusingResults(Tensor.FromArray(xs, new Shape(8, 1, 8, 8), graph), Tensor.FromArray(labels, new Shape(8), graph))[0].Item();
             to.ZeroGrad();
-            var lt = LossFunctions.CrossEntropy(tm.Call(Tensor.FromArray(xs, new Shape(8, 1, 8, 8), torch)), Tensor.FromArray(labels, new Shape(8), torch));
+            var logits = tm.Call(Tensor.FromArray(xs, new Shape(8, 1, 8, 8), torch));
+            var lt = LossFunctions.CrossEntropy(logits, Tensor.FromArray(labels, new Shape(8), torch));
             lt.Backward();
             to.Step();
-            lg.Should().BeApproximately(lt.Item(), 1e-5, $"loss at step {i}");
+            // Cross-entropy's rounding scales with the logits (logsumexp(z) − z_y), not with the loss.
+            double scale = Math.Abs(lt.Item()) + logits.ToFloatArray().Max(v => Math.Abs((double)v));
+            worst = Math.Max(worst, Math.Abs(lg - lt.Item()) / (gamma * (i + 1) * scale));
+            Math.Abs(lg - lt.Item()).Should().BeLessThanOrEqualTo(2 * gamma * (i + 1) * scale, $"loss at step {i}: {lg} vs {lt.Item()}");
         }
+        TestContext.Out.WriteLine($"largest loss difference {worst:F4} (s+1)·γ_K·scale (bound 2)");
         var eager = tm.StateDict();
-        foreach (var (name, t) in gm.StateDict()) ShouldMatch([t.ToFloatArray()], [eager[name].ToFloatArray()], 1e-4);
+        foreach (var (name, t) in gm.StateDict())
+        {
+            float[] a = t.ToFloatArray(), b = eager[name].ToFloatArray();
+            double diff = Math.Sqrt(a.Zip(b, (x, y) => (double)(x - y) * (x - y)).Sum()), norm = Math.Sqrt(b.Sum(x => (double)x * x));
+            diff.Should().BeLessThanOrEqualTo(2 * gamma * steps * norm, $"{name} after {steps} steps");
+        }
     }
 }

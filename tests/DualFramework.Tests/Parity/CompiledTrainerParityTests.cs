@@ -9,8 +9,9 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.Parity;
 
-/// <summary>The Trainer compiles its steps on the graph backend (one ONNX Runtime session per step) and must train exactly
-/// like the eager torch backend from the same initial weights and batches.</summary>
+/// <summary>The Trainer compiles its steps on the graph backend (one ONNX Runtime session per step) and must train like the
+/// eager torch backend from the same initial weights and batches, to within the fp32 error model of docs/parity.md. SGD
+/// with momentum, not Adam: Adam turns rounding-level gradients into full steps of backend-dependent sign.</summary>
 [TestFixture]
 [Category("Parity")]
 public class CompiledTrainerParityTests
@@ -28,7 +29,14 @@ public class CompiledTrainerParityTests
         return Dataset.FromArrays(x, [8], y).Shuffle(3).Batch(16);
     }
 
-    private static (History History, Trainer Trainer, Module Model, Adam Opt) Fit(IBackend backend)
+    // Longest path of reductions: forward fan-ins 8 and 16, BatchNorm's batch statistics (16, twice), the 4-way softmax;
+    // backward fan-outs 4 and 16, BatchNorm's backward sums (16, twice); weight gradients over the batch of 16.
+    private const int K = (8 + 32 + 16 + 4) + (4 + 16 + 32) + 16;
+    private const double U = 1.0 / (1 << 24);
+    private static readonly double Gamma = K * U / (1 - K * U);
+    private const int StepsPerEpoch = 6;
+
+    private static (History History, Trainer Trainer, Module Model, Sgd Opt) Fit(IBackend backend)
     {
         using (BackendRegistry.Use(backend))
         {
@@ -36,7 +44,7 @@ public class CompiledTrainerParityTests
             // No bias before BatchNorm (it cancels the bias, whose gradient is then pure rounding noise that Adam amplifies
             // into backend-dependent steps).
             var model = new Sequential(new Linear(8, 16, bias: false, rng: rng), new BatchNorm1d(16), new ReLU(), new Linear(16, 4, rng: rng));
-            var opt = new Adam(model.Parameters(), 0.01);
+            var opt = new Sgd(model.Parameters(), 0.05, momentum: 0.9);
             var trainer = new Trainer(model);
             trainer.Compile(opt, new CrossEntropyLoss(), [new Accuracy()]);
             var history = trainer.Fit(Data(1), 3, validation: Data(2));
@@ -53,10 +61,22 @@ public class CompiledTrainerParityTests
         {
             tt.CompiledTrainStep.Should().BeNull("the eager backend runs steps eagerly");
             tg.CompiledTrainStep.Should().NotBeNull("the graph backend compiles its train step");
-            tg.CompiledTrainStep!.TraceCount.Should().Be(2, "one trace before and one after Adam's state exists; then cache hits");
+            tg.CompiledTrainStep!.TraceCount.Should().Be(2, "one trace before and one after the momentum buffers exist; then cache hits");
+            // Cross-entropy's rounding scales with the logits (logsumexp(z) − z_y): the largest |logit| of the trained model.
+            double logits;
+            using (TensorScope.Begin())
+            using (BackendRegistry.Use(BackendRegistry.Get("torch")))
+            {
+                mt.Eval();
+                logits = Data(1).SelectMany(b => mt.Call(Tensor.FromArray(b.Features, b.FeatureShape)).ToFloatArray()).Max(v => Math.Abs((double)v));
+            }
             foreach (var key in new[] { "loss", "val_loss" })
                 for (int e = 0; e < 3; e++)
-                    hg[key][e].Should().BeApproximately(ht[key][e], 1e-4 * Math.Abs(ht[key][e]) + 1e-6, $"{key} at epoch {e}");
+                {
+                    // Each step may add 2·γ_K·scale and SGD carries it forward about unchanged: epoch e has run (e+1)·6 steps.
+                    double bound = 2 * Gamma * (e + 1) * StepsPerEpoch * (Math.Abs(ht[key][e]) + logits);
+                    Math.Abs(hg[key][e] - ht[key][e]).Should().BeLessThanOrEqualTo(bound, $"{key} at epoch {e}: {hg[key][e]} vs {ht[key][e]}");
+                }
             hg["accuracy"].Should().Equal(ht["accuracy"]);
             var pt = mt.StateDict();
             foreach (var (name, value) in mg.StateDict())
@@ -64,7 +84,8 @@ public class CompiledTrainerParityTests
                 if (value.DType != DType.Float32) { value.ToDoubleArray().Should().Equal(pt[name].ToDoubleArray(), name); continue; }
                 var a = value.ToFloatArray();
                 var b = pt[name].ToFloatArray();
-                for (int i = 0; i < a.Length; i++) ((double)a[i]).Should().BeApproximately(b[i], 1e-4 * Math.Max(1.0, Math.Abs(b[i])), $"{name}[{i}]");
+                double diff = Math.Sqrt(a.Zip(b, (x, y) => (double)(x - y) * (x - y)).Sum()), norm = Math.Sqrt(b.Sum(x => (double)x * x));
+                diff.Should().BeLessThanOrEqualTo(2 * Gamma * 3 * StepsPerEpoch * norm, $"{name} after {3 * StepsPerEpoch} steps");
             }
         }
     }
