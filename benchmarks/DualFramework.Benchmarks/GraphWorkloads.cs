@@ -46,7 +46,7 @@ public sealed class GraphWorkloads : IDisposable
     /// ONNX lowering and session creation — the first two steps minus two steady-state steps.</summary>
     public double CnnCompileMs { get; private set; }
 
-    private static Module Model(string kind, SeededRandom rng) => kind == "mlp"
+    internal static Module Model(string kind, SeededRandom rng) => kind == "mlp"
         ? new Sequential(new Flatten(), new Linear(784, 256, rng: rng), new ReLU(), new Linear(256, 10, rng: rng))
         : new Sequential(new Conv2d(1, 32, 3, padding: 1, rng: rng), new ReLU(), new MaxPool2d(2),
             new Conv2d(32, 64, 3, padding: 1, rng: rng), new ReLU(), new MaxPool2d(2), new Flatten(),

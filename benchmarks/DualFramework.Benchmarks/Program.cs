@@ -4,6 +4,8 @@ using DualFramework.Benchmarks;
 
 // `--ratio SUITE [--pairs N]`: quick interleaved ratio mode whose last stdout line is one JSON object.
 // Anything else goes to BenchmarkDotNet (e.g. `--filter *Ops*`).
+// `--memory-child KIND STEPS`: one loop of the memory suite, started by `--ratio memory` in a process of its own.
+if (args.Length == 3 && args[0] == "--memory-child") return MemoryWorkloads.Child(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
 int ratioAt = Array.IndexOf(args, "--ratio");
 if (ratioAt >= 0)
 {

@@ -12,8 +12,9 @@ public static class RatioMode
     /// <summary>Runs the named suite and prints its JSON line last.</summary>
     public static int Run(string suite, int pairs)
     {
-        double gemm = suite == "allreduce" ? 0 : Hardware.GemmGflops();
-        if (suite != "allreduce") Console.WriteLine(F($"cpu: {Hardware.IsaClass()}, fp32 GEMM 1024²: {gemm:F1} GFLOP/s"));
+        bool measuresSpeed = suite is not ("allreduce" or "memory");
+        double gemm = measuresSpeed ? Hardware.GemmGflops() : 0;
+        if (measuresSpeed) Console.WriteLine(F($"cpu: {Hardware.IsaClass()}, fp32 GEMM 1024²: {gemm:F1} GFLOP/s"));
         string hw = Hardware.JsonFields(gemm);
         switch (suite)
         {
@@ -77,8 +78,10 @@ public static class RatioMode
             }
             case "allreduce":
                 return AllReduceWorkloads.Run(pairs);
+            case "memory":
+                return MemoryWorkloads.Run(steps: 300);
             default:
-                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy, allreduce)");
+                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy, allreduce, memory)");
                 return 2;
         }
     }
