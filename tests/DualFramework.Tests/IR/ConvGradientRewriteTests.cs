@@ -5,6 +5,7 @@ using DualFramework.Losses;
 using DualFramework.NN;
 using DualFramework.Operators;
 using DualFramework.Optim;
+using DualFramework.Tests.Support;
 using FluentAssertions;
 using NUnit.Framework;
 
@@ -74,8 +75,7 @@ public class ConvGradientRewriteTests
         }
         // Forward fan-ins 9 + 72 + 512 and the softmax, backward fan-outs 3 + 512 + 72, weight gradients over 8 × 64 positions.
         const int k = (9 + 72 + 512 + 3) + (3 + 512 + 72) + 8 * 64;
-        const double u = 1.0 / (1 << 24);
-        double gamma = k * u / (1 - k * u), worst = 0;
+        double gamma = Fp32ErrorModel.Gamma(k), worst = 0;
         using var s = TensorScope.Begin();
         using var gm = Cnn(graph);
         using var tm = Cnn(torch);
@@ -111,7 +111,7 @@ public class ConvGradientRewriteTests
         foreach (var (name, t) in gm.StateDict())
         {
             float[] a = t.ToFloatArray(), b = eager[name].ToFloatArray();
-            double diff = Math.Sqrt(a.Zip(b, (x, y) => (double)(x - y) * (x - y)).Sum()), norm = Math.Sqrt(b.Sum(x => (double)x * x));
+            double diff = Fp32ErrorModel.Distance(a, b), norm = Fp32ErrorModel.Norm(b);
             diff.Should().BeLessThanOrEqualTo(2 * gamma * steps * norm, $"{name} after {steps} steps");
         }
     }

@@ -4,6 +4,7 @@ using DualFramework.Losses;
 using DualFramework.NN;
 using DualFramework.Optim;
 using DualFramework.Training;
+using DualFramework.Tests.Support;
 using FluentAssertions;
 using NUnit.Framework;
 
@@ -32,8 +33,7 @@ public class CompiledTrainerParityTests
     // Longest path of reductions: forward fan-ins 8 and 16, BatchNorm's batch statistics (16, twice), the 4-way softmax;
     // backward fan-outs 4 and 16, BatchNorm's backward sums (16, twice); weight gradients over the batch of 16.
     private const int K = (8 + 32 + 16 + 4) + (4 + 16 + 32) + 16;
-    private const double U = 1.0 / (1 << 24);
-    private static readonly double Gamma = K * U / (1 - K * U);
+    private static readonly double Gamma = Fp32ErrorModel.Gamma(K);
     private const int StepsPerEpoch = 6;
 
     private static (History History, Trainer Trainer, Module Model, Sgd Opt) Fit(IBackend backend)
@@ -84,7 +84,7 @@ public class CompiledTrainerParityTests
                 if (value.DType != DType.Float32) { value.ToDoubleArray().Should().Equal(pt[name].ToDoubleArray(), name); continue; }
                 var a = value.ToFloatArray();
                 var b = pt[name].ToFloatArray();
-                double diff = Math.Sqrt(a.Zip(b, (x, y) => (double)(x - y) * (x - y)).Sum()), norm = Math.Sqrt(b.Sum(x => (double)x * x));
+                double diff = Fp32ErrorModel.Distance(a, b), norm = Fp32ErrorModel.Norm(b);
                 diff.Should().BeLessThanOrEqualTo(2 * Gamma * 3 * StepsPerEpoch * norm, $"{name} after {3 * StepsPerEpoch} steps");
             }
         }

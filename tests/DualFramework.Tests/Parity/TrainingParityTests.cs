@@ -3,6 +3,7 @@ using DualFramework.Losses;
 using DualFramework.NN;
 using DualFramework.Optim;
 using FluentAssertions;
+using static DualFramework.Tests.Support.Fp32ErrorModel;
 using NUnit.Framework;
 
 namespace DualFramework.Tests.Parity;
@@ -23,16 +24,12 @@ namespace DualFramework.Tests.Parity;
 [Category("Parity")]
 public class TrainingParityTests
 {
-    private const double U = 1.0 / (1 << 24); // float32 unit roundoff
-
     // K: rounding errors of successive reductions add up along the computation (γ_a + γ_b ≤ γ_(a+b)), so K sums the
     // reduction lengths along the longest path: forward (each layer's fan-in, then the 10-way softmax), backward (each
     // layer's fan-out) and the weight gradient's sum over batch × output positions.
     private static int PathReduction(string kind) => kind == "mlp"
         ? (64 + 32 + 10) + (10 + 32) + Batch
         : (9 + 36 + 32 + 16 + 10) + (10 + 16 + 32 + 8 * 9) + Batch * 8 * 8;
-
-    private static double Gamma(int k) => k * U / (1 - k * U);
 
     private const int Batch = 16;
 
@@ -88,8 +85,6 @@ public class TrainingParityTests
         return scale;
     }
 
-    private static double Norm(float[] v) => Math.Sqrt(v.Sum(a => (double)a * a));
-
     [TestCase("mlp")]
     [TestCase("cnn")]
     public void Gradients_agree_at_the_same_parameters_at_every_step_of_an_Adam_run(string kind)
@@ -119,7 +114,7 @@ public class TrainingParityTests
             {
                 var gt = p.Grad!.ToFloatArray();
                 var gg = graphGrads[name];
-                double diff = Norm(gt.Zip(gg, (a, b) => a - b).ToArray());
+                double diff = Distance(gt, gg);
                 worst = Math.Max(worst, diff / (gamma * scale[name]));
                 diff.Should().BeLessThanOrEqualTo(2 * gamma * scale[name], $"gradient of {name} at step {s} (|g| = {Norm(gt):G4}, scale {scale[name]:G4})");
             }
@@ -168,7 +163,7 @@ public class TrainingParityTests
         lt[^1].Should().BeLessThan(lt[0] * 0.5, "the model fits the batch");
         foreach (var (name, values) in pt)
         {
-            double diff = Norm(values.Zip(pg[name], (a, b) => a - b).ToArray()), norm = Norm(values);
+            double diff = Distance(values, pg[name]), norm = Norm(values);
             diff.Should().BeLessThanOrEqualTo(2 * gamma * steps * norm, $"{name} after {steps} steps");
         }
     }
