@@ -170,7 +170,6 @@ internal sealed class OpSession : IDisposable
         try
         {
             _session.Run(_run, _inputNames, values, _outputNames, outs);
-            GC.KeepAlive(values);
         }
         catch
         {

@@ -41,12 +41,18 @@ public sealed class TorchBackend : IBackend
         CreationKernels.Register(_kernels);
         MathKernels.Register(_kernels);
         NativeAutograd = new TorchAutograd();
-        Determinism.Changed += ApplyDeterminism;
-        if (Determinism.IsEnabled) ApplyDeterminism(true);
+        // libtorch's switches are process-wide: one subscription for the process, whatever the number of backends.
+        if (Interlocked.Exchange(ref s_followsDeterminism, 1) == 0)
+        {
+            Determinism.Changed += ApplyDeterminism;
+            if (Determinism.IsEnabled) ApplyDeterminism(true);
+        }
     }
 
-    // libtorch's switches are process-wide; on platforms whose libtorch does not export them the mode still holds for
-    // what DualFramework controls (seeds), and IsDeterministic says so.
+    private static int s_followsDeterminism;
+
+    // On platforms whose libtorch does not export the switches the mode still holds for what DualFramework controls
+    // (seeds), and IsDeterministic says so.
     private static void ApplyDeterminism(bool on)
     {
         if (LibTorchContext.IsAvailable) LibTorchContext.SetDeterministic(on);
