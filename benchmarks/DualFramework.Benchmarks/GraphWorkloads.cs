@@ -52,7 +52,7 @@ public sealed class GraphWorkloads : IDisposable
             new Conv2d(32, 64, 3, padding: 1, rng: rng), new ReLU(), new MaxPool2d(2), new Flatten(),
             new Linear(64 * 7 * 7, 128, rng: rng), new ReLU(), new Linear(128, 10, rng: rng));
 
-    private static Setup Make(string kind, IBackend backend)
+    private static Setup Make(string kind, IComputeBackend backend)
     {
         using (BackendRegistry.Use(backend))
         {

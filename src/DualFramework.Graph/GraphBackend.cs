@@ -16,7 +16,7 @@ namespace DualFramework.GraphBackend;
 /// function every op still runs eagerly, as a cached one-node ONNX session per op signature, and gradients come from
 /// Core's tape — so user code behaves the same in both modes, as in TensorFlow 2. Handles are <see cref="OrtValue"/>s.
 /// </summary>
-public sealed class GraphBackend : IBackend, IDisposable
+public sealed class GraphBackend : IComputeBackend, IDisposable
 {
     private readonly ConcurrentDictionary<OpKey, OpSession> _sessions = new();
     private readonly SessionOptions _options;

@@ -14,7 +14,7 @@ namespace DualFramework.Onnx;
 /// <remarks>
 /// A model input used as a shape, axes or other structural argument (e.g. Reshape's shape, Slice's starts, Trilu's
 /// k) is a <em>shape input</em>: the graph depends on its value, as a <c>tf.function</c> trace depends on a Python
-/// value. Such a model has no single graph; <see cref="Run(IBackend, Tensor[])"/> and <see cref="Forward(Tensor[])"/> build
+/// value. Such a model has no single graph; <see cref="Run(IComputeBackend, Tensor[])"/> and <see cref="Forward(Tensor[])"/> build
 /// (and cache, up to <see cref="MaxGraphs"/>) one graph per distinct set of shape-input values, with those values as
 /// constants. Errors that depend on those values (an impossible reshape, an unsupported attribute of a node that needs
 /// them) are reported by the first run with the values.
@@ -27,7 +27,7 @@ public sealed class ImportedModel : IDisposable
     private readonly OnnxImporter.ImportPlan? _plan;
     private readonly List<Variant> _variants = [];
     private readonly List<string> _shapeInputs;
-    private readonly IBackend? _backend;
+    private readonly IComputeBackend? _backend;
     private readonly Variable[] _parameters;
     private bool _disposed;
 
@@ -36,7 +36,7 @@ public sealed class ImportedModel : IDisposable
     {
         public Graph Graph { get; } = graph;
         public Dictionary<string, (TensorSpec Spec, byte[] Data)> Key { get; } = key;
-        public Dictionary<IBackend, IExecutable> Compiled { get; } = new(ReferenceEqualityComparer.Instance);
+        public Dictionary<IComputeBackend, IExecutable> Compiled { get; } = new(ReferenceEqualityComparer.Instance);
         public Dictionary<Value, Tensor> Constants { get; } = new(ReferenceEqualityComparer.Instance);
 
         public void Dispose()
@@ -46,7 +46,7 @@ public sealed class ImportedModel : IDisposable
         }
     }
 
-    internal ImportedModel(Graph graph, int dataInputs, string[] inputNames, string[] outputNames, Variable[] parameters, int opset, IBackend? backend)
+    internal ImportedModel(Graph graph, int dataInputs, string[] inputNames, string[] outputNames, Variable[] parameters, int opset, IComputeBackend? backend)
     {
         _variants.Add(new Variant(graph, new(StringComparer.Ordinal)));
         _shapeInputs = [];
@@ -60,7 +60,7 @@ public sealed class ImportedModel : IDisposable
     }
 
     internal ImportedModel(OnnxImporter.ImportPlan plan, TensorSpec[] inputSpecs, string[] inputNames, string[] outputNames, TensorSpec[] declaredOutputs,
-        IReadOnlyList<string> shapeInputs, Variable[] parameters, int opset, IBackend? backend)
+        IReadOnlyList<string> shapeInputs, Variable[] parameters, int opset, IComputeBackend? backend)
     {
         _plan = plan;
         _shapeInputs = shapeInputs.ToList();
@@ -121,7 +121,7 @@ public sealed class ImportedModel : IDisposable
     /// <summary>Runs the compiled graph on <paramref name="backend"/> (compiled once per backend and graph), without gradients.
     /// Inputs on another backend are copied over; parameters are passed with their current values.</summary>
     /// <exception cref="OnnxImportException">The model has shape inputs and building its graph for their values failed.</exception>
-    public Tensor[] Run(IBackend backend, params Tensor[] inputs)
+    public Tensor[] Run(IComputeBackend backend, params Tensor[] inputs)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(backend);
@@ -211,7 +211,7 @@ public sealed class ImportedModel : IDisposable
                 throw new ArgumentException($"Input {InputNames[i]} expects {InputSpecs[i]}, got {inputs[i].Spec}.", nameof(inputs));
     }
 
-    private static Tensor On(Tensor t, IBackend backend)
+    private static Tensor On(Tensor t, IComputeBackend backend)
     {
         if (ReferenceEquals(t.Backend, backend)) return t;
         var b = new byte[t.NumElements * t.DType.ElementSize()];

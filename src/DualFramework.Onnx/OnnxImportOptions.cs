@@ -21,7 +21,7 @@ public sealed class OnnxImportOptions
     public long SymbolicDimSize { get; init; } = 1;
 
     /// <summary>Backend <see cref="ImportedModel.Run(Tensor[])"/> uses; null means <see cref="BackendRegistry.Default"/>.</summary>
-    public IBackend? Backend { get; init; }
+    public IComputeBackend? Backend { get; init; }
 }
 
 /// <summary>Thrown when an ONNX model cannot be imported: malformed or oversized data, unsafe external data, unsupported

@@ -13,7 +13,7 @@ namespace DualFramework.Torch;
 /// The eager backend: every op runs at once as a libtorch kernel through TorchSharp; gradients come from libtorch autograd.
 /// Handles are <see cref="TorchSharp.torch.Tensor"/> objects owned by their <see cref="Tensor"/>.
 /// </summary>
-public sealed class TorchBackend : IBackend
+public sealed class TorchBackend : IComputeBackend
 {
     private readonly KernelTable _kernels;
 

@@ -61,7 +61,7 @@ public static class Scenarios
     }
 
     /// <summary>The model; <paramref name="initSeed"/> differs between ranks on purpose (Setup must replace it).</summary>
-    public static Module Model(TrainSpec s, long initSeed, IBackend? backend = null, int hidden = 16)
+    public static Module Model(TrainSpec s, long initSeed, IComputeBackend? backend = null, int hidden = 16)
     {
         using var onBackend = BackendRegistry.Use(backend ?? BackendRegistry.Default);
         var rng = new SeededRandom(initSeed);

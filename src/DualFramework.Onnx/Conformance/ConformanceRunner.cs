@@ -85,7 +85,7 @@ public static class ConformanceRunner
     /// <param name="backend">Backend to run on.</param>
     /// <param name="options">Tolerances, timeout and filter.</param>
     /// <param name="onCase">Called after each case (e.g. to print progress).</param>
-    public static ConformanceSummary RunSuite(string suiteDirectory, IBackend backend, ConformanceOptions? options = null, Action<CaseResult>? onCase = null)
+    public static ConformanceSummary RunSuite(string suiteDirectory, IComputeBackend backend, ConformanceOptions? options = null, Action<CaseResult>? onCase = null)
     {
         ArgumentNullException.ThrowIfNull(suiteDirectory);
         ArgumentNullException.ThrowIfNull(backend);
@@ -104,7 +104,7 @@ public static class ConformanceRunner
     }
 
     /// <summary>Runs one case folder; never throws for problems of the case itself (they become the result).</summary>
-    public static CaseResult RunCase(string caseDirectory, IBackend backend, ConformanceOptions? options = null)
+    public static CaseResult RunCase(string caseDirectory, IComputeBackend backend, ConformanceOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(caseDirectory);
         ArgumentNullException.ThrowIfNull(backend);
@@ -129,7 +129,7 @@ public static class ConformanceRunner
         }
     }
 
-    private static CaseResult RunCaseCore(string name, string dir, IBackend backend, ConformanceOptions options)
+    private static CaseResult RunCaseCore(string name, string dir, IComputeBackend backend, ConformanceOptions options)
     {
         var modelPath = Path.Combine(dir, "model.onnx");
         ModelProto model;
@@ -171,7 +171,7 @@ public static class ConformanceRunner
         return new CaseResult(name, CaseOutcome.Passed, null);
     }
 
-    private static string? RunSet(ModelProto original, string dir, IBackend backend, ConformanceOptions options,
+    private static string? RunSet(ModelProto original, string dir, IComputeBackend backend, ConformanceOptions options,
         List<(TensorSpec Spec, byte[] Data)> inputs, List<(TensorSpec Spec, byte[] Data)> expected, out bool unsupported)
     {
         unsupported = false;

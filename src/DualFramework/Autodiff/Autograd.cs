@@ -20,7 +20,7 @@ public static class Autograd
     public static bool IsTapeForced => _forceTapeDepth > 0;
 
     /// <summary>True when tensors of <paramref name="backend"/> get gradients from the backend's own engine on this thread.</summary>
-    public static bool UsesNative(IBackend backend) => _forceTapeDepth == 0 && backend.NativeAutograd != null;
+    public static bool UsesNative(IComputeBackend backend) => _forceTapeDepth == 0 && backend.NativeAutograd != null;
 
     /// <summary>Stops gradient recording on this thread (Core tape and backend engines) until disposed.</summary>
     public static IDisposable NoGrad()

@@ -4,7 +4,7 @@ namespace DualFramework.Backends;
 
 /// <summary>Marks the type in a backend assembly that creates the backend, so Core can find it by name.</summary>
 /// <param name="name">Registry name, e.g. "torch".</param>
-/// <param name="factory">A type with a public parameterless constructor implementing <see cref="IBackend"/>.</param>
+/// <param name="factory">A type with a public parameterless constructor implementing <see cref="IComputeBackend"/>.</param>
 [AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
 public sealed class BackendProviderAttribute(string name, Type factory) : Attribute
 {
@@ -26,26 +26,26 @@ public static class BackendRegistry
     /// <summary>The environment variable that selects the default backend.</summary>
     public const string EnvironmentVariable = "DUALFRAMEWORK_BACKEND";
 
-    private static readonly Dictionary<string, Func<IBackend>> Factories = new(StringComparer.OrdinalIgnoreCase);
-    private static readonly Dictionary<string, IBackend> Instances = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly Dictionary<string, Func<IComputeBackend>> Factories = new(StringComparer.OrdinalIgnoreCase);
+    private static readonly Dictionary<string, IComputeBackend> Instances = new(StringComparer.OrdinalIgnoreCase);
     private static readonly Dictionary<string, string> AssemblyByName = new(StringComparer.OrdinalIgnoreCase)
     {
         ["torch"] = "DualFramework.Torch",
         ["graph"] = "DualFramework.Graph",
     };
     private static readonly object Lock = new();
-    private static IBackend? _default;
-    [ThreadStatic] private static IBackend? _threadDefault;
+    private static IComputeBackend? _default;
+    [ThreadStatic] private static IComputeBackend? _threadDefault;
 
     /// <summary>Registers a backend factory under <paramref name="name"/>.</summary>
-    public static void Register(string name, Func<IBackend> factory)
+    public static void Register(string name, Func<IComputeBackend> factory)
     {
         lock (Lock) Factories[name] = factory;
     }
 
     /// <summary>The backend used for tensors created without an explicit backend: this thread's <see cref="Use"/> override
     /// if one is active, else the process-wide default (setting this property changes the process-wide default).</summary>
-    public static IBackend Default
+    public static IComputeBackend Default
     {
         get
         {
@@ -68,7 +68,7 @@ public static class BackendRegistry
     /// threads keep theirs, so in-process replicas or parallel tests can build models on different backends without racing
     /// on the process-wide <see cref="Default"/>.
     /// </summary>
-    public static IDisposable Use(IBackend backend)
+    public static IDisposable Use(IComputeBackend backend)
     {
         ArgumentNullException.ThrowIfNull(backend);
         var scope = new DefaultScope(_threadDefault);
@@ -76,7 +76,7 @@ public static class BackendRegistry
         return scope;
     }
 
-    private sealed class DefaultScope(IBackend? previous) : IDisposable
+    private sealed class DefaultScope(IComputeBackend? previous) : IDisposable
     {
         private bool _disposed;
 
@@ -98,14 +98,14 @@ public static class BackendRegistry
     public static void SetDefault(string name) => Default = Get(name);
 
     /// <summary>Backends created so far.</summary>
-    public static IReadOnlyList<IBackend> Loaded
+    public static IReadOnlyList<IComputeBackend> Loaded
     {
         get { lock (Lock) return Instances.Values.ToArray(); }
     }
 
     /// <summary>The backend called <paramref name="name"/>, created on first use.</summary>
     /// <exception cref="ArgumentException">No such backend can be found.</exception>
-    public static IBackend Get(string name)
+    public static IComputeBackend Get(string name)
     {
         lock (Lock)
         {
@@ -135,7 +135,7 @@ public static class BackendRegistry
         foreach (var attr in asm.GetCustomAttributes<BackendProviderAttribute>())
         {
             var type = attr.Factory;
-            Factories[attr.Name] = () => (IBackend)Activator.CreateInstance(type)!;
+            Factories[attr.Name] = () => (IComputeBackend)Activator.CreateInstance(type)!;
         }
     }
 }

@@ -138,7 +138,7 @@ public static class Checkpoint
     /// <param name="backend">Backend for the tensors (default: <see cref="BackendRegistry.Default"/>).</param>
     /// <returns>The contents; they own their tensors (outside every <see cref="TensorScope"/>): dispose them.</returns>
     /// <exception cref="CheckpointException">The file is missing, malformed or corrupted.</exception>
-    public static CheckpointContents Load(string path, IBackend? backend = null)
+    public static CheckpointContents Load(string path, IComputeBackend? backend = null)
     {
         Dictionary<string, Tensor> all;
         Dictionary<string, string> md;
@@ -171,7 +171,7 @@ public static class Checkpoint
     /// <returns>Optimizer state (owned by the result: dispose it) and progress.</returns>
     /// <exception cref="CheckpointException">The file is missing, malformed or corrupted.</exception>
     /// <exception cref="StateDictException">The model state does not fit <paramref name="model"/>.</exception>
-    public static ResumeState LoadInto(string path, Module model, bool strict = true, IBackend? backend = null)
+    public static ResumeState LoadInto(string path, Module model, bool strict = true, IComputeBackend? backend = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         backend ??= model.NamedVariables().Values.FirstOrDefault()?.Value.Backend;

@@ -340,7 +340,7 @@ public static class SafeTensors
     /// </summary>
     /// <returns>Tensors by name, and the metadata (including DualFramework's own keys; empty when the file has none).</returns>
     /// <exception cref="CheckpointException">The file is missing, unreadable, malformed, truncated or corrupted.</exception>
-    public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Load(string path, IBackend? backend = null)
+    public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Load(string path, IComputeBackend? backend = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using var fs = Open(path);
@@ -361,7 +361,7 @@ public static class SafeTensors
     /// <param name="backend">Backend for the tensors (default: <see cref="BackendRegistry.Default"/>).</param>
     /// <param name="name">How error messages name the source.</param>
     /// <exception cref="CheckpointException">The image is malformed, truncated or corrupted.</exception>
-    public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Read(Stream stream, IBackend? backend = null, string name = "<stream>")
+    public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Read(Stream stream, IComputeBackend? backend = null, string name = "<stream>")
     {
         ArgumentNullException.ThrowIfNull(stream);
         if (!stream.CanRead || !stream.CanSeek) throw new ArgumentException("The stream must be readable and seekable.", nameof(stream));
@@ -370,7 +370,7 @@ public static class SafeTensors
 
     /// <summary>Reads a safetensors image held in memory.</summary>
     /// <exception cref="CheckpointException">The image is malformed, truncated or corrupted.</exception>
-    public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Deserialize(byte[] data, IBackend? backend = null, string name = "<bytes>")
+    public static (Dictionary<string, Tensor> Tensors, Dictionary<string, string> Metadata) Deserialize(byte[] data, IComputeBackend? backend = null, string name = "<bytes>")
     {
         ArgumentNullException.ThrowIfNull(data);
         using var ms = new MemoryStream(data, writable: false);
@@ -577,7 +577,7 @@ public static class SafeTensors
             throw Bad(source, $"format version {version} is newer than this reader supports ({FormatVersion}).");
     }
 
-    private static (Dictionary<string, Tensor>, Dictionary<string, string>) ReadCore(Stream s, IBackend? backend, string source)
+    private static (Dictionary<string, Tensor>, Dictionary<string, string>) ReadCore(Stream s, IComputeBackend? backend, string source)
     {
         var header = ReadHeaderCore(s, source);
         long dataStart = s.Position;

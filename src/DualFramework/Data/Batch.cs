@@ -78,7 +78,7 @@ public sealed class Batch
     /// <see cref="TensorScope"/>.
     /// </summary>
     /// <param name="backend">The backend; null uses the default.</param>
-    public (Tensor Features, Tensor Labels) ToTensors(IBackend? backend = null)
+    public (Tensor Features, Tensor Labels) ToTensors(IComputeBackend? backend = null)
     {
         var x = Tensor.FromArray(Features, FeatureShape, backend);
         try

@@ -66,7 +66,7 @@ public sealed class LabeledImages
 
     /// <summary>All images as a float32 tensor of <see cref="Shape"/> in [0, 1] and the labels as an int64 tensor.</summary>
     /// <param name="backend">The backend; null uses the default.</param>
-    public (Tensor Images, Tensor Labels) ToTensors(IBackend? backend = null) =>
+    public (Tensor Images, Tensor Labels) ToTensors(IComputeBackend? backend = null) =>
         new Batch(ToFloatArray(), Shape, Labels).ToTensors(backend);
 }
 

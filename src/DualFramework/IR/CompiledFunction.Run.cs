@@ -74,7 +74,7 @@ public sealed partial class CompiledFunction
     }
 
     // Any backend: inputs as tensors, outputs as new tensors assigned to the state variables and returned as results.
-    private static Tensor[] RunGeneric(Entry e, IBackend backend, Tensor[] args)
+    private static Tensor[] RunGeneric(Entry e, IComputeBackend backend, Tensor[] args)
     {
         foreach (var h in e.Host) h(e.Scalars);
         var inputs = new Tensor[e.Feeds.Length];
@@ -116,7 +116,7 @@ public sealed partial class CompiledFunction
             if (!_owned.Contains(p) && Array.IndexOf(inputs, p) < 0) p.Dispose();
     }
 
-    private static Tensor ScalarTensor(double value, DType dtype, IBackend backend) => dtype switch
+    private static Tensor ScalarTensor(double value, DType dtype, IComputeBackend backend) => dtype switch
     {
         DType.Float32 => Tensor.Scalar((float)value, backend),
         DType.Float64 => Tensor.Scalar(value, backend),

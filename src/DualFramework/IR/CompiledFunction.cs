@@ -32,7 +32,7 @@ public sealed partial class CompiledFunction : IDisposable
     private readonly TensorSpec[]? _signature;
     private readonly Module? _model;
     private readonly Generator[] _generators;
-    private readonly Func<IBackend, bool, PassPipeline> _passes;
+    private readonly Func<IComputeBackend, bool, PassPipeline> _passes;
     private readonly Dictionary<string, Entry> _cache = [];
 
     /// <summary>Creates a compiled function.</summary>
@@ -50,7 +50,7 @@ public sealed partial class CompiledFunction : IDisposable
     /// run to run and follow the generators' sequences exactly as eager code would. Seeds from other generators are baked into
     /// the graph (the same values on every run).</param>
     public CompiledFunction(Func<Tensor[], Tensor[]> function, IEnumerable<Variable>? state = null, TensorSpec[]? signature = null,
-        Module? model = null, Func<IBackend, bool, PassPipeline>? passes = null, string name = "function", IEnumerable<Generator>? generators = null)
+        Module? model = null, Func<IComputeBackend, bool, PassPipeline>? passes = null, string name = "function", IEnumerable<Generator>? generators = null)
     {
         _generators = generators?.ToArray() ?? [];
         _function = function ?? throw new ArgumentNullException(nameof(function));
@@ -123,7 +123,7 @@ public sealed partial class CompiledFunction : IDisposable
         return false;
     }
 
-    private (Entry Entry, IBackend Backend) Lookup(ReadOnlySpan<Tensor> args)
+    private (Entry Entry, IComputeBackend Backend) Lookup(ReadOnlySpan<Tensor> args)
     {
         var backend = args.Length > 0 ? args[0].Backend : _state.Count > 0 ? _state[0].Value.Backend : BackendRegistry.Default;
         // Steady state: the same signature as the previous call needs no key string (nor its allocations).
@@ -146,9 +146,9 @@ public sealed partial class CompiledFunction : IDisposable
     private LastCall? _last;
 
     // The signature of the previous call, compared field by field (the state variables' specs never change, only their count).
-    private sealed record LastCall(Entry Entry, IBackend Backend, TensorSpec[] Args, int StateCount, bool GradEnabled, bool? Training)
+    private sealed record LastCall(Entry Entry, IComputeBackend Backend, TensorSpec[] Args, int StateCount, bool GradEnabled, bool? Training)
     {
-        public bool Matches(IBackend backend, ReadOnlySpan<Tensor> args, int stateCount, bool? training)
+        public bool Matches(IComputeBackend backend, ReadOnlySpan<Tensor> args, int stateCount, bool? training)
         {
             if (!ReferenceEquals(backend, Backend) || stateCount != StateCount || GradEnabled != Autograd.IsGradEnabled || training != Training
                 || args.Length != Args.Length) return false;
@@ -194,7 +194,7 @@ public sealed partial class CompiledFunction : IDisposable
 
     private static string Describe(TensorSpec s) => s.ToString();
 
-    private string Key(IBackend backend, ReadOnlySpan<Tensor> args)
+    private string Key(IComputeBackend backend, ReadOnlySpan<Tensor> args)
     {
         var sb = new StringBuilder();
         sb.Append(backend.Name).Append('@').Append(backend.Device).Append('|').Append(Autograd.IsGradEnabled ? 'g' : 'n')
@@ -205,7 +205,7 @@ public sealed partial class CompiledFunction : IDisposable
         return sb.ToString();
     }
 
-    private Entry Trace(IBackend backend, Tensor[] args)
+    private Entry Trace(IComputeBackend backend, Tensor[] args)
     {
         var graph = new Graph();
         var sym = new SymbolicBackend(graph, backend);

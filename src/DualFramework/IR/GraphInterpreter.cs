@@ -5,14 +5,14 @@ using DualFramework.Operators;
 namespace DualFramework.IR;
 
 /// <summary>
-/// Core's portable executor (the default <see cref="IBackend.Compile"/>): runs a graph node by node through
-/// <see cref="IBackend.Execute"/> on concrete tensors, without re-checking shapes (the graph was verified when built) and
+/// Core's portable executor (the default <see cref="IComputeBackend.Compile"/>): runs a graph node by node through
+/// <see cref="IComputeBackend.Execute"/> on concrete tensors, without re-checking shapes (the graph was verified when built) and
 /// without recording gradients. Constants are uploaded once and kept; every intermediate is freed right after its last use,
 /// so peak memory follows the live set rather than the whole graph.
 /// </summary>
 public sealed class GraphInterpreter : IExecutable
 {
-    private readonly IBackend _backend;
+    private readonly IComputeBackend _backend;
     private readonly Graph _graph;
     private readonly Dictionary<Value, int> _slot = new(ReferenceEqualityComparer.Instance);
     private readonly int[][] _nodeInputs;
@@ -25,7 +25,7 @@ public sealed class GraphInterpreter : IExecutable
     private bool _disposed;
 
     /// <summary>Prepares <paramref name="graph"/> for execution on <paramref name="backend"/>. The graph must not change afterwards.</summary>
-    public GraphInterpreter(IBackend backend, Graph graph)
+    public GraphInterpreter(IComputeBackend backend, Graph graph)
     {
         _backend = backend;
         _graph = graph;

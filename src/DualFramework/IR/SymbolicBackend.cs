@@ -8,11 +8,11 @@ namespace DualFramework.IR;
 /// running an op appends a node instead of computing anything. It has no autograd of its own, so gradients inside a trace
 /// come from Core's tape and its rules, which then add the backward pass to the same graph.
 /// </summary>
-public sealed class SymbolicBackend : IBackend
+public sealed class SymbolicBackend : IComputeBackend
 {
     /// <summary>Creates a backend that appends to <paramref name="graph"/>; <paramref name="target"/> is the backend the
     /// graph will run on (it supplies the device).</summary>
-    public SymbolicBackend(Graph graph, IBackend target)
+    public SymbolicBackend(Graph graph, IComputeBackend target)
     {
         Graph = graph;
         Target = target;
@@ -22,7 +22,7 @@ public sealed class SymbolicBackend : IBackend
     public Graph Graph { get; }
 
     /// <summary>The concrete backend the traced graph is compiled for.</summary>
-    public IBackend Target { get; }
+    public IComputeBackend Target { get; }
 
     /// <inheritdoc />
     public string Name => "symbolic";

@@ -136,5 +136,5 @@ internal static class SymbolicTrace
     public static bool IsSymbolic(Tensor t) => t.Backend is SymbolicBackend;
 
     /// <summary>The backend concrete tensors are created on inside the active trace (its target).</summary>
-    public static IBackend? Target => _current?.Backend.Target;
+    public static IComputeBackend? Target => _current?.Backend.Target;
 }

@@ -41,7 +41,7 @@ public static class Dispatcher
 
     /// <summary>Applies a single-output creation op (no tensor operands) on <paramref name="backend"/> (default: the default
     /// backend; while tracing, the trace for a random op).</summary>
-    public static Tensor Create(Op op, OpAttrs attrs, IBackend? backend)
+    public static Tensor Create(Op op, OpAttrs attrs, IComputeBackend? backend)
     {
         // A random op traced without an explicit backend is recorded, not run into a trace-time constant: its values belong
         // to each run (its seed becomes a per-run input when a tracked generator drew it, see RandomSeedInputs).
@@ -73,7 +73,7 @@ public static class Dispatcher
         return Wrap(op, attrs, inputs, backend, outSpecs, result);
     }
 
-    private static (IBackend, TensorSpec[], object) Run(Op op, OpAttrs attrs, ReadOnlySpan<Tensor> inputs)
+    private static (IComputeBackend, TensorSpec[], object) Run(Op op, OpAttrs attrs, ReadOnlySpan<Tensor> inputs)
     {
         if (inputs.Length == 0) throw new ArgumentException($"{op.Name}: use Dispatcher.Create for ops without operands.");
         var backend = inputs[0].Backend;
@@ -96,7 +96,7 @@ public static class Dispatcher
         return (backend, outSpecs, result);
     }
 
-    private static Tensor[] Wrap(Op op, OpAttrs attrs, ReadOnlySpan<Tensor> inputs, IBackend backend, TensorSpec[] outSpecs, object result)
+    private static Tensor[] Wrap(Op op, OpAttrs attrs, ReadOnlySpan<Tensor> inputs, IComputeBackend backend, TensorSpec[] outSpecs, object result)
     {
         // Kernels return a bare handle for one output or an array of handles (also for a one-element split).
         var handles = result as object[] ?? [result];

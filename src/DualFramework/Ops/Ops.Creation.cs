@@ -6,14 +6,14 @@ namespace DualFramework;
 public static partial class Ops
 {
     /// <summary>A tensor filled with <paramref name="value"/>.</summary>
-    public static Tensor Full(Shape shape, double value, DType dtype = DType.Float32, IBackend? backend = null) =>
+    public static Tensor Full(Shape shape, double value, DType dtype = DType.Float32, IComputeBackend? backend = null) =>
         Dispatcher.Create(OpSet.Full, new FullAttrs(shape.ToArray(), value, dtype), backend);
 
     /// <summary>A tensor of zeros.</summary>
-    public static Tensor Zeros(Shape shape, DType dtype = DType.Float32, IBackend? backend = null) => Full(shape, 0, dtype, backend);
+    public static Tensor Zeros(Shape shape, DType dtype = DType.Float32, IComputeBackend? backend = null) => Full(shape, 0, dtype, backend);
 
     /// <summary>A tensor of ones.</summary>
-    public static Tensor Ones(Shape shape, DType dtype = DType.Float32, IBackend? backend = null) => Full(shape, 1, dtype, backend);
+    public static Tensor Ones(Shape shape, DType dtype = DType.Float32, IComputeBackend? backend = null) => Full(shape, 1, dtype, backend);
 
     /// <summary>Zeros with the shape, dtype and backend of <paramref name="like"/>.</summary>
     public static Tensor ZerosLike(Tensor like) => Full(like.Shape, 0, like.DType, like.Backend);
@@ -31,7 +31,7 @@ public static partial class Ops
     /// <param name="step">Increment; must not be zero.</param>
     /// <param name="dtype">Element type (integer dtypes need whole <paramref name="start"/> and <paramref name="step"/>).</param>
     /// <param name="backend">Backend (default: <see cref="BackendRegistry.Default"/>).</param>
-    public static Tensor Arange(double start, double stop, double step = 1, DType dtype = DType.Float32, IBackend? backend = null) =>
+    public static Tensor Arange(double start, double stop, double step = 1, DType dtype = DType.Float32, IComputeBackend? backend = null) =>
         Dispatcher.Create(OpSet.Arange, new ArangeAttrs(start, stop, step, dtype), backend);
 
     /// <summary>Integer range <c>start, start + step, …</c> (int64 by default, as PyTorch does for integer arguments).</summary>
@@ -40,13 +40,13 @@ public static partial class Ops
     /// <param name="step">Increment; must not be zero.</param>
     /// <param name="dtype">Element type.</param>
     /// <param name="backend">Backend (default: <see cref="BackendRegistry.Default"/>).</param>
-    public static Tensor Arange(long start, long stop, long step = 1, DType dtype = DType.Int64, IBackend? backend = null) =>
+    public static Tensor Arange(long start, long stop, long step = 1, DType dtype = DType.Int64, IComputeBackend? backend = null) =>
         Dispatcher.Create(OpSet.Arange, new ArangeAttrs(start, stop, step, dtype), backend);
 
     /// <summary><c>0, 1, …, stop − 1</c> as int64.</summary>
     /// <param name="stop">Exclusive bound (no elements when ≤ 0).</param>
     /// <param name="backend">Backend (default: <see cref="BackendRegistry.Default"/>).</param>
-    public static Tensor Arange(long stop, IBackend? backend = null) => Arange(0, stop, 1, DType.Int64, backend);
+    public static Tensor Arange(long stop, IComputeBackend? backend = null) => Arange(0, stop, 1, DType.Int64, backend);
 
     /// <summary>An [<paramref name="n"/>, <paramref name="m"/>] matrix (square when <paramref name="m"/> is null) with
     /// ones on the main diagonal and zeros elsewhere.</summary>
@@ -54,6 +54,6 @@ public static partial class Ops
     /// <param name="m">Columns (≥ 0); null for <paramref name="n"/>.</param>
     /// <param name="dtype">Element type.</param>
     /// <param name="backend">Backend (default: <see cref="BackendRegistry.Default"/>).</param>
-    public static Tensor Eye(long n, long? m = null, DType dtype = DType.Float32, IBackend? backend = null) =>
+    public static Tensor Eye(long n, long? m = null, DType dtype = DType.Float32, IComputeBackend? backend = null) =>
         Dispatcher.Create(OpSet.Eye, new EyeAttrs(n, m ?? n, dtype), backend);
 }

@@ -28,7 +28,7 @@ public static partial class Ops
     // Rank-0 constants are immutable, so one tensor per (backend, dtype, value) can serve every op that uses it; this saves
     // a creation kernel per scalar operand on the hot path. Bounded: past the limit new values are created per use.
     private const int ScalarCacheLimit = 4096;
-    private static readonly ConcurrentDictionary<(IBackend, DType, long), Tensor> ScalarCache = new();
+    private static readonly ConcurrentDictionary<(IComputeBackend, DType, long), Tensor> ScalarCache = new();
 
     /// <summary>A rank-0 tensor holding <paramref name="value"/> with dtype <paramref name="dtype"/> on <paramref name="like"/>'s backend.
     /// The result may be shared: never dispose it.</summary>
@@ -90,5 +90,5 @@ public static partial class Ops
     }
 
     /// <summary>The default backend (shorthand for <see cref="BackendRegistry.Default"/>).</summary>
-    public static IBackend DefaultBackend => BackendRegistry.Default;
+    public static IComputeBackend DefaultBackend => BackendRegistry.Default;
 }

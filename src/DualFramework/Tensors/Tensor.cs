@@ -24,7 +24,7 @@ public sealed partial class Tensor : IDisposable
     internal bool TapeRequiresGrad;
     internal Tensor? TapeGrad;
 
-    internal Tensor(IBackend backend, object handle, TensorSpec spec)
+    internal Tensor(IComputeBackend backend, object handle, TensorSpec spec)
     {
         Backend = backend;
         _handle = handle;
@@ -33,7 +33,7 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>The backend that owns the data.</summary>
-    public IBackend Backend { get; }
+    public IComputeBackend Backend { get; }
 
     /// <summary>The backend's handle. Throws once disposed.</summary>
     public object Handle => _handle ?? throw new ObjectDisposedException(nameof(Tensor), $"Tensor {_spec} was disposed (its scope ended?).");
@@ -61,14 +61,14 @@ public sealed partial class Tensor : IDisposable
 
     /// <summary>Creates a tensor from host data on the default backend (or <paramref name="backend"/>).</summary>
     /// <exception cref="ArgumentException">The data length does not match the shape, or the element type has no dtype.</exception>
-    public static Tensor FromArray<T>(T[] data, Shape shape, IBackend? backend = null) where T : unmanaged =>
+    public static Tensor FromArray<T>(T[] data, Shape shape, IComputeBackend? backend = null) where T : unmanaged =>
         FromSpan<T>(data, shape, backend);
 
     /// <summary>Creates a 1-D tensor from host data on the default backend.</summary>
     public static Tensor FromArray<T>(params T[] data) where T : unmanaged => FromSpan<T>(data, new Shape((long)data.Length), null);
 
     /// <summary>Creates a tensor from host data on the default backend (or <paramref name="backend"/>).</summary>
-    public static Tensor FromSpan<T>(ReadOnlySpan<T> data, Shape shape, IBackend? backend = null) where T : unmanaged
+    public static Tensor FromSpan<T>(ReadOnlySpan<T> data, Shape shape, IComputeBackend? backend = null) where T : unmanaged
     {
         var dtype = DTypeOf<T>();
         if (data.Length != shape.NumElements)
@@ -79,7 +79,7 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>Creates a tensor of any dtype from its little-endian element bytes.</summary>
-    public static Tensor FromBytes(ReadOnlySpan<byte> data, TensorSpec spec, IBackend? backend = null)
+    public static Tensor FromBytes(ReadOnlySpan<byte> data, TensorSpec spec, IComputeBackend? backend = null)
     {
         if (data.Length != spec.Shape.NumElements * spec.DType.ElementSize())
             throw new ArgumentException($"{data.Length} bytes do not hold a {spec} tensor.", nameof(data));
@@ -88,10 +88,10 @@ public sealed partial class Tensor : IDisposable
     }
 
     /// <summary>Creates a scalar (rank-0) tensor.</summary>
-    public static Tensor Scalar<T>(T value, IBackend? backend = null) where T : unmanaged =>
+    public static Tensor Scalar<T>(T value, IComputeBackend? backend = null) where T : unmanaged =>
         FromSpan<T>([value], Shape.Scalar, backend);
 
-    internal static Tensor Wrap(IBackend backend, object handle, TensorSpec spec) => new(backend, handle, spec);
+    internal static Tensor Wrap(IComputeBackend backend, object handle, TensorSpec spec) => new(backend, handle, spec);
 
     /// <summary>Exchanges this tensor's handle with <paramref name="handle"/> (same spec): backends that update state in
     /// place swap a freshly written buffer in and take the old one back for reuse.</summary>

@@ -12,7 +12,7 @@ using NUnit.Framework;
 namespace DualFramework.Tests.Checkpoints;
 
 /// <summary>A host-memory backend for failure injection: handles are byte arrays; ToBytes can be made to throw.</summary>
-internal sealed class ByteBackend : IBackend
+internal sealed class ByteBackend : IComputeBackend
 {
     public bool FailToBytes { get; set; }
     public string Name => "bytes-test";

@@ -6,7 +6,7 @@ using NUnit.Framework;
 namespace DualFramework.Tests.Core;
 
 /// <summary>A backend with no kernels: proves that rules reject bad operands before any backend code runs.</summary>
-internal sealed class ExplodingBackend : IBackend
+internal sealed class ExplodingBackend : IComputeBackend
 {
     public int Executions;
     public string Name => "exploding";

@@ -1,5 +1,4 @@
 using DualFramework.Backends;
-using DualFramework.Operators;
 using FluentAssertions;
 using NUnit.Framework;
 
@@ -23,16 +22,6 @@ public class RegistryTests
     {
         var act = () => BackendRegistry.Get("tensorflow");
         act.Should().Throw<ArgumentException>().WithMessage("*Unknown backend 'tensorflow'*torch*");
-    }
-
-    [Test]
-    public void Every_op_of_the_op_set_has_a_torch_kernel()
-    {
-        var torch = BackendRegistry.Get("torch");
-        var missing = OpRegistry.All.Where(op => !torch.Supports(op)).Select(op => op.Name).ToList();
-        missing.Should().BeEmpty("the eager backend must map every op");
-        OpRegistry.All.Count.Should().BeGreaterThan(30);
-        OpRegistry.All.Select(o => o.Name).Should().OnlyHaveUniqueItems();
     }
 
     [Test]
@@ -68,7 +57,7 @@ public class RegistryTests
         var global = BackendRegistry.Default;
         var torch = BackendRegistry.Get("torch");
         var graph = BackendRegistry.Get("graph");
-        IBackend? seenElsewhere = null;
+        IComputeBackend? seenElsewhere = null;
         using (BackendRegistry.Use(graph))
         {
             BackendRegistry.Default.Should().BeSameAs(graph);

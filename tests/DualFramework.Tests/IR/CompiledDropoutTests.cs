@@ -17,7 +17,7 @@ using O = DualFramework.Ops;
 [TestFixture]
 public class CompiledDropoutTests
 {
-    private static IBackend Graph => BackendRegistry.Get("graph");
+    private static IComputeBackend Graph => BackendRegistry.Get("graph");
 
     // The hash as documented (docs/graph-backend.md), written out independently of the lowering.
     private static bool Keep(long i, ulong seed, double p)
@@ -91,7 +91,7 @@ public class CompiledDropoutTests
         Corr(a, 1, b, 0, n - 1).Should().BeInRange(-0.005, 0.005, "two seeds, shifted by one element");
     }
 
-    private static Sequential Net(IBackend b)
+    private static Sequential Net(IComputeBackend b)
     {
         using (BackendRegistry.Use(b))
         {

@@ -15,7 +15,7 @@ using O = DualFramework.Ops;
 [TestFixture]
 public class CompiledRandomTests
 {
-    private static IBackend Graph => BackendRegistry.Get("graph");
+    private static IComputeBackend Graph => BackendRegistry.Get("graph");
 
     private const double Levels = 1L << 30;
 

@@ -18,15 +18,15 @@ using O = DualFramework.Ops;
 [TestFixture]
 public class CompiledStepAllocationTests
 {
-    private static IBackend Graph => BackendRegistry.Get("graph");
+    private static IComputeBackend Graph => BackendRegistry.Get("graph");
 
-    private static Tensor Batch(int seed, IBackend b) =>
+    private static Tensor Batch(int seed, IComputeBackend b) =>
         Tensor.FromArray(IRTestSupport.Rand(seed, 16 * 12), new Shape(16, 12), b);
 
-    private static Tensor Labels(int seed, IBackend b) =>
+    private static Tensor Labels(int seed, IComputeBackend b) =>
         Tensor.FromArray(Enumerable.Range(0, 16).Select(i => (long)((i + seed) % 5)).ToArray(), new Shape(16), b);
 
-    private static Sequential Mlp(IBackend b, int inputs = 12, bool dropout = false)
+    private static Sequential Mlp(IComputeBackend b, int inputs = 12, bool dropout = false)
     {
         using (BackendRegistry.Use(b))
         {

@@ -63,7 +63,7 @@ public class ConvGradientRewriteTests
     {
         var graph = BackendRegistry.Get("graph");
         var torch = BackendRegistry.Get("torch");
-        Sequential Cnn(IBackend backend)
+        Sequential Cnn(IComputeBackend backend)
         {
             using (BackendRegistry.Use(backend))
             {

@@ -7,7 +7,7 @@ namespace DualFramework.Tests.IR;
 
 internal static class IRTestSupport
 {
-    public static IBackend TorchB => BackendRegistry.Get("torch");
+    public static IComputeBackend TorchB => BackendRegistry.Get("torch");
 
     public static float[] Rand(int seed, int n, double lo = -1, double hi = 1)
     {

@@ -15,8 +15,8 @@ using static DualFramework.Tests.Onnx.OnnxNodeCases;
 [TestFixture]
 public class ImportLossTests
 {
-    private static readonly IBackend Torch = BackendRegistry.Get("torch");
-    private static readonly IBackend GraphBackend = BackendRegistry.Get("graph");
+    private static readonly IComputeBackend Torch = BackendRegistry.Get("torch");
+    private static readonly IComputeBackend GraphBackend = BackendRegistry.Get("graph");
 
     private static NodeIn F(string name, params long[] shape) => new(name, shape);
     private static NodeIn W(string name, params long[] shape) => new(name, shape, Init: true);

@@ -15,8 +15,8 @@ using static DualFramework.Tests.Onnx.OnnxNodeCases;
 [TestFixture]
 public class ImportMoreTests
 {
-    private static readonly IBackend Torch = BackendRegistry.Get("torch");
-    private static readonly IBackend GraphBackend = BackendRegistry.Get("graph");
+    private static readonly IComputeBackend Torch = BackendRegistry.Get("torch");
+    private static readonly IComputeBackend GraphBackend = BackendRegistry.Get("graph");
 
     private static NodeIn F(string name, params long[] shape) => new(name, shape);
     private static NodeIn Pos(string name, params long[] shape) => new(name, shape, Lo: 0.1, Hi: 2);

@@ -14,8 +14,8 @@ using static DualFramework.Tests.Onnx.OnnxNodeCases;
 [TestFixture]
 public class ImportResizeScatterTests
 {
-    private static readonly IBackend Torch = BackendRegistry.Get("torch");
-    private static readonly IBackend GraphBackend = BackendRegistry.Get("graph");
+    private static readonly IComputeBackend Torch = BackendRegistry.Get("torch");
+    private static readonly IComputeBackend GraphBackend = BackendRegistry.Get("graph");
 
     private static NodeIn F(string name, params long[] shape) => new(name, shape);
     private static NodeIn Fk(string name, params double[] values) => new(name, [values.Length], Init: true, FVals: values);

@@ -12,8 +12,8 @@ namespace DualFramework.Tests.Onnx;
 [TestFixture]
 public class ImportShapeInputTests
 {
-    private static readonly IBackend Torch = BackendRegistry.Get("torch");
-    private static readonly IBackend GraphBackend = BackendRegistry.Get("graph");
+    private static readonly IComputeBackend Torch = BackendRegistry.Get("torch");
+    private static readonly IComputeBackend GraphBackend = BackendRegistry.Get("graph");
 
     private static ValueInfoProto Info(string name, int elemType, params long[] dims)
     {
@@ -38,7 +38,7 @@ public class ImportShapeInputTests
         new NodeProto { OpType = "Reshape", Name = "r", Input = { "x", "s" }, Output = { "z" } },
         new NodeProto { OpType = "Relu", Name = "a", Input = { "z" }, Output = { "y" } });
 
-    private static Tensor X(IBackend? b = null) => Tensor.FromArray(Enumerable.Range(0, 24).Select(i => (float)i).ToArray(), new Shape(2, 3, 4), b);
+    private static Tensor X(IComputeBackend? b = null) => Tensor.FromArray(Enumerable.Range(0, 24).Select(i => (float)i).ToArray(), new Shape(2, 3, 4), b);
 
     private static Tensor S(params long[] v) => Tensor.FromArray(v);
 

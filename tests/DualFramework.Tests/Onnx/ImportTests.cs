@@ -18,8 +18,8 @@ namespace DualFramework.Tests.Onnx;
 [TestFixture]
 public class ImportTests
 {
-    private static readonly IBackend Torch = BackendRegistry.Get("torch");
-    private static readonly IBackend GraphBackend = BackendRegistry.Get("graph");
+    private static readonly IComputeBackend Torch = BackendRegistry.Get("torch");
+    private static readonly IComputeBackend GraphBackend = BackendRegistry.Get("graph");
 
     private static Tensor Rand(int seed, params long[] shape) =>
         Tensor.FromArray(NNRef.RandF(seed, (int)new Shape(shape).NumElements, -2, 2), new Shape(shape));

@@ -76,7 +76,7 @@ internal static class OnnxNodeCases
     }
 
     /// <summary>Imports the case and checks every output on each backend against ONNX Runtime (1e-5 abs + 1e-5 rel).</summary>
-    public static void AssertMatchesOnnxRuntime(NodeCase c, int seed, params IBackend[] backends)
+    public static void AssertMatchesOnnxRuntime(NodeCase c, int seed, params IComputeBackend[] backends)
     {
         using var s = TensorScope.Begin();
         var (bytes, feeds) = Build(c, seed);

@@ -36,7 +36,7 @@ public class CompiledTrainerParityTests
     private static readonly double Gamma = Fp32ErrorModel.Gamma(K);
     private const int StepsPerEpoch = 6;
 
-    private static (History History, Trainer Trainer, Module Model, Sgd Opt) Fit(IBackend backend)
+    private static (History History, Trainer Trainer, Module Model, Sgd Opt) Fit(IComputeBackend backend)
     {
         using (BackendRegistry.Use(backend))
         {

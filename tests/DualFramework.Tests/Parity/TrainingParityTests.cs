@@ -33,7 +33,7 @@ public class TrainingParityTests
 
     private const int Batch = 16;
 
-    private static Module Build(string kind, IBackend backend)
+    private static Module Build(string kind, IComputeBackend backend)
     {
         using (BackendRegistry.Use(backend)) // Init creates parameters on the default backend
         {
@@ -57,7 +57,7 @@ public class TrainingParityTests
 
     // The loss, and the size of what it sums: cross-entropy is logsumexp(z) − z_y, whose rounding error scales with the
     // logits, not with the (possibly tiny) difference.
-    private static (double Loss, double Scale) LossAndGradients(Module model, IBackend backend, float[] x, long[] y)
+    private static (double Loss, double Scale) LossAndGradients(Module model, IComputeBackend backend, float[] x, long[] y)
     {
         foreach (var p in model.Parameters()) p.ZeroGrad();
         var logits = model.Call(Tensor.FromArray(x, new Shape(Batch, 1, 8, 8), backend));
@@ -71,7 +71,7 @@ public class TrainingParityTests
     // The size of the terms a gradient sums: the mean over samples of each sample's own gradient norm. It bounds the
     // gradient's norm (triangle inequality) and, unlike it, does not shrink when samples' gradients cancel as the model
     // fits the batch, which rounding does not do.
-    private static Dictionary<string, double> PerSampleGradientScale(Module model, IBackend backend, float[] x, long[] y)
+    private static Dictionary<string, double> PerSampleGradientScale(Module model, IComputeBackend backend, float[] x, long[] y)
     {
         var scale = model.NamedParameters().ToDictionary(p => p.Name, _ => 0.0);
         for (int b = 0; b < Batch; b++)

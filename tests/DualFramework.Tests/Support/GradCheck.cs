@@ -22,7 +22,7 @@ public sealed record Arg(double[] Data, long[] Shape)
     public Tensor ToTensor() => Tensor.FromArray(Data, new Shape(Shape));
 
     /// <summary>The values as a float32 tensor on <paramref name="backend"/>.</summary>
-    public Tensor ToFloat32(DualFramework.Backends.IBackend backend) =>
+    public Tensor ToFloat32(DualFramework.Backends.IComputeBackend backend) =>
         Tensor.FromArray(Data.Select(v => (float)v).ToArray(), new Shape(Shape), backend);
 }
 

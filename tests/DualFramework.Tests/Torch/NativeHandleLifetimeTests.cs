@@ -17,7 +17,7 @@ namespace DualFramework.Tests.Torch;
 [NonParallelizable]
 public class NativeHandleLifetimeTests
 {
-    private static readonly IBackend Torch = BackendRegistry.Get("torch");
+    private static readonly IComputeBackend Torch = BackendRegistry.Get("torch");
 
     private const int Iterations = 3000;
 

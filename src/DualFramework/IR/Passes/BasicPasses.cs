@@ -92,7 +92,7 @@ public sealed class CommonSubexpressionElimination : IGraphPass
 /// constants. Random ops are skipped (their values belong to the run), and so are results larger than
 /// <see cref="MaxElements"/> (folding them would trade a cheap kernel for a large constant).
 /// </summary>
-public sealed class ConstantFolding(IBackend evaluationBackend, long maxElements = 1 << 20) : IGraphPass
+public sealed class ConstantFolding(IComputeBackend evaluationBackend, long maxElements = 1 << 20) : IGraphPass
 {
     /// <inheritdoc />
     public string Name => "constant_folding";

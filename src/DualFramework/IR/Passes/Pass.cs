@@ -128,7 +128,7 @@ public sealed class PassPipeline
     /// common-subexpression elimination, matmul+add→linear fusion and dead-code elimination; for inference
     /// (<paramref name="training"/> false) also Conv+BatchNorm folding.
     /// </summary>
-    public static PassPipeline Default(IBackend evaluationBackend, bool training)
+    public static PassPipeline Default(IComputeBackend evaluationBackend, bool training)
     {
         var passes = new List<IGraphPass>
         {

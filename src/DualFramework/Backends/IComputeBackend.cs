@@ -4,14 +4,24 @@ using DualFramework.Operators;
 namespace DualFramework.Backends;
 
 /// <summary>
-/// The contract a backend implements: map each op to a kernel, move data in and out, and own native handles.
-/// Core calls it only after the op's rule has validated the operands, so kernels may assume valid input.
+/// The compute-backend contract: the one place where an engine plugs into DualFramework. A backend maps each op to a
+/// kernel, moves data in and out, and owns native handles; everything else (argument checks, shapes, dtype promotion,
+/// gradient rules, tracing, optimizers, layers) lives in Core and works unchanged on any backend.
 /// </summary>
 /// <remarks>
-/// A handle is whatever the backend uses for a tensor (a TorchSharp tensor, an IR value while tracing…). Core never looks
-/// inside it. A handle that implements <see cref="IDisposable"/> is disposed when its <see cref="Tensor"/> is.
+/// <para>Core calls a backend only after the op's rule has validated the operands, so kernels may assume valid input.
+/// A handle is whatever the backend uses for a tensor (a TorchSharp tensor, an ONNX Runtime value, an IR value while
+/// tracing…). Core never looks inside it. A handle that implements <see cref="IDisposable"/> is disposed when its
+/// <see cref="Tensor"/> is.</para>
+/// <para>Adding a third backend (a TensorFlow.NET adapter, a GPU library) takes five members: <see cref="Name"/>,
+/// <see cref="Device"/>, <see cref="Supports"/>, <see cref="Execute"/> and the byte transfers <see cref="FromBytes"/> /
+/// <see cref="ToBytes"/>. Gradients then come from Core's tape (<see cref="NativeAutograd"/> null) and traced graphs run
+/// on Core's <see cref="GraphInterpreter"/> (the default <see cref="Compile"/>). Register it by name with
+/// <see cref="BackendRegistry.Register"/>, or ship it in an assembly <c>DualFramework.X</c> carrying a
+/// <see cref="BackendProviderAttribute"/>; the op-set guard tests (tests/DualFramework.Tests/Backends) check that it maps
+/// every op and matches the eager torch results.</para>
 /// </remarks>
-public interface IBackend
+public interface IComputeBackend
 {
     /// <summary>Registry name ("torch", "graph", …).</summary>
     string Name { get; }
