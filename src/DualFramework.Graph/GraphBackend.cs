@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using DualFramework.Backends;
-using DualFramework.GraphBackend;
+using DualFramework.OnnxRuntime;
 using DualFramework.IR;
 using DualFramework.IR.Passes;
 using DualFramework.Onnx;
@@ -9,7 +9,7 @@ using Microsoft.ML.OnnxRuntime;
 
 [assembly: BackendProvider("graph", typeof(GraphBackend))]
 
-namespace DualFramework.GraphBackend;
+namespace DualFramework.OnnxRuntime;
 
 /// <summary>
 /// The static-graph backend: graphs (traced functions) are lowered to ONNX and run by ONNX Runtime. Outside a traced

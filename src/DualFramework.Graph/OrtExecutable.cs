@@ -2,7 +2,7 @@ using DualFramework.IR;
 using DualFramework.Onnx;
 using Microsoft.ML.OnnxRuntime;
 
-namespace DualFramework.GraphBackend;
+namespace DualFramework.OnnxRuntime;
 
 /// <summary>
 /// A whole graph lowered to one ONNX model and run by one ONNX Runtime session. <see cref="Run"/> allocates the outputs per

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using DualFramework.IR;
 using Microsoft.ML.OnnxRuntime;
 
-namespace DualFramework.GraphBackend;
+namespace DualFramework.OnnxRuntime;
 
 /// <summary>
 /// The steady-state runner of an <see cref="OrtExecutable"/>: every graph input and output is bound once to an

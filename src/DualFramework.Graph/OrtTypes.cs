@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime.Tensors;
 
-namespace DualFramework.GraphBackend;
+namespace DualFramework.OnnxRuntime;
 
 /// <summary>DType ↔ ONNX Runtime element type.</summary>
 internal static class OrtTypes

@@ -6,27 +6,6 @@ using Google.Protobuf;
 
 namespace DualFramework.Onnx;
 
-/// <summary>ONNX attribute constructors.</summary>
-internal static class A
-{
-    public static AttributeProto I(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
-
-    public static AttributeProto F(string name, double v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = (float)v };
-
-    public static AttributeProto S(string name, string v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(v) };
-
-    public static AttributeProto Ints(string name, IEnumerable<long> v)
-    {
-        var a = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        a.Ints.AddRange(v);
-        return a;
-    }
-
-    public static AttributeProto Ints(string name, IEnumerable<int> v) => Ints(name, v.Select(x => (long)x));
-
-    public static AttributeProto T(string name, TensorProto t) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = t };
-}
-
 /// <summary>
 /// Emits the ONNX nodes and initializers of one model. While a graph node is lowered it also exposes that node's
 /// operands (<see cref="In"/>), output specs and preferred output names (<see cref="Out"/>); a lowering binds each of its
@@ -143,7 +122,7 @@ internal sealed class LoweringContext
 
     /// <summary>Casts <paramref name="x"/> from <paramref name="from"/> to <paramref name="to"/> (no node when equal).</summary>
     public string Cast(string x, DType from, DType to) =>
-        from == to ? x : Op("Cast", [x], A.I("to", (long)OnnxTypes.ToOnnx(to)));
+        from == to ? x : Op("Cast", [x], OnnxAttr.Int("to", (long)OnnxTypes.ToOnnx(to)));
 
     /// <summary>An initializer holding <paramref name="data"/> (deduplicated by content).</summary>
     public string Const(DType dtype, long[] dims, byte[] data, string hint = "_c")

@@ -17,7 +17,7 @@ internal static partial class Lowerings
         {
             var a = c.Attrs<FullAttrs>();
             var gen = a.DType == DType.BFloat16 ? DType.Float32 : a.DType;
-            var y = c.Op("ConstantOfShape", [c.Ints(a.Shape)], A.T("value", LoweringContext.OneElement(a.Value, gen)));
+            var y = c.Op("ConstantOfShape", [c.Ints(a.Shape)], OnnxAttr.Tensor("value", LoweringContext.OneElement(a.Value, gen)));
             Finish(c, 0, y, gen);
         });
         // Element i = start + i·step evaluated in float64 (int64 for integer dtypes), then converted, as the op defines it;
@@ -132,7 +132,7 @@ internal static partial class Lowerings
             string reduction = a.Reduction switch { Reduction.Sum => "sum", Reduction.None => "none", _ => "mean" };
             if (a.LabelSmoothing == 0)
             {
-                var loss = c.Op("SoftmaxCrossEntropyLoss", ins, A.S("reduction", reduction), A.I("ignore_index", a.IgnoreIndex));
+                var loss = c.Op("SoftmaxCrossEntropyLoss", ins, OnnxAttr.String("reduction", reduction), OnnxAttr.Int("ignore_index", a.IgnoreIndex));
                 Finish(c, 0, loss, cd);
                 return;
             }
@@ -199,13 +199,13 @@ internal static partial class Lowerings
         string z = ins[0], t = ins[1];
         string? w = ins.Length == 3 ? ins[2] : null;
         var one = c.Ints(1);
-        var logp = c.Op("LogSoftmax", [z], A.I("axis", 1));
+        var logp = c.Op("LogSoftmax", [z], OnnxAttr.Int("axis", 1));
         var valid = c.Op("Not", c.Op("Equal", t, c.Scalar(a.IgnoreIndex, DType.Int64)));
         var safe = c.Op("Where", valid, t, c.Scalar(0, DType.Int64));
         var range = c.Op("Range", c.Scalar(0, DType.Int64), c.Scalar(classes, DType.Int64), c.Scalar(1, DType.Int64));
         var onehot = c.Cast(c.Op("Equal", c.Op("Unsqueeze", safe, one), range), DType.Bool, cd);
         var validF = c.Cast(valid, DType.Bool, cd);
-        string RowSum(string x) => c.Op("ReduceSum", [x, one], A.I("keepdims", 0));
+        string RowSum(string x) => c.Op("ReduceSum", [x, one], OnnxAttr.Int("keepdims", 0));
         var wyValid = w == null ? validF : c.Op("Mul", RowSum(c.Op("Mul", onehot, w)), validF);
         var nll = c.Op("Mul", c.Op("Neg", RowSum(c.Op("Mul", onehot, logp))), wyValid);
         var smooth = c.Op("Mul", c.Op("Neg", RowSum(w == null ? logp : c.Op("Mul", logp, w))), validF);
@@ -213,8 +213,8 @@ internal static partial class Lowerings
         return a.Reduction switch
         {
             Reduction.None => loss,
-            Reduction.Sum => c.Op("ReduceSum", [loss], A.I("keepdims", 0)),
-            _ => c.Op("Div", c.Op("ReduceSum", [loss], A.I("keepdims", 0)), c.Op("ReduceSum", [wyValid], A.I("keepdims", 0))),
+            Reduction.Sum => c.Op("ReduceSum", [loss], OnnxAttr.Int("keepdims", 0)),
+            _ => c.Op("Div", c.Op("ReduceSum", [loss], OnnxAttr.Int("keepdims", 0)), c.Op("ReduceSum", [wyValid], OnnxAttr.Int("keepdims", 0))),
         };
     }
 }

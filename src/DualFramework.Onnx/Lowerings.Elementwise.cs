@@ -30,7 +30,7 @@ internal static partial class Lowerings
         Add(OpSet.Gelu, c => Unary(c, (x, dt) =>
         {
             string inner;
-            if (c.Attrs<GeluAttrs>().Tanh)
+            if (c.Attrs<GeluAttrs>().Approximation == GeluApproximation.Tanh)
             {
                 var cube = c.Op("Mul", c.Op("Mul", x, x), x);
                 var arg = c.Op("Mul", c.Op("Add", x, c.Op("Mul", cube, c.Scalar(0.044715, dt))), c.Scalar(Math.Sqrt(2 / Math.PI), dt));
@@ -67,8 +67,8 @@ internal static partial class Lowerings
             if (from == to) c.Result(0, "Identity", [c.In(0)]);
             // ORT has no direct casts between bfloat16 and most types: go through float32.
             else if ((from == DType.BFloat16 || to == DType.BFloat16) && from != DType.Float32 && to != DType.Float32)
-                c.Result(0, "Cast", [c.Cast(c.In(0), from, DType.Float32)], A.I("to", (long)OnnxTypes.ToOnnx(to)));
-            else c.Result(0, "Cast", [c.In(0)], A.I("to", (long)OnnxTypes.ToOnnx(to)));
+                c.Result(0, "Cast", [c.Cast(c.In(0), from, DType.Float32)], OnnxAttr.Int("to", (long)OnnxTypes.ToOnnx(to)));
+            else c.Result(0, "Cast", [c.In(0)], OnnxAttr.Int("to", (long)OnnxTypes.ToOnnx(to)));
         });
 
         Simple2(OpSet.Add, "Add");

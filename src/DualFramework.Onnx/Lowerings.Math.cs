@@ -58,11 +58,11 @@ internal static partial class Lowerings
 
         // ONNX Mod: fmod=1 is C's fmod for every dtype; fmod=0 (sign of the divisor) is defined for integers only, so a
         // floating remainder is fmod moved by b where the result's sign differs from b's.
-        Add(OpSet.Fmod, c => Binary(c, (a, b, _) => c.Op("Mod", [a, b], A.I("fmod", 1))));
+        Add(OpSet.Fmod, c => Binary(c, (a, b, _) => c.Op("Mod", [a, b], OnnxAttr.Int("fmod", 1))));
         Add(OpSet.Remainder, c => Binary(c, (a, b, dt) =>
         {
-            if (!dt.IsFloating()) return c.Op("Mod", [a, b], A.I("fmod", 0));
-            var r = c.Op("Mod", [a, b], A.I("fmod", 1));
+            if (!dt.IsFloating()) return c.Op("Mod", [a, b], OnnxAttr.Int("fmod", 0));
+            var r = c.Op("Mod", [a, b], OnnxAttr.Int("fmod", 1));
             var zero = c.Scalar(0, dt);
             var differ = c.Op("And", c.Op("Not", c.Op("Equal", r, zero)), c.Op("Xor", c.Op("Less", r, zero), c.Op("Less", b, zero)));
             return c.Op("Where", differ, c.Op("Add", r, b), r);
@@ -74,8 +74,8 @@ internal static partial class Lowerings
             var dt = c.InSpec(0).DType;
             // ORT multiplies float, double, int32 and int64.
             var cd = dt is DType.Float16 or DType.BFloat16 ? DType.Float32 : dt is DType.Int8 or DType.UInt8 ? DType.Int64 : dt;
-            var attrs = new List<Proto.AttributeProto> { A.I("keepdims", a.KeepDims ? 1 : 0) };
-            if (a.Axes.Length > 0) attrs.Add(A.Ints("axes", a.Axes));
+            var attrs = new List<Proto.AttributeProto> { OnnxAttr.Int("keepdims", a.KeepDims ? 1 : 0) };
+            if (a.Axes.Length > 0) attrs.Add(OnnxAttr.Ints("axes", a.Axes));
             Finish(c, 0, c.Op("ReduceProd", [c.Cast(c.In(0), dt, cd)], attrs.ToArray()), cd);
         });
 
@@ -85,7 +85,7 @@ internal static partial class Lowerings
             var dt = c.InSpec(0).DType;
             var cd = dt is DType.Float16 or DType.BFloat16 ? DType.Float32 : dt is DType.Int8 or DType.UInt8 ? DType.Int64 : dt;
             var y = c.Op("CumSum", [c.Cast(c.In(0), dt, cd), c.Const(DType.Int64, [], BitConverter.GetBytes((long)a.Axis))],
-                A.I("exclusive", a.Exclusive ? 1 : 0), A.I("reverse", a.Reverse ? 1 : 0));
+                OnnxAttr.Int("exclusive", a.Exclusive ? 1 : 0), OnnxAttr.Int("reverse", a.Reverse ? 1 : 0));
             Finish(c, 0, y, cd);
         });
     }

@@ -29,10 +29,10 @@ internal static partial class Lowerings
         {
             var (ins, cd) = Widened(c);
             string y;
-            if (c.InSpec(0).Shape.Rank == 2) y = c.Op("Gemm", ins, A.I("transB", 1));
+            if (c.InSpec(0).Shape.Rank == 2) y = c.Op("Gemm", ins, OnnxAttr.Int("transB", 1));
             else
             {
-                y = c.Op("MatMul", ins[0], c.Op("Transpose", [ins[1]], A.Ints("perm", new[] { 1, 0 })));
+                y = c.Op("MatMul", ins[0], c.Op("Transpose", [ins[1]], OnnxAttr.Ints("perm", new[] { 1, 0 })));
                 if (ins.Length == 3) y = c.Op("Add", y, ins[2]);
             }
             Finish(c, 0, y, cd);
@@ -41,15 +41,15 @@ internal static partial class Lowerings
         {
             var a = c.Attrs<ConvAttrs>();
             var (ins, cd) = Widened(c);
-            var y = c.Op("Conv", ins, A.Ints("strides", a.Stride), A.Ints("pads", Pads(a.Padding)), A.Ints("dilations", a.Dilation), A.I("group", a.Groups));
+            var y = c.Op("Conv", ins, OnnxAttr.Ints("strides", a.Stride), OnnxAttr.Ints("pads", Pads(a.Padding)), OnnxAttr.Ints("dilations", a.Dilation), OnnxAttr.Int("group", a.Groups));
             Finish(c, 0, y, cd);
         });
         Add(OpSet.ConvTranspose, c =>
         {
             var a = c.Attrs<ConvTransposeAttrs>();
             var (ins, cd) = Widened(c);
-            var y = c.Op("ConvTranspose", ins, A.Ints("strides", a.Stride), A.Ints("pads", Pads(a.Padding)), A.Ints("dilations", a.Dilation),
-                A.I("group", a.Groups), A.Ints("output_padding", a.OutputPadding));
+            var y = c.Op("ConvTranspose", ins, OnnxAttr.Ints("strides", a.Stride), OnnxAttr.Ints("pads", Pads(a.Padding)), OnnxAttr.Ints("dilations", a.Dilation),
+                OnnxAttr.Int("group", a.Groups), OnnxAttr.Ints("output_padding", a.OutputPadding));
             Finish(c, 0, y, cd);
         });
         Add(OpSet.MaxPool2d, c =>
@@ -58,8 +58,8 @@ internal static partial class Lowerings
             var (ins, cd) = Widened(c);
             var x = c.InSpec(0).Shape;
             string y = c.Unique("_pool"), flat = c.Unique("_poolidx");
-            c.Emit("MaxPool", [ins[0]], [y, flat], A.Ints("kernel_shape", a.Kernel), A.Ints("strides", a.Stride), A.Ints("pads", Pads(a.Padding)),
-                A.Ints("dilations", a.Dilation), A.I("ceil_mode", a.CeilMode ? 1 : 0), A.I("storage_order", 0));
+            c.Emit("MaxPool", [ins[0]], [y, flat], OnnxAttr.Ints("kernel_shape", a.Kernel), OnnxAttr.Ints("strides", a.Stride), OnnxAttr.Ints("pads", Pads(a.Padding)),
+                OnnxAttr.Ints("dilations", a.Dilation), OnnxAttr.Int("ceil_mode", a.CeilMode ? 1 : 0), OnnxAttr.Int("storage_order", 0));
             Finish(c, 0, y, cd);
             // ONNX indices are flat over the whole N·C·H·W tensor; ours are per H·W plane: (n·C + c)·HW + i ≡ i mod HW.
             c.Result(1, "Mod", [flat, c.Const(DType.Int64, [], BitConverter.GetBytes(x[2] * x[3]))]);
@@ -68,8 +68,8 @@ internal static partial class Lowerings
         {
             var a = c.Attrs<AvgPool2dAttrs>();
             var (ins, cd) = Widened(c);
-            var y = c.Op("AveragePool", ins, A.Ints("kernel_shape", a.Kernel), A.Ints("strides", a.Stride), A.Ints("pads", Pads(a.Padding)),
-                A.I("count_include_pad", a.CountIncludePad ? 1 : 0));
+            var y = c.Op("AveragePool", ins, OnnxAttr.Ints("kernel_shape", a.Kernel), OnnxAttr.Ints("strides", a.Stride), OnnxAttr.Ints("pads", Pads(a.Padding)),
+                OnnxAttr.Int("count_include_pad", a.CountIncludePad ? 1 : 0));
             Finish(c, 0, y, cd);
         });
         // Evenly dividing windows are a plain AveragePool; otherwise y = Ph·x·Pwᵀ per plane with constant averaging matrices.
@@ -83,7 +83,7 @@ internal static partial class Lowerings
             if (h % a.OutH == 0 && w % a.OutW == 0)
             {
                 long[] k = [h / a.OutH, w / a.OutW];
-                y = c.Op("AveragePool", ins, A.Ints("kernel_shape", k), A.Ints("strides", k));
+                y = c.Op("AveragePool", ins, OnnxAttr.Ints("kernel_shape", k), OnnxAttr.Ints("strides", k));
             }
             else
             {
@@ -102,7 +102,7 @@ internal static partial class Lowerings
             long ch = xs[1];
             if (!a.Training)
             {
-                Finish(c, 0, c.Op("BatchNormalization", ins, A.F("epsilon", a.Eps)), cd);
+                Finish(c, 0, c.Op("BatchNormalization", ins, OnnxAttr.Float("epsilon", a.Eps)), cd);
                 c.Result(1, "Identity", [c.In(3)]);
                 c.Result(2, "Identity", [c.In(4)]);
                 return;
@@ -110,9 +110,9 @@ internal static partial class Lowerings
             // Training mode (ORT's BatchNormalization training_mode is limited): batch statistics with reductions.
             var axes = Enumerable.Range(0, rank).Where(i => i != 1).ToArray();
             var perChannel = c.Ints(Enumerable.Range(0, rank).Select(i => i == 1 ? ch : 1L).ToArray());
-            var mean = c.Op("ReduceMean", [ins[0]], A.Ints("axes", axes), A.I("keepdims", 1));
+            var mean = c.Op("ReduceMean", [ins[0]], OnnxAttr.Ints("axes", axes), OnnxAttr.Int("keepdims", 1));
             var xc = c.Op("Sub", ins[0], mean);
-            var varB = c.Op("ReduceMean", [c.Op("Mul", xc, xc)], A.Ints("axes", axes), A.I("keepdims", 1));
+            var varB = c.Op("ReduceMean", [c.Op("Mul", xc, xc)], OnnxAttr.Ints("axes", axes), OnnxAttr.Int("keepdims", 1));
             var rstd = c.Op("Reciprocal", c.Op("Sqrt", c.Op("Add", varB, c.Scalar(a.Eps, cd))));
             var y = c.Op("Add", c.Op("Mul", c.Op("Mul", xc, rstd), c.Op("Reshape", ins[1], perChannel)), c.Op("Reshape", ins[2], perChannel));
             Finish(c, 0, y, cd);
@@ -139,13 +139,13 @@ internal static partial class Lowerings
             {
                 weight ??= c.Doubles(Enumerable.Repeat(1.0, (int)normDims.Aggregate(1L, (p, d) => p * d)).ToArray(), normDims, cd);
                 string[] lnIns = bias == null ? [ins[0], weight] : [ins[0], weight, bias];
-                y = c.Op("LayerNormalization", lnIns, A.I("axis", -k), A.F("epsilon", a.Eps));
+                y = c.Op("LayerNormalization", lnIns, OnnxAttr.Int("axis", -k), OnnxAttr.Float("epsilon", a.Eps));
             }
             else
             {
                 var axes = Enumerable.Range(xs.Rank - k, k).ToArray();
-                var xc = c.Op("Sub", ins[0], c.Op("ReduceMean", [ins[0]], A.Ints("axes", axes), A.I("keepdims", 1)));
-                var v = c.Op("ReduceMean", [c.Op("Mul", xc, xc)], A.Ints("axes", axes), A.I("keepdims", 1));
+                var xc = c.Op("Sub", ins[0], c.Op("ReduceMean", [ins[0]], OnnxAttr.Ints("axes", axes), OnnxAttr.Int("keepdims", 1)));
+                var v = c.Op("ReduceMean", [c.Op("Mul", xc, xc)], OnnxAttr.Ints("axes", axes), OnnxAttr.Int("keepdims", 1));
                 y = c.Op("Mul", xc, c.Op("Reciprocal", c.Op("Sqrt", c.Op("Add", v, c.Scalar(a.Eps, cd)))));
                 if (weight != null) y = c.Op("Mul", y, weight);
                 if (bias != null) y = c.Op("Add", y, bias);

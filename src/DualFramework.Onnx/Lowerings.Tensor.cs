@@ -17,7 +17,7 @@ internal static partial class Lowerings
             var cd = dt is DType.Float16 or DType.BFloat16 ? DType.Float32 : outDt;
             var x = c.Cast(c.In(0), dt, cd);
             string[] ins = a.Axes.Length == 0 ? [x] : [x, c.Ints(a.Axes)];
-            Finish(c, 0, c.Op("ReduceSum", ins, A.I("keepdims", a.KeepDims ? 1 : 0)), cd);
+            Finish(c, 0, c.Op("ReduceSum", ins, OnnxAttr.Int("keepdims", a.KeepDims ? 1 : 0)), cd);
         });
         // ReduceMean/Max/Min keep the axes attribute until opset 18.
         void AxesAttr(Op op, string onnx) => Add(op, c =>
@@ -25,8 +25,8 @@ internal static partial class Lowerings
             var a = c.Attrs<ReduceAttrs>();
             var dt = c.InSpec(0).DType;
             var cd = Compute(dt);
-            var attrs = new List<Proto.AttributeProto> { A.I("keepdims", a.KeepDims ? 1 : 0) };
-            if (a.Axes.Length > 0) attrs.Add(A.Ints("axes", a.Axes));
+            var attrs = new List<Proto.AttributeProto> { OnnxAttr.Int("keepdims", a.KeepDims ? 1 : 0) };
+            if (a.Axes.Length > 0) attrs.Add(OnnxAttr.Ints("axes", a.Axes));
             Finish(c, 0, c.Op(onnx, [c.Cast(c.In(0), dt, cd)], attrs.ToArray()), cd);
         });
         AxesAttr(OpSet.Mean, "ReduceMean");
@@ -40,19 +40,19 @@ internal static partial class Lowerings
             var x = c.Cast(c.In(0), dt, Compute(dt));
             if (a.Axis is { } axis)
             {
-                c.Result(0, onnx, [x], A.I("axis", axis), A.I("keepdims", a.KeepDims ? 1 : 0), A.I("select_last_index", 0));
+                c.Result(0, onnx, [x], OnnxAttr.Int("axis", axis), OnnxAttr.Int("keepdims", a.KeepDims ? 1 : 0), OnnxAttr.Int("select_last_index", 0));
                 return;
             }
             // Flattened mode: the row-major flat index of the (first) extreme element.
             var flat = c.Op("Reshape", x, c.Ints(-1));
-            var idx = c.Op(onnx, [flat], A.I("axis", 0), A.I("keepdims", 0), A.I("select_last_index", 0));
+            var idx = c.Op(onnx, [flat], OnnxAttr.Int("axis", 0), OnnxAttr.Int("keepdims", 0), OnnxAttr.Int("select_last_index", 0));
             c.Result(0, "Reshape", [idx, c.Ints(c.OutSpec(0).Shape.ToArray())]);
         });
         Arg(OpSet.ArgMax, "ArgMax");
         Arg(OpSet.ArgMin, "ArgMin");
 
         // Opset 13+ Softmax/LogSoftmax normalise along one axis (the pre-13 "flatten from axis" semantics are not used).
-        void Soft(Op op, string onnx) => Add(op, c => Unary(c, (x, _) => c.Op(onnx, [x], A.I("axis", c.Attrs<SoftmaxAttrs>().Axis))));
+        void Soft(Op op, string onnx) => Add(op, c => Unary(c, (x, _) => c.Op(onnx, [x], OnnxAttr.Int("axis", c.Attrs<SoftmaxAttrs>().Axis))));
         Soft(OpSet.Softmax, "Softmax");
         Soft(OpSet.LogSoftmax, "LogSoftmax");
     }
@@ -68,8 +68,8 @@ internal static partial class Lowerings
             if (y.NumElements == 0)
             {
                 // An empty result: 0 in Reshape's shape means "copy" unless allowzero (opset 14) is set.
-                if (c.Opset >= 14) c.Result(0, "Reshape", [c.In(0), c.Ints(dims)], A.I("allowzero", 1));
-                else c.Result(0, "ConstantOfShape", [c.Ints(dims)], A.T("value", LoweringContext.OneElement(0, c.OutSpec(0).DType)));
+                if (c.Opset >= 14) c.Result(0, "Reshape", [c.In(0), c.Ints(dims)], OnnxAttr.Int("allowzero", 1));
+                else c.Result(0, "ConstantOfShape", [c.Ints(dims)], OnnxAttr.Tensor("value", LoweringContext.OneElement(0, c.OutSpec(0).DType)));
                 return;
             }
             // Copy a leading dim that reshape keeps (0 = "as in the input"), so a symbolic batch axis survives.
@@ -88,14 +88,14 @@ internal static partial class Lowerings
             }
             c.Result(0, "Expand", [c.In(0), c.Ints(dims)]);
         });
-        Add(OpSet.Permute, c => c.Result(0, "Transpose", [c.In(0)], A.Ints("perm", c.Attrs<PermuteAttrs>().Perm)));
-        Add(OpSet.Concat, c => c.Result(0, "Concat", Enumerable.Range(0, c.InCount).Select(c.In).ToArray(), A.I("axis", c.Attrs<ConcatAttrs>().Axis)));
+        Add(OpSet.Permute, c => c.Result(0, "Transpose", [c.In(0)], OnnxAttr.Ints("perm", c.Attrs<PermuteAttrs>().Perm)));
+        Add(OpSet.Concat, c => c.Result(0, "Concat", Enumerable.Range(0, c.InCount).Select(c.In).ToArray(), OnnxAttr.Int("axis", c.Attrs<ConcatAttrs>().Axis)));
         // Opset 13+ Split takes the piece sizes as an input.
         Add(OpSet.Split, c =>
         {
             var a = c.Attrs<SplitAttrs>();
             var outs = Enumerable.Range(0, a.Sizes.Length).Select(c.Out).ToArray();
-            c.Emit("Split", [c.In(0), c.Ints(a.Sizes)], outs, A.I("axis", a.Axis));
+            c.Emit("Split", [c.In(0), c.Ints(a.Sizes)], outs, OnnxAttr.Int("axis", a.Axis));
             for (int i = 0; i < outs.Length; i++) c.Set(i, outs[i]);
         });
         Add(OpSet.Slice, c =>
@@ -145,13 +145,13 @@ internal static partial class Lowerings
         void Add(Op op, Action<LoweringContext> f, int min = OnnxExportOptions.MinOpset) => add(op, f, min);
 
         // Gather accepts negative indices (counting from the end), as take does.
-        Add(OpSet.Take, c => c.Result(0, "Gather", [c.In(0), c.In(1)], A.I("axis", c.Attrs<TakeAttrs>().Axis)));
+        Add(OpSet.Take, c => c.Result(0, "Gather", [c.In(0), c.In(1)], OnnxAttr.Int("axis", c.Attrs<TakeAttrs>().Axis)));
         Add(OpSet.GatherElements, c =>
         {
             int axis = c.Attrs<IndexAxisAttrs>().Axis;
             // torch.gather allows an index smaller than x off the axis; ONNX wants them equal: slice x to the index's extent.
             var x = SliceToExtent(c, c.In(0), c.InSpec(0).Shape, c.InSpec(1).Shape, axis);
-            c.Result(0, "GatherElements", [x, c.In(1)], A.I("axis", axis));
+            c.Result(0, "GatherElements", [x, c.In(1)], OnnxAttr.Int("axis", axis));
         });
         // ScatterElements gained reduction="add" in opset 16.
         Add(OpSet.ScatterAdd, c =>
@@ -161,7 +161,7 @@ internal static partial class Lowerings
             var src = SliceToExtent(c, c.In(2), c.InSpec(2).Shape, c.InSpec(1).Shape, -1);
             var dt = c.InSpec(0).DType;
             var cd = Compute(dt);
-            var y = c.Op("ScatterElements", [c.Cast(c.In(0), dt, cd), c.In(1), c.Cast(src, dt, cd)], A.I("axis", axis), A.S("reduction", "add"));
+            var y = c.Op("ScatterElements", [c.Cast(c.In(0), dt, cd), c.In(1), c.Cast(src, dt, cd)], OnnxAttr.Int("axis", axis), OnnxAttr.String("reduction", "add"));
             Finish(c, 0, y, cd);
         }, 16);
         // one_hot as Equal(indices[..., None], arange(depth)): out-of-range indices give an all-zero row (torch raises).

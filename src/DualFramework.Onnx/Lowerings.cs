@@ -45,7 +45,7 @@ internal static partial class Lowerings
     {
         var to = c.OutSpec(i).DType;
         if (from == to) c.Set(i, y);
-        else c.Result(i, "Cast", [y], A.I("to", (long)OnnxTypes.ToOnnx(to)));
+        else c.Result(i, "Cast", [y], OnnxAttr.Int("to", (long)OnnxTypes.ToOnnx(to)));
     }
 
     private static void Unary(LoweringContext c, Func<string, DType, string> f, bool smallInts = true)

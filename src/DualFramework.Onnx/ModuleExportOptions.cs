@@ -1,6 +1,6 @@
 namespace DualFramework.Onnx;
 
-/// <summary>Settings of <see cref="ModuleExporter"/>.</summary>
+/// <summary>Settings of <see cref="ModuleExporter"/>: what tracing a module needs, plus the <see cref="OnnxExportOptions"/> of the model.</summary>
 public sealed record ModuleExportOptions
 {
     /// <summary>
@@ -18,9 +18,6 @@ public sealed record ModuleExportOptions
     /// <summary>Marks axis 0 of every input of rank ≥ 1 as a symbolic batch dimension (default true).</summary>
     public bool DynamicBatch { get; init; } = true;
 
-    /// <summary>ai.onnx opset version, in [<see cref="OnnxExportOptions.MinOpset"/>, <see cref="OnnxExportOptions.MaxOpset"/>] (default 17).</summary>
-    public int Opset { get; init; } = OnnxExportOptions.MaxOpset;
-
     /// <summary>
     /// Custom forward for modules whose forward is not <c>Module.Call(Tensor)</c> (several inputs or results): receives the
     /// inputs, returns the results. Null: <c>model.Call(inputs[0])</c> (exactly one input required).
@@ -30,26 +27,14 @@ public sealed record ModuleExportOptions
     /// <summary>Runs the inference passes (constant folding, Conv+BatchNorm folding, CSE, linear fusion) before lowering (default true).</summary>
     public bool Optimize { get; init; } = true;
 
-    /// <summary>Written to <c>ModelProto.producer_name</c>.</summary>
-    public string ProducerName { get; init; } = "DualFramework";
-
-    /// <summary>Written to <c>ModelProto.producer_version</c>; null: the DualFramework assembly version.</summary>
-    public string? ProducerVersion { get; init; }
-
-    /// <summary>Name of the ONNX graph; null: the model's class name.</summary>
-    public string? GraphName { get; init; }
-
-    /// <summary>Written to <c>ModelProto.doc_string</c> when not null.</summary>
-    public string? DocString { get; init; }
-
-    /// <summary>Written to <c>ModelProto.model_version</c>.</summary>
-    public long ModelVersion { get; init; } = 1;
-
     /// <summary>
-    /// Extra <c>metadata_props</c>; added after (and overriding) the exporter's own keys <c>framework</c>,
-    /// <c>framework_version</c> and <c>model_class</c>.
+    /// The model-level settings, as for <see cref="OnnxExporter"/> (opset, producer, graph name, doc string, model version,
+    /// metadata, names of symbolic dimensions); set them in place: <c>new ModuleExportOptions { Onnx = { Opset = 13 } }</c>.
+    /// Defaults differ in three places: the graph is named after the model's class, the producer version is the
+    /// DualFramework version, and the metadata gains <c>framework</c>, <c>framework_version</c> and <c>model_class</c> unless
+    /// set here. A <c>with</c> copy shares this object.
     /// </summary>
-    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+    public OnnxExportOptions Onnx { get; init; } = new();
 
     /// <summary>
     /// External data: when set, every initializer of at least this many bytes is written to the side file

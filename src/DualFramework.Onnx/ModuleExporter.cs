@@ -69,20 +69,21 @@ public static class ModuleExporter
             throw new ArgumentException($"'{clash}' is both an input and an output name.", nameof(options));
 
         string coreVersion = Version(typeof(Module).Assembly);
+        var given = options.Onnx;
         var onnxOptions = new OnnxExportOptions
         {
-            Opset = options.Opset,
-            ProducerName = options.ProducerName,
-            ProducerVersion = options.ProducerVersion ?? coreVersion,
-            GraphName = options.GraphName ?? model.GetType().Name,
-            DocString = options.DocString,
-            ModelVersion = options.ModelVersion,
+            Opset = given.Opset,
+            ProducerName = given.ProducerName,
+            ProducerVersion = given.ProducerVersion ?? coreVersion,
+            GraphName = given.GraphName ?? model.GetType().Name,
+            DocString = given.DocString,
+            ModelVersion = given.ModelVersion,
+            DynamicDimName = given.DynamicDimName,
         };
         onnxOptions.Metadata["framework"] = "DualFramework";
         onnxOptions.Metadata["framework_version"] = coreVersion;
         onnxOptions.Metadata["model_class"] = model.GetType().FullName ?? model.GetType().Name;
-        if (options.Metadata != null)
-            foreach (var (k, v) in options.Metadata) onnxOptions.Metadata[k] = v;
+        foreach (var (k, v) in given.Metadata) onnxOptions.Metadata[k] = v;
 
         var m = OnnxExporter.ToModel(graph, onnxOptions);
         RenameOutputs(m.Graph, outputNames);
@@ -98,8 +99,8 @@ public static class ModuleExporter
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputs);
         options ??= new ModuleExportOptions();
-        if (options.Opset is < OnnxExportOptions.MinOpset or > OnnxExportOptions.MaxOpset)
-            throw new ArgumentOutOfRangeException(nameof(options), options.Opset, $"ONNX export supports opsets {OnnxExportOptions.MinOpset} to {OnnxExportOptions.MaxOpset}.");
+        if (options.Onnx.Opset is < OnnxExportOptions.MinOpset or > OnnxExportOptions.MaxOpset)
+            throw new ArgumentOutOfRangeException(nameof(options), options.Onnx.Opset, $"ONNX export supports opsets {OnnxExportOptions.MinOpset} to {OnnxExportOptions.MaxOpset}.");
         if (inputs.Length == 0) throw new ArgumentException("At least one sample input is required.", nameof(inputs));
         for (int i = 0; i < inputs.Length; i++)
             if (inputs[i] == null) throw new ArgumentNullException(nameof(inputs), $"Sample input {i} is null.");

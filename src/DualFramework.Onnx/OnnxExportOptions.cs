@@ -17,11 +17,12 @@ public sealed class OnnxExportOptions
     /// <summary>Written to <c>ModelProto.producer_name</c>.</summary>
     public string ProducerName { get; set; } = "DualFramework";
 
-    /// <summary>Written to <c>ModelProto.producer_version</c>; null: the DualFramework.Onnx assembly version.</summary>
+    /// <summary>Written to <c>ModelProto.producer_version</c>; null: the DualFramework.Onnx assembly version
+    /// (<see cref="ModuleExporter"/>: the DualFramework assembly version).</summary>
     public string? ProducerVersion { get; set; }
 
-    /// <summary>Name of the ONNX graph.</summary>
-    public string GraphName { get; set; } = "main";
+    /// <summary>Name of the ONNX graph; null: <c>"main"</c> (<see cref="ModuleExporter"/>: the model's class name).</summary>
+    public string? GraphName { get; set; }
 
     /// <summary>Written to <c>ModelProto.doc_string</c> when not null.</summary>
     public string? DocString { get; set; }
@@ -29,7 +30,8 @@ public sealed class OnnxExportOptions
     /// <summary>Written to <c>ModelProto.model_version</c>.</summary>
     public long ModelVersion { get; set; } = 1;
 
-    /// <summary>Key/value pairs written to <c>ModelProto.metadata_props</c> (in key order).</summary>
+    /// <summary>Key/value pairs written to <c>ModelProto.metadata_props</c> (in key order). <see cref="ModuleExporter"/> adds
+    /// <c>framework</c>, <c>framework_version</c> and <c>model_class</c> unless they are set here.</summary>
     public IDictionary<string, string> Metadata { get; } = new SortedDictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>

@@ -34,7 +34,7 @@ public static class OnnxExporter
             if (Lowerings.Reason(n.Op, opset) is { } reason) unsupported.Add(new UnsupportedNode(n.Op.Name, n.LayerPath, reason));
         if (unsupported.Count > 0) throw new OnnxExportException(unsupported, opset);
 
-        var g = new GraphProto { Name = options.GraphName };
+        var g = new GraphProto { Name = options.GraphName ?? "main" };
         var names = new HashSet<string>(StringComparer.Ordinal);
         var valueNames = new Dictionary<Value, string>();
         var ctx = new LoweringContext(g, opset, names, valueNames);

@@ -1,6 +1,6 @@
 using DualFramework.Operators;
 using TorchSharp;
-using static DualFramework.Torch.K;
+using static DualFramework.Torch.KernelHelpers;
 
 namespace DualFramework.Torch;
 
@@ -13,8 +13,8 @@ internal static class CreationKernels
         t.Add(OpSet.Full, (_, a, _) =>
         {
             var f = (FullAttrs)a;
-            using var value = Sc(f.Value, f.DType);
-            return torch.full(f.Shape, value, St(f.DType), dev);
+            using var value = ScalarFor(f.Value, f.DType);
+            return torch.full(f.Shape, value, ScalarTypeOf(f.DType), dev);
         });
         t.Add(OpSet.Arange, (_, a, o) =>
         {
@@ -24,21 +24,21 @@ internal static class CreationKernels
             // which can disagree with the NumPy length rule of Infer.
             bool integer = r.DType.IsInteger();
             var work = integer ? torch.ScalarType.Int64 : torch.ScalarType.Float64;
-            using var zero = Sc(0L);
-            using var end = Sc(n);
-            using var one = Sc(1L);
-            using var step = integer ? Sc((long)r.Step) : Sc(r.Step);
-            using var start = integer ? Sc((long)r.Start) : Sc(r.Start);
+            using var zero = Int64Scalar(0L);
+            using var end = Int64Scalar(n);
+            using var one = Int64Scalar(1L);
+            using var step = integer ? Int64Scalar((long)r.Step) : Float64Scalar(r.Step);
+            using var start = integer ? Int64Scalar((long)r.Start) : Float64Scalar(r.Start);
             using var idx = torch.arange(zero, end, one, work, dev);
             using var scaled = idx.mul(step);
-            var values = scaled.add(start, One);
-            if (values.dtype == St(r.DType)) return values;
-            using (values) return values.to_type(St(r.DType));
+            var values = scaled.add(start, ScalarOne);
+            if (values.dtype == ScalarTypeOf(r.DType)) return values;
+            using (values) return values.to_type(ScalarTypeOf(r.DType));
         });
         t.Add(OpSet.Eye, (_, a, _) =>
         {
             var e = (EyeAttrs)a;
-            return torch.eye(e.Rows, e.Cols, St(e.DType), dev);
+            return torch.eye(e.Rows, e.Cols, ScalarTypeOf(e.DType), dev);
         });
     }
 }

@@ -11,9 +11,9 @@ internal static class IndexingKernels
         t.Add(OpSet.Take, (x, a, o) =>
         {
             int axis = ((TakeAttrs)a).Axis;
-            var data = K.In(x, 0);
+            var data = KernelHelpers.Operand(x, 0);
             long n = x[0].Shape[axis];
-            using var flatView = K.In(x, 1).reshape(-1);
+            using var flatView = KernelHelpers.Operand(x, 1).reshape(-1);
             using var flat = flatView.to_type(torch.ScalarType.Int64);
             bool negatives = false;
             if (flat.numel() > 0)
@@ -36,10 +36,10 @@ internal static class IndexingKernels
 
     private static torch.Tensor Wrapped(torch.Tensor flat, long n)
     {
-        using var zero = K.Sc(0L);
-        using var size = K.Sc(n);
+        using var zero = KernelHelpers.Int64Scalar(0L);
+        using var size = KernelHelpers.Int64Scalar(n);
         using var negative = flat.lt(zero);
-        using var shifted = flat.add(size, K.One);
+        using var shifted = flat.add(size, KernelHelpers.ScalarOne);
         return torch.where(negative, shifted, flat);
     }
 }

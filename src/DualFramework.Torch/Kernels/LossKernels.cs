@@ -1,7 +1,7 @@
 using DualFramework.Losses;
 using DualFramework.Operators;
 using TorchSharp;
-using static DualFramework.Torch.K;
+using static DualFramework.Torch.KernelHelpers;
 
 namespace DualFramework.Torch;
 
@@ -21,7 +21,7 @@ internal static class LossKernels
             };
             try
             {
-                return torch.nn.functional.cross_entropy(In(x, 0), In(x, 1), x.Length == 3 ? In(x, 2) : null, c.IgnoreIndex, reduction, c.LabelSmoothing);
+                return torch.nn.functional.cross_entropy(Operand(x, 0), Operand(x, 1), x.Length == 3 ? Operand(x, 2) : null, c.IgnoreIndex, reduction, c.LabelSmoothing);
             }
             catch (Exception e) when (e is not OpException)
             {
@@ -34,7 +34,7 @@ internal static class LossKernels
     private static Exception BadTarget(ReadOnlySpan<Tensor> x, CrossEntropyAttrs c, Exception inner)
     {
         long classes = x[0].Shape[1];
-        using var targets = In(x, 1).cpu();
+        using var targets = Operand(x, 1).cpu();
         foreach (var v in targets.data<long>())
             if (v != c.IgnoreIndex && (v < 0 || v >= classes))
                 return new OpException("cross_entropy", [x[0].Spec, x[1].Spec], $"target {v} out of range [0, {classes})", LayerPath.Current);

@@ -1,6 +1,6 @@
 using DualFramework.Operators;
 using TorchSharp;
-using static DualFramework.Torch.K;
+using static DualFramework.Torch.KernelHelpers;
 
 namespace DualFramework.Torch;
 
@@ -9,27 +9,27 @@ internal static class MathKernels
 {
     public static void Register(KernelTable t)
     {
-        t.Add(OpSet.Cos, (x, _, _) => In(x, 0).cos());
-        t.Add(OpSet.Sin, (x, _, _) => In(x, 0).sin());
-        t.Add(OpSet.Tan, (x, _, _) => In(x, 0).tan());
-        t.Add(OpSet.Asin, (x, _, _) => In(x, 0).asin());
-        t.Add(OpSet.Acos, (x, _, _) => In(x, 0).acos());
-        t.Add(OpSet.Atan, (x, _, _) => In(x, 0).atan());
-        t.Add(OpSet.Sinh, (x, _, _) => In(x, 0).sinh());
-        t.Add(OpSet.Cosh, (x, _, _) => In(x, 0).cosh());
-        t.Add(OpSet.Asinh, (x, _, _) => In(x, 0).asinh());
-        t.Add(OpSet.Acosh, (x, _, _) => In(x, 0).acosh());
-        t.Add(OpSet.Atanh, (x, _, _) => In(x, 0).atanh());
-        t.Add(OpSet.Floor, (x, _, _) => In(x, 0).floor());
-        t.Add(OpSet.Ceil, (x, _, _) => In(x, 0).ceil());
-        t.Add(OpSet.Round, (x, _, _) => In(x, 0).round());
-        t.Add(OpSet.Remainder, (x, _, _) => In(x, 0).remainder(In(x, 1)));
-        t.Add(OpSet.Fmod, (x, _, _) => In(x, 0).fmod(In(x, 1)));
+        t.Add(OpSet.Cos, (x, _, _) => Operand(x, 0).cos());
+        t.Add(OpSet.Sin, (x, _, _) => Operand(x, 0).sin());
+        t.Add(OpSet.Tan, (x, _, _) => Operand(x, 0).tan());
+        t.Add(OpSet.Asin, (x, _, _) => Operand(x, 0).asin());
+        t.Add(OpSet.Acos, (x, _, _) => Operand(x, 0).acos());
+        t.Add(OpSet.Atan, (x, _, _) => Operand(x, 0).atan());
+        t.Add(OpSet.Sinh, (x, _, _) => Operand(x, 0).sinh());
+        t.Add(OpSet.Cosh, (x, _, _) => Operand(x, 0).cosh());
+        t.Add(OpSet.Asinh, (x, _, _) => Operand(x, 0).asinh());
+        t.Add(OpSet.Acosh, (x, _, _) => Operand(x, 0).acosh());
+        t.Add(OpSet.Atanh, (x, _, _) => Operand(x, 0).atanh());
+        t.Add(OpSet.Floor, (x, _, _) => Operand(x, 0).floor());
+        t.Add(OpSet.Ceil, (x, _, _) => Operand(x, 0).ceil());
+        t.Add(OpSet.Round, (x, _, _) => Operand(x, 0).round());
+        t.Add(OpSet.Remainder, (x, _, _) => Operand(x, 0).remainder(Operand(x, 1)));
+        t.Add(OpSet.Fmod, (x, _, _) => Operand(x, 0).fmod(Operand(x, 1)));
         t.Add(OpSet.Prod, (x, a, o) =>
         {
             var r = (ReduceAttrs)a;
-            var v = In(x, 0);
-            var st = St(o[0].DType);
+            var v = Operand(x, 0);
+            var st = ScalarTypeOf(o[0].DType);
             // libtorch reduces one dim at a time (and widens small integers): keep dims, then reshape to the output.
             var y = v.alias();
             foreach (var axis in r.Resolve((int)v.dim()).OrderDescending())
@@ -51,8 +51,8 @@ internal static class MathKernels
         t.Add(OpSet.CumSum, (x, a, o) =>
         {
             var c = (CumSumAttrs)a;
-            var v = In(x, 0);
-            var st = St(o[0].DType);
+            var v = Operand(x, 0);
+            var st = ScalarTypeOf(o[0].DType);
             long n = v.shape[c.Axis];
             using var src = c.Reverse ? v.flip(c.Axis) : v.alias();
             using var sum = src.cumsum(c.Axis, st);

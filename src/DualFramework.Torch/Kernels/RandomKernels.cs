@@ -1,13 +1,13 @@
 using DualFramework.Operators;
 using TorchSharp;
-using static DualFramework.Torch.K;
+using static DualFramework.Torch.KernelHelpers;
 
 namespace DualFramework.Torch;
 
 /// <summary>Kernels of the random normal/uniform ops.</summary>
 internal static class RandomKernels
 {
-    // One libtorch generator per thread and device kind, re-seeded for every op so results depend on the op seed alone.
+    // ScalarOne libtorch generator per thread and device kind, re-seeded for every op so results depend on the op seed alone.
     [ThreadStatic] private static torch.Generator? _cpu;
     [ThreadStatic] private static torch.Generator? _cuda;
 
@@ -27,13 +27,13 @@ internal static class RandomKernels
         t.Add(OpSet.RandomUniform, (_, a, _) =>
         {
             var u = (RandomUniformAttrs)a;
-            var r = torch.empty(u.Shape, St(u.DType), dev);
+            var r = torch.empty(u.Shape, ScalarTypeOf(u.DType), dev);
             return r.uniform_(u.Low, u.High, Seeded(u.Seed, dev));
         });
         t.Add(OpSet.RandomNormal, (_, a, _) =>
         {
             var n = (RandomNormalAttrs)a;
-            var r = torch.empty(n.Shape, St(n.DType), dev);
+            var r = torch.empty(n.Shape, ScalarTypeOf(n.DType), dev);
             return r.normal_(n.Mean, n.Std, Seeded(n.Seed, dev));
         });
     }

@@ -1,6 +1,6 @@
 using DualFramework.Operators;
 using TorchSharp;
-using static DualFramework.Torch.K;
+using static DualFramework.Torch.KernelHelpers;
 using TT = TorchSharp.torch.Tensor;
 
 namespace DualFramework.Torch;
@@ -23,27 +23,27 @@ internal static class ReductionKernels
         t.Add(OpSet.Sum, (x, a, o) =>
         {
             var r = (ReduceAttrs)a;
-            var v = In(x, 0);
-            return v.sum(Axes(r, x[0].Rank), r.KeepDims, St(o[0].DType));
+            var v = Operand(x, 0);
+            return v.sum(Axes(r, x[0].Rank), r.KeepDims, ScalarTypeOf(o[0].DType));
         });
         t.Add(OpSet.Mean, (x, a, _) =>
         {
             var r = (ReduceAttrs)a;
-            return In(x, 0).mean(Axes(r, x[0].Rank), r.KeepDims);
+            return Operand(x, 0).mean(Axes(r, x[0].Rank), r.KeepDims);
         });
         t.Add(OpSet.Max, (x, a, _) =>
         {
             var r = (ReduceAttrs)a;
-            return In(x, 0).amax(Axes(r, x[0].Rank), r.KeepDims);
+            return Operand(x, 0).amax(Axes(r, x[0].Rank), r.KeepDims);
         });
         t.Add(OpSet.Min, (x, a, _) =>
         {
             var r = (ReduceAttrs)a;
-            return In(x, 0).amin(Axes(r, x[0].Rank), r.KeepDims);
+            return Operand(x, 0).amin(Axes(r, x[0].Rank), r.KeepDims);
         });
-        t.Add(OpSet.ArgMax, (x, a, o) => ArgReduce(In(x, 0), (ArgReduceAttrs)a, o[0], max: true));
-        t.Add(OpSet.ArgMin, (x, a, o) => ArgReduce(In(x, 0), (ArgReduceAttrs)a, o[0], max: false));
-        t.Add(OpSet.Softmax, (x, a, _) => In(x, 0).softmax(((SoftmaxAttrs)a).Axis));
-        t.Add(OpSet.LogSoftmax, (x, a, _) => In(x, 0).log_softmax(((SoftmaxAttrs)a).Axis));
+        t.Add(OpSet.ArgMax, (x, a, o) => ArgReduce(Operand(x, 0), (ArgReduceAttrs)a, o[0], max: true));
+        t.Add(OpSet.ArgMin, (x, a, o) => ArgReduce(Operand(x, 0), (ArgReduceAttrs)a, o[0], max: false));
+        t.Add(OpSet.Softmax, (x, a, _) => Operand(x, 0).softmax(((SoftmaxAttrs)a).Axis));
+        t.Add(OpSet.LogSoftmax, (x, a, _) => Operand(x, 0).log_softmax(((SoftmaxAttrs)a).Axis));
     }
 }

@@ -2,20 +2,6 @@ using System.Buffers.Binary;
 using System.Text;
 
 namespace DualFramework.Torch.Native;
-
-/// <summary>
-/// Thrown by <see cref="ElfVersionNeedPatcher"/> when an image is not a well-formed ELF64
-/// little-endian shared object (truncated, wrong magic, wrong class, offsets out of range, ...).
-/// </summary>
-internal sealed class ElfFormatException : Exception
-{
-    /// <summary>Creates the exception with a message describing what is malformed.</summary>
-    /// <param name="message">What was wrong with the image.</param>
-    public ElfFormatException(string message) : base(message)
-    {
-    }
-}
-
 /// <summary>One <c>Elf64_Vernaux</c> entry: a symbol version required from a needed library.</summary>
 /// <param name="EntryOffset">File offset of the 16-byte entry.</param>
 /// <param name="Hash"><c>vna_hash</c>: SysV ELF hash of <paramref name="Name"/>.</param>

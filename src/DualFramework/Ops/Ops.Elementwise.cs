@@ -114,8 +114,8 @@ public static partial class Ops
     public static Tensor Relu(Tensor x) => Apply(OpSet.Relu, x);
     /// <summary>Leaky ReLU with negative slope <paramref name="alpha"/>.</summary>
     public static Tensor LeakyRelu(Tensor x, double alpha = 0.01) => FloatUnary(OpSet.LeakyRelu, x, new LeakyReluAttrs(alpha));
-    /// <summary>GELU; <paramref name="tanhApproximation"/> selects the tanh form.</summary>
-    public static Tensor Gelu(Tensor x, bool tanhApproximation = false) => FloatUnary(OpSet.Gelu, x, new GeluAttrs(tanhApproximation));
+    /// <summary>GELU, exact (the default) or in the tanh form.</summary>
+    public static Tensor Gelu(Tensor x, GeluApproximation approximation = GeluApproximation.None) => FloatUnary(OpSet.Gelu, x, new GeluAttrs(approximation));
 
     /// <summary>Softplus <c>log(1 + exp(βx))/β</c>, linear where βx &gt; threshold.</summary>
     public static Tensor Softplus(Tensor x, double beta = 1.0, double threshold = 20.0)

@@ -8,7 +8,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.IR;
 
-using O = DualFramework.Ops;
 
 /// <summary>
 /// Dropout on the graph backend: masks from a counter hash of the element index under the op seed, which inside a compiled
@@ -36,8 +35,8 @@ public class CompiledDropoutTests
     public void Eager_graph_dropout_mask_is_the_documented_counter_hash(ulong seed, double p)
     {
         using var s = TensorScope.Begin();
-        var x = O.Ones(new Shape(6, 50), DType.Float32, Graph);
-        var (y, mask) = O.DropoutWithMask(x, p, seed);
+        var x = Ops.Ones(new Shape(6, 50), DType.Float32, Graph);
+        var (y, mask) = Ops.DropoutWithMask(x, p, seed);
         var m = mask.ToArray<bool>();
         var yv = y.ToArray<float>();
         for (int i = 0; i < m.Length; i++)
@@ -51,11 +50,11 @@ public class CompiledDropoutTests
     public void Eager_graph_dropout_reuses_one_session_for_every_seed()
     {
         using var s = TensorScope.Begin();
-        var backend = (DualFramework.GraphBackend.GraphBackend)Graph;
-        var x = O.Ones(new Shape(3, 7), DType.Float32, Graph);
-        O.DropoutWithMask(x, 0.5, 1);
+        var backend = (DualFramework.OnnxRuntime.GraphBackend)Graph;
+        var x = Ops.Ones(new Shape(3, 7), DType.Float32, Graph);
+        Ops.DropoutWithMask(x, 0.5, 1);
         int sessions = backend.CachedSessionCount;
-        var masks = Enumerable.Range(2, 6).Select(seed => O.DropoutWithMask(x, 0.5, (ulong)seed).Mask.ToArray<bool>()).ToList();
+        var masks = Enumerable.Range(2, 6).Select(seed => Ops.DropoutWithMask(x, 0.5, (ulong)seed).Mask.ToArray<bool>()).ToList();
         backend.CachedSessionCount.Should().Be(sessions, "the seed is an input of the cached session, not part of its key");
         masks.Select(m => string.Concat(m.Select(b => b ? '1' : '0'))).Distinct().Should().HaveCount(6);
     }
@@ -65,10 +64,10 @@ public class CompiledDropoutTests
     {
         using var s = TensorScope.Begin();
         const int n = 1 << 20;
-        var x = O.Ones(new Shape(1024, 1024), DType.Float32, Graph);
+        var x = Ops.Ones(new Shape(1024, 1024), DType.Float32, Graph);
         var gen = new Generator(7UL);
-        var a = O.DropoutWithMask(x, 0.25, gen.NextSeed()).Mask.ToArray<bool>();
-        var b = O.DropoutWithMask(x, 0.25, gen.NextSeed()).Mask.ToArray<bool>();
+        var a = Ops.DropoutWithMask(x, 0.25, gen.NextSeed()).Mask.ToArray<bool>();
+        var b = Ops.DropoutWithMask(x, 0.25, gen.NextSeed()).Mask.ToArray<bool>();
         double Mean(bool[] m) => m.Count(v => v) / (double)n;
         // Kept fraction 0.75 ± 4σ (σ = √(0.75·0.25/n) ≈ 0.00042).
         Mean(a).Should().BeApproximately(0.75, 0.0017);
@@ -108,7 +107,7 @@ public class CompiledDropoutTests
         var dropout = (Dropout)net[2];
         net.Train();
         using var f = new CompiledFunction(a => [dropout.Call(a[0])], model: net);
-        var x = O.Ones(new Shape(8, 32), DType.Float32, Graph);
+        var x = Ops.Ones(new Shape(8, 32), DType.Float32, Graph);
         long draws = dropout.Generator.Draws;
         var masks = new List<float[]>();
         for (int i = 0; i < 4; i++) masks.Add(f.CallReusingResults(x)[0].ToArray<float>());

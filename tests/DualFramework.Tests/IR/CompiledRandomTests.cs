@@ -6,7 +6,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.IR;
 
-using O = DualFramework.Ops;
 
 /// <summary>
 /// random_uniform / random_normal on the graph backend: values from the counter hash of the element index under the op
@@ -43,11 +42,11 @@ public class CompiledRandomTests
     public void Uniform_values_are_the_documented_hash(ulong seed)
     {
         using var s = TensorScope.Begin();
-        var f32 = O.RandomUniform(new Shape(3, 5), seed, -2, 3, DType.Float32, Graph).ToArray<float>();
+        var f32 = Ops.RandomUniform(new Shape(3, 5), seed, -2, 3, DType.Float32, Graph).ToArray<float>();
         for (int i = 0; i < f32.Length; i++) f32[i].Should().Be((float)(U01(i, seed, false) * 5 + -2), $"float32 element {i}");
-        var f64 = O.RandomUniform(new Shape(7), seed, 10, 10.5, DType.Float64, Graph).ToDoubleArray();
+        var f64 = Ops.RandomUniform(new Shape(7), seed, 10, 10.5, DType.Float64, Graph).ToDoubleArray();
         for (int i = 0; i < f64.Length; i++) f64[i].Should().Be(U01(i, seed, true) * 0.5 + 10, $"float64 element {i}");
-        var f16 = O.RandomUniform(new Shape(9), seed, -1, 1, DType.Float16, Graph).ToDoubleArray();
+        var f16 = Ops.RandomUniform(new Shape(9), seed, -1, 1, DType.Float16, Graph).ToDoubleArray();
         for (int i = 0; i < f16.Length; i++) f16[i].Should().BeApproximately(U01(i, seed, false) * 2 - 1, 1e-3, $"float16 element {i}");
     }
 
@@ -56,15 +55,15 @@ public class CompiledRandomTests
     public void Normal_values_are_box_muller_of_two_hashes(ulong seed)
     {
         using var s = TensorScope.Begin();
-        var f64 = O.RandomNormal(new Shape(4, 5), seed, 2, 0.5, DType.Float64, Graph).ToDoubleArray();
+        var f64 = Ops.RandomNormal(new Shape(4, 5), seed, 2, 0.5, DType.Float64, Graph).ToDoubleArray();
         for (int i = 0; i < f64.Length; i++)
         {
             double want = 2 + 0.5 * Z(i, seed);
             f64[i].Should().BeApproximately(want, 1e-12 * (1 + Math.Abs(want)), $"float64 element {i}");
         }
-        var f32 = O.RandomNormal(new Shape(11), seed, -1, 3, DType.Float32, Graph).ToArray<float>();
+        var f32 = Ops.RandomNormal(new Shape(11), seed, -1, 3, DType.Float32, Graph).ToArray<float>();
         for (int i = 0; i < f32.Length; i++) f32[i].Should().BeApproximately((float)(-1 + 3 * Z(i, seed)), 1e-6f * (1 + Math.Abs(f32[i])), $"float32 element {i}");
-        var bf16 = O.RandomNormal(new Shape(6), seed, 0, 1, DType.BFloat16, Graph);
+        var bf16 = Ops.RandomNormal(new Shape(6), seed, 0, 1, DType.BFloat16, Graph);
         bf16.DType.Should().Be(DType.BFloat16);
         var b = bf16.ToDoubleArray();
         for (int i = 0; i < b.Length; i++) b[i].Should().BeApproximately(Z(i, seed), 1e-2 * (1 + Math.Abs(b[i])), $"bfloat16 element {i}");
@@ -73,7 +72,7 @@ public class CompiledRandomTests
     private const int N = 1 << 20;
 
     private static double[] Sample(bool normal, ulong seed, DType dtype) =>
-        (normal ? O.RandomNormal(new Shape(1024, 1024), seed, 0, 1, dtype, Graph) : O.RandomUniform(new Shape(1024, 1024), seed, 0, 1, dtype, Graph))
+        (normal ? Ops.RandomNormal(new Shape(1024, 1024), seed, 0, 1, dtype, Graph) : Ops.RandomUniform(new Shape(1024, 1024), seed, 0, 1, dtype, Graph))
         .ToDoubleArray();
 
     private static double Corr(double[] u, int du, double[] v, int dv, int count)
@@ -161,23 +160,23 @@ public class CompiledRandomTests
     public void Eager_graph_random_ops_reuse_one_session_per_signature_for_every_seed()
     {
         using var s = TensorScope.Begin();
-        var backend = (DualFramework.GraphBackend.GraphBackend)Graph;
+        var backend = (DualFramework.OnnxRuntime.GraphBackend)Graph;
         var shape = new Shape(5, 7);
-        O.RandomUniform(shape, 1UL, -1, 1, DType.Float32, Graph);
-        O.RandomNormal(shape, 1UL, 0, 2, DType.Float64, Graph);
+        Ops.RandomUniform(shape, 1UL, -1, 1, DType.Float32, Graph);
+        Ops.RandomNormal(shape, 1UL, 0, 2, DType.Float64, Graph);
         int sessions = backend.CachedSessionCount;
         var uniforms = new List<string>();
         var normals = new List<string>();
         for (ulong seed = 2; seed < 202; seed++)
         {
-            uniforms.Add(string.Join(",", O.RandomUniform(shape, seed, -1, 1, DType.Float32, Graph).ToArray<float>()));
-            normals.Add(string.Join(",", O.RandomNormal(shape, seed, 0, 2, DType.Float64, Graph).ToDoubleArray()));
+            uniforms.Add(string.Join(",", Ops.RandomUniform(shape, seed, -1, 1, DType.Float32, Graph).ToArray<float>()));
+            normals.Add(string.Join(",", Ops.RandomNormal(shape, seed, 0, 2, DType.Float64, Graph).ToDoubleArray()));
         }
         backend.CachedSessionCount.Should().Be(sessions, "the seed is an input of the cached session, not part of its key");
         uniforms.Distinct().Should().HaveCount(200);
         normals.Distinct().Should().HaveCount(200);
         // The same seed replays.
-        string.Join(",", O.RandomUniform(shape, 2UL, -1, 1, DType.Float32, Graph).ToArray<float>()).Should().Be(uniforms[0]);
+        string.Join(",", Ops.RandomUniform(shape, 2UL, -1, 1, DType.Float32, Graph).ToArray<float>()).Should().Be(uniforms[0]);
     }
 
     [Test]
@@ -187,8 +186,8 @@ public class CompiledRandomTests
         var gen = new Generator(21UL);
         var shape = new Shape(4, 8);
         using var f = new CompiledFunction(a =>
-            [O.Add(a[0], O.RandomNormal(shape, gen, 1, 2)), O.RandomUniform(shape, gen, -1, 1, DType.Float64)], generators: [gen]);
-        var x = O.Zeros(shape, DType.Float32, Graph);
+            [Ops.Add(a[0], Ops.RandomNormal(shape, gen, 1, 2)), Ops.RandomUniform(shape, gen, -1, 1, DType.Float64)], generators: [gen]);
+        var x = Ops.Zeros(shape, DType.Float32, Graph);
         long before = gen.Draws;
         List<(float[] N, double[] U)> Runs() =>
             Enumerable.Range(0, 3).Select(_ => f.Call(x)).Select(r => (r[0].ToArray<float>(), r[1].ToDoubleArray())).ToList();
@@ -209,8 +208,8 @@ public class CompiledRandomTests
         {
             again[i].N.Should().Equal(runs[i].N, $"compiled replay of run {i}");
             again[i].U.Should().Equal(runs[i].U, $"compiled replay of run {i}");
-            O.Add(x, O.RandomNormal(shape, gen, 1, 2, backend: Graph)).ToArray<float>().Should().Equal(runs[i].N, $"eager run {i}");
-            O.RandomUniform(shape, gen, -1, 1, DType.Float64, Graph).ToDoubleArray().Should().Equal(runs[i].U, $"eager run {i}");
+            Ops.Add(x, Ops.RandomNormal(shape, gen, 1, 2, backend: Graph)).ToArray<float>().Should().Equal(runs[i].N, $"eager run {i}");
+            Ops.RandomUniform(shape, gen, -1, 1, DType.Float64, Graph).ToDoubleArray().Should().Equal(runs[i].U, $"eager run {i}");
         }
     }
 }

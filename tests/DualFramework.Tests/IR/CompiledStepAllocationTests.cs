@@ -9,7 +9,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.IR;
 
-using O = DualFramework.Ops;
 
 /// <summary>
 /// Steady-state compiled steps on the graph backend run without managed allocation (arguments copied into bound buffers,
@@ -94,7 +93,7 @@ public class CompiledStepAllocationTests
     public void Reused_results_are_overwritten_by_the_next_call_and_Call_returns_copies()
     {
         using var s = TensorScope.Begin();
-        using var f = new CompiledFunction(a => [O.Mul(a[0], 2.0)]);
+        using var f = new CompiledFunction(a => [Ops.Mul(a[0], 2.0)]);
         var x1 = Tensor.FromArray(new float[] { 1, 2, 3 }, new Shape(3), Graph);
         var x2 = Tensor.FromArray(new float[] { -1, 0, 5 }, new Shape(3), Graph);
         var r1 = f.CallReusingResults(x1)[0];
@@ -117,7 +116,7 @@ public class CompiledStepAllocationTests
     {
         using var s = TensorScope.Begin();
         var torch = BackendRegistry.Get("torch");
-        using var f = new CompiledFunction(a => [O.Mul(a[0], 2.0), a[0]]);
+        using var f = new CompiledFunction(a => [Ops.Mul(a[0], 2.0), a[0]]);
         var x1 = Tensor.FromArray(new float[] { 1, 2 }, new Shape(2), torch);
         var x2 = Tensor.FromArray(new float[] { 3, 4 }, new Shape(2), torch);
         var r1 = f.CallReusingResults(x1).ToArray();
@@ -133,7 +132,7 @@ public class CompiledStepAllocationTests
     public void A_disposed_reused_result_is_replaced_on_the_next_call()
     {
         using var s = TensorScope.Begin();
-        using var f = new CompiledFunction(a => [O.Add(a[0], 1.0)]);
+        using var f = new CompiledFunction(a => [Ops.Add(a[0], 1.0)]);
         var x = Tensor.FromArray(new float[] { 1, 2 }, new Shape(2), Graph);
         f.CallReusingResults(x)[0].Dispose();
         f.CallReusingResults(x)[0].ToArray<float>().Should().Equal(2, 3);

@@ -1,4 +1,4 @@
-using OrtGraphBackend = DualFramework.GraphBackend.GraphBackend;
+using DualFramework.OnnxRuntime;
 using FluentAssertions;
 using NUnit.Framework;
 
@@ -13,11 +13,11 @@ public class OrtProfileTests
     public void The_profile_variable_makes_sessions_write_per_node_timings_under_its_prefix()
     {
         var dir = Directory.CreateTempSubdirectory("dualfx-ortprofile-").FullName;
-        var previous = Environment.GetEnvironmentVariable(OrtGraphBackend.ProfileVariable);
+        var previous = Environment.GetEnvironmentVariable(GraphBackend.ProfileVariable);
         try
         {
-            Environment.SetEnvironmentVariable(OrtGraphBackend.ProfileVariable, Path.Combine(dir, "run"));
-            using (var backend = new OrtGraphBackend())
+            Environment.SetEnvironmentVariable(GraphBackend.ProfileVariable, Path.Combine(dir, "run"));
+            using (var backend = new GraphBackend())
             {
                 using var scope = TensorScope.Begin();
                 var x = Tensor.FromArray(new[] { 1f, 2f, 3f }, new Shape(3), backend);
@@ -29,7 +29,7 @@ public class OrtProfileTests
         }
         finally
         {
-            Environment.SetEnvironmentVariable(OrtGraphBackend.ProfileVariable, previous);
+            Environment.SetEnvironmentVariable(GraphBackend.ProfileVariable, previous);
             Directory.Delete(dir, recursive: true);
         }
     }

@@ -10,7 +10,6 @@ using static DualFramework.Tests.IR.IRTestSupport;
 
 namespace DualFramework.Tests.IR;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class TracingTests
@@ -45,9 +44,9 @@ public class TracingTests
         static Tensor[] Fn(Tensor[] a)
         {
             var x = a[0];
-            var y = O.Add(O.Mul(O.Exp(O.Tanh(x)), 2.0), O.Reshape(O.Sum(O.Reshape(O.Permute(x, 1, 0), 3, 4), [0]), 4, 1));
-            var z = O.Where(O.Greater(x, 0.1), O.Softmax(x, 1), O.Neg(x));
-            return [y, O.Concat([z, O.Sqrt(O.Abs(x))], 0), O.ArgMax(x, 1)];
+            var y = Ops.Add(Ops.Mul(Ops.Exp(Ops.Tanh(x)), 2.0), Ops.Reshape(Ops.Sum(Ops.Reshape(Ops.Permute(x, 1, 0), 3, 4), [0]), 4, 1));
+            var z = Ops.Where(Ops.Greater(x, 0.1), Ops.Softmax(x, 1), Ops.Neg(x));
+            return [y, Ops.Concat([z, Ops.Sqrt(Ops.Abs(x))], 0), Ops.ArgMax(x, 1)];
         }
         using var f = new CompiledFunction(Fn);
         var x = T(7, 4, 3);
@@ -63,14 +62,14 @@ public class TracingTests
     {
         using var s = TensorScope.Begin();
         using var model = new Sequential(new Linear(3, 2, rng: new SeededRandom(3)), new Dropout(0.5));
-        using var f = new CompiledFunction(a => [model.Call(O.Cast(a[0], DType.Float32))], model.NamedVariables().Values, model: model);
+        using var f = new CompiledFunction(a => [model.Call(Ops.Cast(a[0], DType.Float32))], model.NamedVariables().Values, model: model);
         model.Eval();
         f.Call(T(1, 2, 3));
         f.Call(T(2, 2, 3));
         f.TraceCount.Should().Be(1);
         f.Call(T(3, 5, 3));
         f.TraceCount.Should().Be(2, "new batch size");
-        f.Call(O.Cast(T(3, 5, 3), DType.Float64));
+        f.Call(Ops.Cast(T(3, 5, 3), DType.Float64));
         f.TraceCount.Should().Be(3, "new dtype");
         model.Train();
         f.Call(T(3, 5, 3));
@@ -85,7 +84,7 @@ public class TracingTests
     public void Reading_a_symbolic_value_fails_with_guidance()
     {
         using var s = TensorScope.Begin();
-        using var f = new CompiledFunction(a => [a[0].Item() > 0 ? a[0] : O.Neg(a[0])]);
+        using var f = new CompiledFunction(a => [a[0].Item() > 0 ? a[0] : Ops.Neg(a[0])]);
         var act = () => f.Call(Tensor.Scalar(1f, TorchB));
         act.Should().Throw<SymbolicValueException>().WithMessage("*symbolic tensor*traced function*Ops.Where*static sizes*");
     }
@@ -95,11 +94,11 @@ public class TracingTests
     {
         using var s = TensorScope.Begin();
         var sig = new[] { new TensorSpec(new Shape(1, 4), DType.Float32) };
-        using var f = new CompiledFunction(a => [O.Relu(a[0])], signature: sig, name: "act");
+        using var f = new CompiledFunction(a => [Ops.Relu(a[0])], signature: sig, name: "act");
         f.Call(T(1, 8, 4)).Should().HaveCount(1);
         FluentActions.Invoking(() => f.Call(T(1, 8, 4), T(2, 8, 4))).Should().Throw<ArgumentException>().WithMessage("*act expects (float32[1, 4])*1 argument(s), got 2*");
         FluentActions.Invoking(() => f.Call(T(1, 8))).Should().Throw<ArgumentException>().WithMessage("*argument 0 must be float32[1, 4]*rank 2*got float32[8]*");
-        FluentActions.Invoking(() => f.Call(O.Cast(T(1, 8, 4), DType.Float64))).Should().Throw<ArgumentException>().WithMessage("*got float64[8, 4]*");
+        FluentActions.Invoking(() => f.Call(Ops.Cast(T(1, 8, 4), DType.Float64))).Should().Throw<ArgumentException>().WithMessage("*got float64[8, 4]*");
     }
 
     [Test]
@@ -107,7 +106,7 @@ public class TracingTests
     {
         using var s = TensorScope.Begin();
         using var lin = new Linear(4, 2, rng: new SeededRandom(1));
-        using var f = new CompiledFunction(a => [O.MatMul(lin.Call(a[0]), a[0])], lin.NamedVariables().Values, name: "bad");
+        using var f = new CompiledFunction(a => [Ops.MatMul(lin.Call(a[0]), a[0])], lin.NamedVariables().Values, name: "bad");
         FluentActions.Invoking(() => f.Call(T(1, 3, 4))).Should().Throw<OpException>().WithMessage("*matmul*bad*");
     }
 
@@ -116,10 +115,10 @@ public class TracingTests
     {
         using var s = TensorScope.Begin();
         var w = T(11, 3, 3);
-        using var f = new CompiledFunction(a => [O.Add(O.MatMul(a[0], w), 1.5)]);
+        using var f = new CompiledFunction(a => [Ops.Add(Ops.MatMul(a[0], w), 1.5)]);
         var x = T(12, 2, 3);
         var traced = f.Call(x)[0].ToFloatArray();
-        ShouldMatch([traced], [O.Add(O.MatMul(x, w), 1.5).ToFloatArray()]);
+        ShouldMatch([traced], [Ops.Add(Ops.MatMul(x, w), 1.5).ToFloatArray()]);
         f.LastTracedGraph!.Constants.Should().Contain(c => c.Spec == w.Spec);
         f.LastTracedGraph!.Inputs.Should().HaveCount(1);
     }
@@ -128,8 +127,8 @@ public class TracingTests
     public void Assigning_a_variable_outside_the_state_list_is_reported()
     {
         using var s = TensorScope.Begin();
-        using var v = new Variable(O.Zeros(new Shape(2), backend: TorchB).DetachFromScope(), false, "counter");
-        using var f = new CompiledFunction(a => { v.Assign(O.Add(a[0], 1.0)); return [a[0]]; });
+        using var v = new Variable(Ops.Zeros(new Shape(2), backend: TorchB).DetachFromScope(), false, "counter");
+        using var f = new CompiledFunction(a => { v.Assign(Ops.Add(a[0], 1.0)); return [a[0]]; });
         FluentActions.Invoking(() => f.Call(T(1, 2))).Should().Throw<InvalidOperationException>().WithMessage("*'counter'*not part of the function's state*");
         v.Value.IsDisposed.Should().BeFalse();
         v.Value.Backend.Name.Should().Be("torch");
@@ -139,8 +138,8 @@ public class TracingTests
     public void State_variables_are_updated_functionally()
     {
         using var s = TensorScope.Begin();
-        using var acc = new Variable(O.Zeros(new Shape(3), backend: TorchB).DetachFromScope(), false, "acc");
-        using var f = new CompiledFunction(a => { acc.Assign(O.Add(acc.Value, a[0])); return [O.Sum(acc.Value)]; }, [acc]);
+        using var acc = new Variable(Ops.Zeros(new Shape(3), backend: TorchB).DetachFromScope(), false, "acc");
+        using var f = new CompiledFunction(a => { acc.Assign(Ops.Add(acc.Value, a[0])); return [Ops.Sum(acc.Value)]; }, [acc]);
         var x = Tensor.FromArray(new float[] { 1, 2, 3 }, new Shape(3), TorchB);
         f.Call(x)[0].Item().Should().Be(6);
         f.Call(x)[0].Item().Should().Be(12);
@@ -172,7 +171,7 @@ public class TracingTests
             var loss = LossFunctions.CrossEntropy(logits, a[1]);
             loss.Backward();
             tracedOpt.Step();
-            var acc = O.Mean(O.Cast(O.Equal(O.ArgMax(logits, 1), a[1]), DType.Float32));
+            var acc = Ops.Mean(Ops.Cast(Ops.Equal(Ops.ArgMax(logits, 1), a[1]), DType.Float32));
             return [loss, acc];
         }, tracedModel.NamedVariables().Values, model: tracedModel, name: "train_step");
 
@@ -216,7 +215,7 @@ public class TracingTests
         using var f = new CompiledFunction(a =>
         {
             opt.ZeroGrad();
-            var loss = O.Sum(O.Mul(w.Value, a[0]));
+            var loss = Ops.Sum(Ops.Mul(w.Value, a[0]));
             loss.Backward();
             opt.Step();
             return [loss];
@@ -237,7 +236,7 @@ public class TracingTests
         using var outer = TensorScope.Begin();
         using var model = Mlp(4);
         model.Eval();
-        using var f = new CompiledFunction(a => [O.Sum(O.Tanh(model.Call(a[0])))], model.NamedVariables().Values, model: model,
+        using var f = new CompiledFunction(a => [Ops.Sum(Ops.Tanh(model.Call(a[0])))], model.NamedVariables().Values, model: model,
             passes: (_, _) => PassPipeline.Empty);
         var x = T(9, 16, 6);
         f.Call(x);
@@ -262,7 +261,7 @@ public class TracingTests
         {
             var x = a[0];
             x.RequiresGrad = true;
-            var y = O.Sum(O.Mul(O.Exp(x), x));
+            var y = Ops.Sum(Ops.Mul(Ops.Exp(x), x));
             return [Autograd.Grad([y], [x])[0]!];
         });
         var x = T(3, 5);

@@ -5,7 +5,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.Losses;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class LossTests
@@ -111,7 +110,7 @@ public class LossTests
         got.Shape.Should().Be(r == Reduction.None ? new Shape(N) : Shape.Scalar, name);
         GradCheck.AssertClose(got.ToDoubleArray(), expected, 1e-12, 1e-12, name);
         // Float32 logits and a float32 class weight give the same values to float precision, and a float32 result.
-        var got32 = LossFunctions.CrossEntropy(O.Cast(T(Logits, N, C), DType.Float32), L(t), w == null ? null : O.Cast(T(w, C), DType.Float32), ignoreIndex, eps, r);
+        var got32 = LossFunctions.CrossEntropy(Ops.Cast(T(Logits, N, C), DType.Float32), L(t), w == null ? null : Ops.Cast(T(w, C), DType.Float32), ignoreIndex, eps, r);
         got32.DType.Should().Be(DType.Float32);
         GradCheck.AssertClose(got32.ToDoubleArray(), expected, 1e-5, 1e-6, name + " (float32)");
         // The Loss object gives the same value.
@@ -133,7 +132,7 @@ public class LossTests
     {
         using var s = TensorScope.Begin();
         var t32 = Tensor.FromArray(Targets.Select(v => (int)v).ToArray(), new Shape(N));
-        var got = LossFunctions.CrossEntropy(T(Logits, N, C), t32, O.Cast(T(ClassWeights, C), DType.Float32));
+        var got = LossFunctions.CrossEntropy(T(Logits, N, C), t32, Ops.Cast(T(ClassWeights, C), DType.Float32));
         got.DType.Should().Be(DType.Float64);
         got.Item().Should().BeApproximately(CeRef(Logits, N, C, Targets, ClassWeights, -100, 0, Reduction.Mean)[0], 1e-6);
     }
@@ -151,7 +150,7 @@ public class LossTests
     public void Cross_entropy_is_stable_for_large_logits()
     {
         using var s = TensorScope.Begin();
-        var logits = O.Cast(T([1000, -1000, 0, 500, 500, -500], 2, 3), DType.Float32);
+        var logits = Ops.Cast(T([1000, -1000, 0, 500, 500, -500], 2, 3), DType.Float32);
         var got = LossFunctions.CrossEntropy(logits, L(1, 2), labelSmoothing: 0.1, reduction: Reduction.None).ToDoubleArray();
         var expected = CeRef([1000, -1000, 0, 500, 500, -500], 2, 3, [1, 2], null, -100, 0.1, Reduction.None);
         GradCheck.AssertClose(got, expected, 1e-6, 1e-3, "large logits");
@@ -210,7 +209,7 @@ public class LossTests
         FluentActions.Invoking(() => LossFunctions.CrossEntropy(T(Logits, 15), L(1))).Should().Throw<OpException>().WithMessage("cross_entropy*rank 1*");
         FluentActions.Invoking(() => LossFunctions.CrossEntropy(x, L(1, 2))).Should().Throw<OpException>().WithMessage("cross_entropy*targets must be [N] = [5]*");
         FluentActions.Invoking(() => LossFunctions.CrossEntropy(x, Tensor.FromArray(Targets, new Shape(5, 1)))).Should().Throw<OpException>().WithMessage("*targets must be [N]*");
-        FluentActions.Invoking(() => LossFunctions.CrossEntropy(x, O.Cast(t, DType.Float32))).Should().Throw<OpException>().WithMessage("*integer class indices*");
+        FluentActions.Invoking(() => LossFunctions.CrossEntropy(x, Ops.Cast(t, DType.Float32))).Should().Throw<OpException>().WithMessage("*integer class indices*");
         FluentActions.Invoking(() => LossFunctions.CrossEntropy(x, t, T([1, 2], 2))).Should().Throw<OpException>().WithMessage("*class weights must be [C] = [3]*");
         FluentActions.Invoking(() => LossFunctions.CrossEntropy(x, t, T([1, 2, 3], 1, 3))).Should().Throw<OpException>().WithMessage("*class weights*");
         FluentActions.Invoking(() => LossFunctions.CrossEntropy(x, L(0, 1, 3, 2, 1))).Should().Throw<OpException>().WithMessage("cross_entropy*target 3 out of range [0, 3)*");
@@ -347,14 +346,14 @@ public class LossTests
         using var s = TensorScope.Begin();
         double[] x = [100, -100, 100, -100, 50, -50];
         double[] y = [1, 1, 0, 0, 0.5, 0.5];
-        var logits = O.Cast(T(x, 6), dtype);
+        var logits = Ops.Cast(T(x, 6), dtype);
         logits.RequiresGrad = true;
-        var per = LossFunctions.BceWithLogits(logits, O.Cast(T(y, 6), dtype), O.Cast(T([3.0], 1), dtype), reduction: Reduction.None);
+        var per = LossFunctions.BceWithLogits(logits, Ops.Cast(T(y, 6), dtype), Ops.Cast(T([3.0], 1), dtype), reduction: Reduction.None);
         per.DType.Should().Be(dtype);
         var got = per.ToDoubleArray();
         got.Should().OnlyContain(v => double.IsFinite(v));
         GradCheck.AssertClose(got, BceRef(x, y, [3.0], null), 1e-6, 1e-6, "extreme logits");
-        O.Sum(per).Backward();
+        Ops.Sum(per).Backward();
         var g = logits.Grad!.ToDoubleArray();
         g.Should().OnlyContain(v => double.IsFinite(v));
         // d/dx = (1 + (p⁺ − 1)y)·σ(x) − p⁺·y... i.e. σ(x)·(1 − y + p⁺y) − p⁺y.
@@ -378,8 +377,8 @@ public class LossTests
     public void Bce_with_logits_broadcasts_weights_and_keeps_the_logits_dtype()
     {
         using var s = TensorScope.Begin();
-        var x = O.Cast(T(BLogits, 2, 4), DType.Float32);
-        var y = O.Cast(T(BTargets, 2, 4), DType.Float32);
+        var x = Ops.Cast(T(BLogits, 2, 4), DType.Float32);
+        var y = Ops.Cast(T(BTargets, 2, 4), DType.Float32);
         // Float64 pos_weight / weight must not promote a float32 loss; a [2, 1] weight broadcasts per row.
         var got = LossFunctions.BceWithLogits(x, y, T(PosW, 4), T([2.0, 0.5], 2, 1), Reduction.None);
         got.DType.Should().Be(DType.Float32);

@@ -5,7 +5,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.NN;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class AttentionTests
@@ -47,8 +46,8 @@ public class AttentionTests
         var (_, perHead) = m.Forward(Tensor.FromArray(q, new Shape(B, L, E)), Tensor.FromArray(k, new Shape(B, S, E)),
             Tensor.FromArray(v, new Shape(B, S, E)), needWeights: true, averageAttnWeights: false);
         perHead!.Shape.Should().Be(new Shape(B, H, L, S));
-        GradCheck.AssertClose(O.Mean(perHead, 1).ToFloatArray(), r.Weights, 1e-4, 1e-6, "per-head weights average to the averaged ones");
-        GradCheck.AssertClose(O.Sum(perHead, -1).ToFloatArray(), Enumerable.Repeat(1.0, B * H * L).ToArray(), 1e-5, 1e-6, "rows sum to 1");
+        GradCheck.AssertClose(Ops.Mean(perHead, 1).ToFloatArray(), r.Weights, 1e-4, 1e-6, "per-head weights average to the averaged ones");
+        GradCheck.AssertClose(Ops.Sum(perHead, -1).ToFloatArray(), Enumerable.Repeat(1.0, B * H * L).ToArray(), 1e-5, 1e-6, "rows sum to 1");
     }
 
     [Test]
@@ -99,11 +98,11 @@ public class AttentionTests
         float[] q = NNRef.RandF(8, B * L * E), k = NNRef.RandF(9, B * S * E);
         var r = Reference(m, q, k, k, L, S);
         // Same data laid out [L, B, E].
-        var qt = O.Transpose(Tensor.FromArray(q, new Shape(B, L, E)), 0, 1);
-        var kt = O.Transpose(Tensor.FromArray(k, new Shape(B, S, E)), 0, 1);
+        var qt = Ops.Transpose(Tensor.FromArray(q, new Shape(B, L, E)), 0, 1);
+        var kt = Ops.Transpose(Tensor.FromArray(k, new Shape(B, S, E)), 0, 1);
         var (y, w) = m.Forward(qt, kt, kt, needWeights: true);
         y.Shape.Should().Be(new Shape(L, B, E));
-        GradCheck.AssertClose(O.Transpose(y, 0, 1).ToFloatArray(), r.Out, 1e-4, 1e-5, "[L, B, E] layout");
+        GradCheck.AssertClose(Ops.Transpose(y, 0, 1).ToFloatArray(), r.Out, 1e-4, 1e-5, "[L, B, E] layout");
         w!.Shape.Should().Be(new Shape(B, L, S), "weights are batch-first in every layout");
 
         var (yu, wu) = m.Forward(Tensor.FromArray(q[..(L * E)], new Shape(L, E)), Tensor.FromArray(k[..(S * E)], new Shape(S, E)),
@@ -160,18 +159,18 @@ public class AttentionTests
         FluentActions.Invoking(() => new MultiHeadAttention(10, 3)).Should().Throw<ArgumentException>().WithMessage("*MultiHeadAttention*divisible*");
         FluentActions.Invoking(() => new MultiHeadAttention(8, 2, dropout: 2)).Should().Throw<ArgumentException>().WithMessage("*MultiHeadAttention*dropout*");
         using var m = Make(6);
-        var x = O.Ones(new Shape(B, S, E));
-        FluentActions.Invoking(() => m.Forward(O.Ones(new Shape(B, S, E + 1)), x, x)).Should().Throw<OpException>()
+        var x = Ops.Ones(new Shape(B, S, E));
+        FluentActions.Invoking(() => m.Forward(Ops.Ones(new Shape(B, S, E + 1)), x, x)).Should().Throw<OpException>()
             .Where(e => e.Message.Contains("embed_dim = 8") && e.LayerPath == "MultiHeadAttention");
-        FluentActions.Invoking(() => m.Forward(x, O.Ones(new Shape(B, S + 1, E)), x)).Should().Throw<OpException>().WithMessage("*same sequence length*");
-        FluentActions.Invoking(() => m.Forward(x, O.Ones(new Shape(B + 1, S, E)), O.Ones(new Shape(B + 1, S, E)))).Should().Throw<OpException>()
+        FluentActions.Invoking(() => m.Forward(x, Ops.Ones(new Shape(B, S + 1, E)), x)).Should().Throw<OpException>().WithMessage("*same sequence length*");
+        FluentActions.Invoking(() => m.Forward(x, Ops.Ones(new Shape(B + 1, S, E)), Ops.Ones(new Shape(B + 1, S, E)))).Should().Throw<OpException>()
             .WithMessage("*same batch size*");
-        FluentActions.Invoking(() => m.Forward(x, x, x, O.Zeros(new Shape(S, S + 1)))).Should().Throw<OpException>().WithMessage("*attn_mask must have shape*");
-        FluentActions.Invoking(() => m.Forward(x, x, x, keyPaddingMask: O.Zeros(new Shape(S)))).Should().Throw<OpException>()
+        FluentActions.Invoking(() => m.Forward(x, x, x, Ops.Zeros(new Shape(S, S + 1)))).Should().Throw<OpException>().WithMessage("*attn_mask must have shape*");
+        FluentActions.Invoking(() => m.Forward(x, x, x, keyPaddingMask: Ops.Zeros(new Shape(S)))).Should().Throw<OpException>()
             .WithMessage("*key_padding_mask must have shape*");
-        FluentActions.Invoking(() => m.Forward(x, x, x, O.Zeros(new Shape(S, S), DType.Int64))).Should().Throw<OpException>()
+        FluentActions.Invoking(() => m.Forward(x, x, x, Ops.Zeros(new Shape(S, S), DType.Int64))).Should().Throw<OpException>()
             .WithMessage("*attn_mask must be bool or floating*");
-        FluentActions.Invoking(() => m.Forward(x, O.Ones(new Shape(S, E)), x)).Should().Throw<OpException>().WithMessage("*rank 3*");
+        FluentActions.Invoking(() => m.Forward(x, Ops.Ones(new Shape(S, E)), x)).Should().Throw<OpException>().WithMessage("*rank 3*");
     }
 
     // ---- TransformerEncoderLayer ----
@@ -182,9 +181,9 @@ public class AttentionTests
         "linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias", "norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias",
     ];
 
-    [TestCase("relu", false)]
-    [TestCase("gelu", true)]
-    public void Encoder_layer_matches_a_naive_reference_in_eval(string act, bool normFirst)
+    [TestCase(FeedForwardActivation.Relu, false)]
+    [TestCase(FeedForwardActivation.Gelu, true)]
+    public void Encoder_layer_matches_a_naive_reference_in_eval(FeedForwardActivation act, bool normFirst)
     {
         using var s = TensorScope.Begin();
         const int ff = 12;
@@ -198,13 +197,13 @@ public class AttentionTests
         for (int i = 0; i < S; i++)
             for (int j = 0; j < S; j++) causal[i * S + j] = j > i;
         var y = layer.Forward(Tensor.FromArray(x, new Shape(B, S, E)), Tensor.FromArray(causal, new Shape(S, S)), Tensor.FromArray(pad, new Shape(B, S)));
-        var expected = NNRef.EncoderLayer(layer, D(x), B, S, E, H, ff, act == "gelu", normFirst, 1e-5,
+        var expected = NNRef.EncoderLayer(layer, D(x), B, S, E, H, ff, act == FeedForwardActivation.Gelu, normFirst, 1e-5,
             (b, h, i, j) => causal[i * S + j] || pad[b * S + j] ? double.NegativeInfinity : 0);
         y.Shape.Should().Be(new Shape(B, S, E));
         GradCheck.AssertClose(y.ToFloatArray(), expected, 1e-4, 1e-4, $"{act}, normFirst={normFirst}");
 
         var plain = layer.Call(Tensor.FromArray(x, new Shape(B, S, E)));
-        GradCheck.AssertClose(plain.ToFloatArray(), NNRef.EncoderLayer(layer, D(x), B, S, E, H, ff, act == "gelu", normFirst, 1e-5), 1e-4, 1e-4, "no masks");
+        GradCheck.AssertClose(plain.ToFloatArray(), NNRef.EncoderLayer(layer, D(x), B, S, E, H, ff, act == FeedForwardActivation.Gelu, normFirst, 1e-5), 1e-4, 1e-4, "no masks");
     }
 
     [Test]
@@ -246,27 +245,27 @@ public class AttentionTests
         sf.LoadStateDict(bf.StateDict());
         sf.Eval();
         var x = Tensor.FromArray(NNRef.RandF(14, B * S * E), new Shape(B, S, E));
-        var y = sf.Call(O.Transpose(x, 0, 1));
+        var y = sf.Call(Ops.Transpose(x, 0, 1));
         y.Shape.Should().Be(new Shape(S, B, E));
-        GradCheck.AssertClose(O.Transpose(y, 0, 1).ToFloatArray(), D(bf.Call(x).ToFloatArray()), 1e-5, 1e-6, "[L, B, E] equals [B, L, E]");
+        GradCheck.AssertClose(Ops.Transpose(y, 0, 1).ToFloatArray(), D(bf.Call(x).ToFloatArray()), 1e-5, 1e-6, "[L, B, E] equals [B, L, E]");
     }
 
     [Test]
     public void Encoder_layer_errors_name_the_sublayer()
     {
         using var s = TensorScope.Begin();
-        FluentActions.Invoking(() => new TransformerEncoderLayer(E, H, activation: "swish")).Should().Throw<ArgumentException>()
+        FluentActions.Invoking(() => new TransformerEncoderLayer(E, H, activation: (FeedForwardActivation)42)).Should().Throw<ArgumentException>()
             .WithMessage("*TransformerEncoderLayer*activation*");
         FluentActions.Invoking(() => new TransformerEncoderLayer(E, 3)).Should().Throw<ArgumentException>().WithMessage("*divisible*");
         using var layer = new TransformerEncoderLayer(E, H, 12, rng: new SeededRandom(7));
-        FluentActions.Invoking(() => layer.Call(O.Ones(new Shape(B, S, E - 1)))).Should().Throw<OpException>()
+        FluentActions.Invoking(() => layer.Call(Ops.Ones(new Shape(B, S, E - 1)))).Should().Throw<OpException>()
             .Where(e => e.LayerPath == "TransformerEncoderLayer.self_attn");
-        var x = O.Ones(new Shape(B, S, E));
-        FluentActions.Invoking(() => layer.Forward(x, srcKeyPaddingMask: O.Zeros(new Shape(B, S + 1), DType.Bool))).Should().Throw<OpException>()
+        var x = Ops.Ones(new Shape(B, S, E));
+        FluentActions.Invoking(() => layer.Forward(x, srcKeyPaddingMask: Ops.Zeros(new Shape(B, S + 1), DType.Bool))).Should().Throw<OpException>()
             .Where(e => e.LayerPath == "TransformerEncoderLayer.self_attn" && e.Message.Contains("key_padding_mask"));
         using var model = new Sequential(new Linear(6, E, rng: new SeededRandom(1)), new TransformerEncoderLayer(E, H, 12, normFirst: true, rng: new SeededRandom(2)));
-        FluentActions.Invoking(() => model.Call(O.Ones(new Shape(S, 6), DType.Int64))).Should().NotThrow("int input is promoted by Linear");
-        FluentActions.Invoking(() => ((TransformerEncoderLayer)model[1]).Forward(O.Ones(new Shape(B, S, E)), O.Ones(new Shape(2, 2))))
+        FluentActions.Invoking(() => model.Call(Ops.Ones(new Shape(S, 6), DType.Int64))).Should().NotThrow("int input is promoted by Linear");
+        FluentActions.Invoking(() => ((TransformerEncoderLayer)model[1]).Forward(Ops.Ones(new Shape(B, S, E)), Ops.Ones(new Shape(2, 2))))
             .Should().Throw<OpException>().Where(e => e.LayerPath == "1.self_attn", "a child called directly names its own path");
     }
 }

@@ -5,7 +5,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.NN;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class DropoutEmbeddingTests
@@ -40,7 +39,7 @@ public class DropoutEmbeddingTests
     public void Dropout_masks_are_reproducible_from_the_layer_seed()
     {
         using var s = TensorScope.Begin();
-        var x = O.Ones(new Shape(256));
+        var x = Ops.Ones(new Shape(256));
         using var a = new Dropout(0.5, new SeededRandom(42));
         using var b = new Dropout(0.5, new SeededRandom(42));
         using var c = new Dropout(0.5, new SeededRandom(43));
@@ -93,7 +92,7 @@ public class DropoutEmbeddingTests
         using var s = TensorScope.Begin();
         FluentActions.Invoking(() => new Embedding(0, 3)).Should().Throw<ArgumentException>().WithMessage("*Embedding*num_embeddings*");
         using var emb = new Embedding(4, 2);
-        FluentActions.Invoking(() => emb.Call(O.Ones(new Shape(2)))).Should().Throw<OpException>().WithMessage("*Embedding*integer ids*");
+        FluentActions.Invoking(() => emb.Call(Ops.Ones(new Shape(2)))).Should().Throw<OpException>().WithMessage("*Embedding*integer ids*");
         FluentActions.Invoking(() => emb.Call(Tensor.FromArray(new long[] { 4 }))).Should().Throw<OpException>()
             .Where(e => e.LayerPath == "Embedding");
     }

@@ -5,7 +5,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.NN;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class LinearConvTests
@@ -72,7 +71,7 @@ public class LinearConvTests
         FluentActions.Invoking(() => new Linear(0, 3)).Should().Throw<ArgumentException>().WithMessage("*Linear*in_features*");
         FluentActions.Invoking(() => new Linear(3, -1)).Should().Throw<ArgumentException>().WithMessage("*Linear*out_features*");
         using var lin = new Linear(3, 2, rng: new SeededRandom(0));
-        FluentActions.Invoking(() => lin.Call(O.Ones(new Shape(2, 4)))).Should().Throw<OpException>()
+        FluentActions.Invoking(() => lin.Call(Ops.Ones(new Shape(2, 4)))).Should().Throw<OpException>()
             .WithMessage("*Linear*in_features = 3*[2, 4]*");
     }
 
@@ -175,10 +174,10 @@ public class LinearConvTests
         FluentActions.Invoking(() => new Conv2d(2, 4, 3, padding: -1)).Should().Throw<ArgumentException>().WithMessage("*Conv2d*padding*");
         FluentActions.Invoking(() => new Conv2d(2, 4, [3], rng: null)).Should().Throw<ArgumentException>().WithMessage("*Conv2d*kernel_size needs 2 entries*");
         using var conv = new Conv2d(3, 4, 3, rng: new SeededRandom(0));
-        FluentActions.Invoking(() => conv.Call(O.Ones(new Shape(1, 2, 5, 5)))).Should().Throw<OpException>().WithMessage("*Conv2d*3 input channels*");
-        FluentActions.Invoking(() => conv.Call(O.Ones(new Shape(5, 5)))).Should().Throw<OpException>().WithMessage("*Conv2d*rank-4*");
+        FluentActions.Invoking(() => conv.Call(Ops.Ones(new Shape(1, 2, 5, 5)))).Should().Throw<OpException>().WithMessage("*Conv2d*3 input channels*");
+        FluentActions.Invoking(() => conv.Call(Ops.Ones(new Shape(5, 5)))).Should().Throw<OpException>().WithMessage("*Conv2d*rank-4*");
         // Too small for the kernel: rejected by the conv op itself, still naming the layer.
-        FluentActions.Invoking(() => conv.Call(O.Ones(new Shape(1, 3, 2, 2)))).Should().Throw<OpException>()
+        FluentActions.Invoking(() => conv.Call(Ops.Ones(new Shape(1, 3, 2, 2)))).Should().Throw<OpException>()
             .Where(e => e.LayerPath == "Conv2d");
     }
 }

@@ -5,7 +5,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.NN;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class ModuleApiTests
@@ -57,12 +56,12 @@ public class ModuleApiTests
     {
         using var s = TensorScope.Begin();
         using var m = new Sequential(new Linear(4, 3), new Linear(5, 2));
-        var ex = FluentActions.Invoking(() => m.Call(O.Ones(new Shape(2, 4)))).Should().Throw<OpException>().Which;
+        var ex = FluentActions.Invoking(() => m.Call(Ops.Ones(new Shape(2, 4)))).Should().Throw<OpException>().Which;
         ex.LayerPath.Should().Be("Sequential.1");
         ex.Message.Should().Contain("in layer 'Sequential.1'").And.Contain("in_features = 5");
 
         using var outer = new Sequential().Add("encoder", new Sequential(new Linear(4, 4), new ReLU(), new Conv2d(4, 2, 3))).Add("head", new Linear(2, 1));
-        FluentActions.Invoking(() => outer.Call(O.Ones(new Shape(2, 4)))).Should().Throw<OpException>()
+        FluentActions.Invoking(() => outer.Call(Ops.Ones(new Shape(2, 4)))).Should().Throw<OpException>()
             .Where(e => e.LayerPath == "Sequential.encoder.2" && e.Message.Contains("Conv2d"));
         LayerPath.Current.Should().BeNull("the path is restored after the error");
     }
@@ -113,16 +112,16 @@ public class ModuleApiTests
         var before = m.StateDict()["0.weight"].ToFloatArray();
         var bad = m.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value);
         bad.Remove("4.bias");
-        bad["0.weight"] = O.Zeros(new Shape(8, 5));
-        bad["2.num_batches_tracked"] = O.Zeros(Shape.Scalar);
-        bad["extra.weight"] = O.Zeros(new Shape(1));
+        bad["0.weight"] = Ops.Zeros(new Shape(8, 5));
+        bad["2.num_batches_tracked"] = Ops.Zeros(Shape.Scalar);
+        bad["extra.weight"] = Ops.Zeros(new Shape(1));
         var ex = FluentActions.Invoking(() => m.LoadStateDict(bad)).Should().Throw<StateDictException>().Which;
         ex.Problems.Should().HaveCount(4);
         ex.Message.Should().Contain("missing '4.bias'").And.Contain("'0.weight'").And.Contain("unexpected 'extra.weight'")
             .And.Contain("'2.num_batches_tracked'");
         m.StateDict()["0.weight"].ToFloatArray().Should().Equal(before, "nothing is loaded when anything mismatches");
 
-        var partial = new Dictionary<string, Tensor> { ["4.bias"] = O.Ones(new Shape(3)) };
+        var partial = new Dictionary<string, Tensor> { ["4.bias"] = Ops.Ones(new Shape(3)) };
         m.LoadStateDict(partial, strict: false);
         m.StateDict()["4.bias"].ToFloatArray().Should().Equal(1f, 1f, 1f);
     }

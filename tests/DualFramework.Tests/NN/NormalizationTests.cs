@@ -5,7 +5,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.NN;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class NormalizationTests
@@ -162,9 +161,9 @@ public class NormalizationTests
         FluentActions.Invoking(() => new BatchNorm1d(2, momentum: 1.5)).Should().Throw<ArgumentException>().WithMessage("*BatchNorm1d*momentum*");
         FluentActions.Invoking(() => new BatchNorm1d(2, eps: 0)).Should().Throw<ArgumentException>().WithMessage("*BatchNorm1d*eps*");
         using var bn = new BatchNorm2d(3);
-        FluentActions.Invoking(() => bn.Call(O.Ones(new Shape(2, 4, 2, 2)))).Should().Throw<OpException>().WithMessage("*BatchNorm2d*3 channels*");
-        FluentActions.Invoking(() => bn.Call(O.Ones(new Shape(2, 3)))).Should().Throw<OpException>().WithMessage("*BatchNorm2d*rank-4*");
-        FluentActions.Invoking(() => new BatchNorm1d(3).Call(O.Ones(new Shape(1, 3)))).Should().Throw<OpException>()
+        FluentActions.Invoking(() => bn.Call(Ops.Ones(new Shape(2, 4, 2, 2)))).Should().Throw<OpException>().WithMessage("*BatchNorm2d*3 channels*");
+        FluentActions.Invoking(() => bn.Call(Ops.Ones(new Shape(2, 3)))).Should().Throw<OpException>().WithMessage("*BatchNorm2d*rank-4*");
+        FluentActions.Invoking(() => new BatchNorm1d(3).Call(Ops.Ones(new Shape(1, 3)))).Should().Throw<OpException>()
             .WithMessage("*BatchNorm1d*more than 1 value per channel*");
         bn.NumBatchesTracked!.Value.ToArray<long>().Should().Equal(new long[] { 0 }, "rejected inputs change nothing");
     }
@@ -189,7 +188,7 @@ public class NormalizationTests
         using var noBias = new LayerNorm(4, bias: false);
         noBias.StateDict().Keys.Should().Equal("weight");
 
-        FluentActions.Invoking(() => ln.Call(O.Ones(new Shape(2, 5)))).Should().Throw<OpException>().WithMessage("*LayerNorm*trailing dimensions [4]*");
+        FluentActions.Invoking(() => ln.Call(Ops.Ones(new Shape(2, 5)))).Should().Throw<OpException>().WithMessage("*LayerNorm*trailing dimensions [4]*");
         FluentActions.Invoking(() => new LayerNorm(Array.Empty<long>())).Should().Throw<ArgumentException>().WithMessage("*LayerNorm*");
         FluentActions.Invoking(() => new LayerNorm(0)).Should().Throw<ArgumentException>().WithMessage("*LayerNorm*normalized_shape*");
     }

@@ -5,7 +5,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.NN;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class PoolingActivationTests
@@ -88,7 +87,7 @@ public class PoolingActivationTests
                     expected[(c * 3 + i) * 2 + j] = acc / ((h1 - h0) * (w1 - w0));
                 }
         GradCheck.AssertClose(y.ToFloatArray(), expected, 1e-6, 1e-6, "adaptive avg pool");
-        new AdaptiveAvgPool2d(1).Call(O.Ones(new Shape(2, 3, 3))).Shape.Should().Be(new Shape(2, 1, 1), "unbatched input");
+        new AdaptiveAvgPool2d(1).Call(Ops.Ones(new Shape(2, 3, 3))).Shape.Should().Be(new Shape(2, 1, 1), "unbatched input");
     }
 
     [Test]
@@ -98,7 +97,7 @@ public class PoolingActivationTests
         FluentActions.Invoking(() => new MaxPool2d(0)).Should().Throw<ArgumentException>().WithMessage("*MaxPool2d*kernel_size*");
         FluentActions.Invoking(() => new AvgPool2d(2, stride: 0)).Should().Throw<ArgumentException>().WithMessage("*AvgPool2d*stride*");
         FluentActions.Invoking(() => new AdaptiveAvgPool2d(0)).Should().Throw<ArgumentException>().WithMessage("*AdaptiveAvgPool2d*output_size*");
-        FluentActions.Invoking(() => new MaxPool2d(2).Call(O.Ones(new Shape(4)))).Should().Throw<OpException>().WithMessage("*MaxPool2d*rank-4*");
+        FluentActions.Invoking(() => new MaxPool2d(2).Call(Ops.Ones(new Shape(4)))).Should().Throw<OpException>().WithMessage("*MaxPool2d*rank-4*");
         // Padding larger than half the window: the pooling op's own rule rejects it, naming the layer.
         FluentActions.Invoking(() => new MaxPool2d(2, 1, 2).Call(Input())).Should().Throw<OpException>().Where(e => e.LayerPath == "MaxPool2d");
     }
@@ -117,7 +116,7 @@ public class PoolingActivationTests
         Check(new LeakyReLU(0.2), v => v >= 0 ? v : 0.2 * v);
         Check(new LeakyReLU(), v => v >= 0 ? v : 0.01 * v);
         Check(new GELU(), NNRef.Gelu, 2e-7);
-        Check(new GELU("tanh"), v => 0.5 * v * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v))));
+        Check(new GELU(GeluApproximation.Tanh), v => 0.5 * v * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v))));
         Check(new Softplus(), v => v > 20 ? v : Math.Log(1 + Math.Exp(v)));
         Check(new Softplus(2, 10), v => 2 * v > 10 ? v : Math.Log(1 + Math.Exp(2 * v)) / 2);
         Check(new Identity(), v => v);
@@ -128,7 +127,7 @@ public class PoolingActivationTests
         var col = new Softmax(0).Call(x).ToDoubleArray();
         col[0].Should().BeApproximately(Math.Exp(-3) / (Math.Exp(-3) + Math.Exp(0.5)), 1e-12);
 
-        FluentActions.Invoking(() => new GELU("fast")).Should().Throw<ArgumentException>().WithMessage("*GELU*approximate*");
+        FluentActions.Invoking(() => new GELU((GeluApproximation)7)).Should().Throw<ArgumentException>().WithMessage("*GELU*approximate*");
         FluentActions.Invoking(() => new Softplus(0)).Should().Throw<ArgumentException>().WithMessage("*Softplus*beta*");
         FluentActions.Invoking(() => new Softmax(2).Call(x)).Should().Throw<OpException>().Where(e => e.LayerPath == "Softmax");
     }
@@ -137,7 +136,7 @@ public class PoolingActivationTests
     public void Flatten_merges_the_requested_axes()
     {
         using var s = TensorScope.Begin();
-        var x = O.Reshape(O.Arange(0, 24, 1, DType.Float32), 2, 3, 4);
+        var x = Ops.Reshape(Ops.Arange(0, 24, 1, DType.Float32), 2, 3, 4);
         var y = new Flatten().Call(x);
         y.Shape.Should().Be(new Shape(2, 12));
         y.ToFloatArray().Should().Equal(Enumerable.Range(0, 24).Select(i => (float)i));

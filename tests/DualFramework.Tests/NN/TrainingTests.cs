@@ -8,7 +8,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.NN;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class TrainingTests
@@ -37,7 +36,7 @@ public class TrainingTests
         }
         first.Should().BeGreaterThan(1.0);
         loss.Should().BeLessThan(0.05, $"after {step} steps (started at {first})");
-        var predicted = O.ArgMax(model.Call(x), 1).ToArray<long>();
+        var predicted = Ops.ArgMax(model.Call(x), 1).ToArray<long>();
         predicted.Should().Equal(labels);
     }
 
@@ -59,7 +58,7 @@ public class TrainingTests
             if (step == 0) first = loss;
             var g = Autograd.Grad([l], ps.Select(p => p.Value).ToArray());
             using (Autograd.NoGrad())
-                for (int i = 0; i < ps.Length; i++) ps[i].Assign(O.Sub(ps[i].Value, O.Mul(g[i]!, 0.5)));
+                for (int i = 0; i < ps.Length; i++) ps[i].Assign(Ops.Sub(ps[i].Value, Ops.Mul(g[i]!, 0.5)));
         }
         loss.Should().BeLessThan(first / 4);
     }
@@ -88,7 +87,7 @@ public class TrainingTests
     public void Encoder_parameter_gradients_agree_between_the_tape_and_libtorch()
     {
         using var s = TensorScope.Begin();
-        using var layer = new TransformerEncoderLayer(8, 2, 12, dropout: 0, activation: "gelu", rng: new SeededRandom(18));
+        using var layer = new TransformerEncoderLayer(8, 2, 12, dropout: 0, activation: FeedForwardActivation.Gelu, rng: new SeededRandom(18));
         NNRef.RandomizeParameters(layer, 19);
         using var model = new Sequential(new Embedding(10, 8, new SeededRandom(20)), layer, new Flatten(), new Linear(5 * 8, 3, rng: new SeededRandom(21)));
         var ids = Tensor.FromArray(new long[] { 1, 4, 9, 0, 2, 3, 3, 8, 7, 5 }, new Shape(2, 5));

@@ -206,7 +206,7 @@ public class ModuleExportTests
         try
         {
             var path = Path.Combine(dir, "encoder_masked.onnx");
-            var options = new ModuleExportOptions { Forward = forward, Opset = 13, InputNames = ["src", "key_padding"], OutputNames = ["logits", "pooled"] };
+            var options = new ModuleExportOptions { Forward = forward, Onnx = { Opset = 13 }, InputNames = ["src", "key_padding"], OutputNames = ["logits", "pooled"] };
             var m = ModuleExporter.Export(model, [Rand(4, 2, 5, 8), PaddingMask(2, 5)], path, options);
             m.OpsetImport.Single().Version.Should().Be(13);
             m.Graph.Input.Select(i => i.Name).Should().Equal("src", "key_padding");
@@ -310,9 +310,7 @@ public class ModuleExportTests
         using var model = Mlp();
         var options = new ModuleExportOptions
         {
-            DocString = "an mlp",
-            ModelVersion = 3,
-            Metadata = new Dictionary<string, string> { ["author"] = "tests", ["task"] = "classification" },
+            Onnx = { DocString = "an mlp", ModelVersion = 3, Metadata = { ["author"] = "tests", ["task"] = "classification" } },
         };
         var m = ModuleExporter.ToModel(model, [Rand(8, 2, 6)], options);
         m.ProducerName.Should().Be("DualFramework");
@@ -326,7 +324,7 @@ public class ModuleExportTests
         meta["framework"].Should().Be("DualFramework");
         meta["framework_version"].Should().Be(m.ProducerVersion);
         meta["model_class"].Should().Be(typeof(Sequential).FullName);
-        var custom = ModuleExporter.ToModel(model, [Rand(8, 2, 6)], new ModuleExportOptions { ProducerVersion = "1.2.3", GraphName = "g" });
+        var custom = ModuleExporter.ToModel(model, [Rand(8, 2, 6)], new ModuleExportOptions { Onnx = { ProducerVersion = "1.2.3", GraphName = "g" } });
         custom.ProducerVersion.Should().Be("1.2.3");
         custom.Graph.Name.Should().Be("g");
     }
@@ -382,7 +380,7 @@ public class ModuleExportTests
         using var s = TensorScope.Begin();
         using var model = Mlp();
         var x = Rand(13, 2, 6);
-        ((Action)(() => ModuleExporter.ToModel(model, [x], new ModuleExportOptions { Opset = 12 }))).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*13*17*");
+        ((Action)(() => ModuleExporter.ToModel(model, [x], new ModuleExportOptions { Onnx = { Opset = 12 } }))).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*13*17*");
         ((Action)(() => ModuleExporter.ToModel(model, [x, x]))).Should().Throw<ArgumentException>().WithMessage("*Forward*");
         ((Action)(() => ModuleExporter.ToModel(model, []))).Should().Throw<ArgumentException>();
         ((Action)(() => ModuleExporter.ToModel(model, [x], new ModuleExportOptions { InputNames = ["a", "b"] }))).Should().Throw<ArgumentException>().WithMessage("*InputNames*");
@@ -405,14 +403,14 @@ public class ModuleExportTests
             using (var cnn = Cnn())
             {
                 ModuleExporter.Export(cnn, Rand(15, 2, 3, 8, 8), Path.Combine(dir, "cnn.onnx"));
-                ModuleExporter.Export(cnn, Rand(15, 2, 3, 8, 8), Path.Combine(dir, "cnn13.onnx"), new ModuleExportOptions { Opset = 13 });
+                ModuleExporter.Export(cnn, Rand(15, 2, 3, 8, 8), Path.Combine(dir, "cnn13.onnx"), new ModuleExportOptions { Onnx = { Opset = 13 } });
             }
             var (model, enc, head) = Transformer();
             using (model)
             {
                 ModuleExporter.Export(model, Rand(16, 2, 5, 8), Path.Combine(dir, "encoder.onnx"));
                 ModuleExporter.Export(model, [Rand(16, 2, 5, 8), PaddingMask(2, 5)], Path.Combine(dir, "encoder_masked.onnx"),
-                    new ModuleExportOptions { Forward = a => [head.Call(enc.Forward(a[0], null, a[1]))], Opset = 15 });
+                    new ModuleExportOptions { Forward = a => [head.Call(enc.Forward(a[0], null, a[1]))], Onnx = { Opset = 15 } });
             }
             Directory.GetFiles(dir, "*.onnx").Should().HaveCount(5);
             OnnxChecker.CheckDirectory(dir);

@@ -9,7 +9,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.Onnx;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class OnnxExporterTests
@@ -63,9 +62,9 @@ public class OnnxExporterTests
 
     private static Tensor MlpEager(Tensor x, Tensor w1, Tensor b1, Tensor w2, Tensor b2)
     {
-        var h = O.Reshape(x, x.Shape[0], 6);
-        h = O.Relu(O.Linear(h, w1, b1));
-        return O.Softmax(O.Linear(h, w2, b2), 1);
+        var h = Ops.Reshape(x, x.Shape[0], 6);
+        h = Ops.Relu(Ops.Linear(h, w1, b1));
+        return Ops.Softmax(Ops.Linear(h, w2, b2), 1);
     }
 
     [Test]

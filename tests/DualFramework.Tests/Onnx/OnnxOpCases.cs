@@ -99,12 +99,12 @@ internal static class OnnxOpCases
         Add("sigmoid", OpSet.Sigmoid, None, () => [F(11, -4, 4, 2, 3)]);
         Add("erf", OpSet.Erf, None, () => [F(12, -2, 2, 2, 3)]);
         Add("tanh_float64", OpSet.Tanh, None, () => [D(12, -2, 2, 2, 3)]);
-        Add("gelu_float64", OpSet.Gelu, new GeluAttrs(true), () => [D(13, -3, 3, 2, 3)]);
+        Add("gelu_float64", OpSet.Gelu, new GeluAttrs(GeluApproximation.Tanh), () => [D(13, -3, 3, 2, 3)]);
         Add("relu", OpSet.Relu, None, () => [F(13, -2, 2, 2, 3)]);
         Add("relu_int64", OpSet.Relu, None, () => [Ints(14, -5, 5, DType.Int64, 6)]);
         Add("leaky_relu", OpSet.LeakyRelu, new LeakyReluAttrs(0.1), () => [F(15, -2, 2, 2, 3)]);
-        Add("gelu", OpSet.Gelu, new GeluAttrs(false), () => [F(16, -3, 3, 2, 4)]);
-        Add("gelu_tanh", OpSet.Gelu, new GeluAttrs(true), () => [F(17, -3, 3, 2, 4)]);
+        Add("gelu", OpSet.Gelu, new GeluAttrs(GeluApproximation.None), () => [F(16, -3, 3, 2, 4)]);
+        Add("gelu_tanh", OpSet.Gelu, new GeluAttrs(GeluApproximation.Tanh), () => [F(17, -3, 3, 2, 4)]);
         Add("softplus", OpSet.Softplus, new SoftplusAttrs(1, 20), () => [F(18, -3, 3, 2, 4)]);
         Add("softplus_beta_threshold", OpSet.Softplus, new SoftplusAttrs(2, 3), () => [F(19, -3, 3, 3, 4)]);
         Add("clamp", OpSet.Clamp, new ClampAttrs(-0.5, 0.7), () => [F(20, -2, 2, 2, 4)]);

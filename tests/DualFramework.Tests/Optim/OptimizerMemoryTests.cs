@@ -8,7 +8,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.Optim;
 
-using O = DualFramework.Ops;
 
 /// <summary>Long training loops (forward, backward, clipping, optimizer step) must keep native memory flat.</summary>
 [TestFixture]
@@ -18,7 +17,7 @@ public class OptimizerMemoryTests
     {
         using var s = TensorScope.Begin();
         opt.ZeroGrad();
-        var pred = O.Add(O.MatMul(x, w.Value), b.Value);
+        var pred = Ops.Add(Ops.MatMul(x, w.Value), b.Value);
         var loss = LossFunctions.Mse(pred, y);
         loss.Backward();
         if (clip) GradClip.ClipByGlobalNorm(opt.Parameters, 0.5);
@@ -31,12 +30,12 @@ public class OptimizerMemoryTests
         if (!OperatingSystem.IsLinux()) Assert.Ignore("reads /proc/self/status");
         using var mode = tape ? Autograd.UseTape() : null;
         using var outer = TensorScope.Begin();
-        using var w = new Variable(O.RandomUniform(new Shape(8, 4), 1, -0.3, 0.3).DetachFromScope(), true, "w");
-        using var b = new Variable(O.Zeros(new Shape(4)).DetachFromScope(), true, "b");
+        using var w = new Variable(Ops.RandomUniform(new Shape(8, 4), 1, -0.3, 0.3).DetachFromScope(), true, "w");
+        using var b = new Variable(Ops.Zeros(new Shape(4)).DetachFromScope(), true, "b");
         using var opt = make([w, b]);
-        var x = O.RandomNormal(new Shape(16, 8), 2);
-        using var target = new Variable(O.RandomNormal(new Shape(8, 4), 3).DetachFromScope(), false, "true_w");
-        var y = O.MatMul(x, target.Value);
+        var x = Ops.RandomNormal(new Shape(16, 8), 2);
+        using var target = new Variable(Ops.RandomNormal(new Shape(8, 4), 3).DetachFromScope(), false, "true_w");
+        var y = Ops.MatMul(x, target.Value);
         double first = 0;
         for (int i = 0; i < 500; i++) // warm up allocator caches
         {

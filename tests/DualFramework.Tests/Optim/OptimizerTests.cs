@@ -7,8 +7,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.Optim;
 
-using O = DualFramework.Ops;
-
 /// <summary>
 /// Optimizers' first steps against the published PyTorch update equations, evaluated here in plain doubles on a fixed
 /// gradient sequence.
@@ -99,9 +97,9 @@ public class OptimizerTests
     private static readonly double[][] BGrads = [[1.0, 0.5, -0.5], [0.8, -0.25, 0.1], [-0.3, 0.7, 0.2], [0.0, -0.1, 0.9], [0.2, 0.2, -0.4]];
 
     private static Variable Param(double[] data, Shape shape, string name, DType dtype) =>
-        new(O.Cast(Tensor.FromArray(data, shape), dtype).DetachFromScope(), trainable: true, name);
+        new(Ops.Cast(Tensor.FromArray(data, shape), dtype).DetachFromScope(), trainable: true, name);
 
-    private static void SetGrad(Variable v, double[] g) => v.Value.Grad = O.Cast(Tensor.FromArray(g, v.Value.Shape), v.Value.DType);
+    private static void SetGrad(Variable v, double[] g) => v.Value.Grad = Ops.Cast(Tensor.FromArray(g, v.Value.Shape), v.Value.DType);
 
     /// <summary>Runs <paramref name="steps"/> steps on two parameters and compares with the references after each.</summary>
     private static void CheckSequence(Func<Variable[], Optimizer> make, Func<int, Ref> reference, DType dtype, double lr, int steps = 5)
@@ -227,7 +225,7 @@ public class OptimizerTests
         {
             using var it = TensorScope.Begin();
             opt.ZeroGrad();
-            O.Sum(O.Mul(w.Value, c)).Backward();
+            Ops.Sum(Ops.Mul(w.Value, c)).Backward();
             opt.Step();
         }
         GradCheck.AssertClose(w.Value.ToDoubleArray(), [1 - 1.5, 2 + 3.0, 3 - 0.75], 1e-6, 1e-6, "sgd from backward");
@@ -241,12 +239,12 @@ public class OptimizerTests
         using var w = Param([1.0, 2.0], new Shape(2), "w", DType.Float64);
         using var opt = new Sgd([w], 0.1);
         var c = Tensor.FromArray([3.0, -1.0], new Shape(2));
-        O.Sum(O.Mul(w.Value, c)).Backward();
+        Ops.Sum(Ops.Mul(w.Value, c)).Backward();
         opt.Step();
         w.Grad.Should().NotBeNull("PyTorch keeps .grad after optimizer.step()");
         w.Grad!.ToDoubleArray().Should().Equal(3.0, -1.0);
         // Without ZeroGrad the next backward accumulates, as in PyTorch.
-        O.Sum(O.Mul(w.Value, c)).Backward();
+        Ops.Sum(Ops.Mul(w.Value, c)).Backward();
         w.Grad!.ToDoubleArray().Should().Equal(6.0, -2.0);
         opt.Step();
         GradCheck.AssertClose(w.Value.ToDoubleArray(), [1 - 0.3 - 0.6, 2 + 0.1 + 0.2], 1e-15, 1e-15, "two steps");
@@ -381,8 +379,8 @@ public class OptimizerTests
             var saved = Snapshot(sd);
 
             // A second optimizer on parameters holding the same values, restored from the snapshot.
-            using var w2 = new Variable(O.Mul(w1.Value, 1.0).DetachFromScope(), true, "w");
-            using var b2 = new Variable(O.Mul(b1.Value, 1.0).DetachFromScope(), true, "b");
+            using var w2 = new Variable(Ops.Mul(w1.Value, 1.0).DetachFromScope(), true, "w");
+            using var b2 = new Variable(Ops.Mul(b1.Value, 1.0).DetachFromScope(), true, "b");
             using var opt2 = make([w2, b2]);
             opt2.LoadStateDict(saved);
             opt2.StepCount.Should().Be(2);
@@ -493,7 +491,7 @@ public class OptimizerTests
         using var tape = Autograd.UseTape();
         using var w = Param([3.0, 4.0], new Shape(2), "w", DType.Float64);
         using var opt = new Sgd([w], 0.1);
-        O.Sum(O.Mul(w.Value, w.Value)).Backward();
+        Ops.Sum(Ops.Mul(w.Value, w.Value)).Backward();
         var g = w.Grad!; // on the tape this is the parameter's own gradient tensor
         GradClip.ClipByGlobalNorm([w], 1.0).Should().BeApproximately(10, 1e-12);
         g.IsDisposed.Should().BeTrue("the clipped gradient replaced it");

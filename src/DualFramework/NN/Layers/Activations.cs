@@ -29,27 +29,23 @@ public sealed class ReLU : Module
     public override Tensor Forward(Tensor input) => Ops.Relu(input);
 }
 
-/// <summary>x·Φ(x), exact or with the tanh approximation (PyTorch's <c>nn.GELU</c>, <c>approximate='none'|'tanh'</c>).</summary>
+/// <summary>x·Φ(x), exact or with the tanh approximation (PyTorch's <c>nn.GELU</c>).</summary>
 public sealed class GELU : Module
 {
     /// <summary>Creates the layer.</summary>
-    /// <param name="approximate">"none" (exact, erf-based) or "tanh".</param>
-    public GELU(string approximate = "none")
+    /// <param name="approximate">Exact (erf-based, the default) or the tanh form.</param>
+    public GELU(GeluApproximation approximate = GeluApproximation.None)
     {
-        ArgumentNullException.ThrowIfNull(approximate);
-        TanhApproximation = approximate switch
-        {
-            "none" => false,
-            "tanh" => true,
-            _ => throw new ArgumentException($"{nameof(GELU)}: approximate must be 'none' or 'tanh', got '{approximate}'.", nameof(approximate)),
-        };
+        if (!Enum.IsDefined(approximate))
+            throw new ArgumentException($"{nameof(GELU)}: approximate must be None or Tanh, got {approximate}.", nameof(approximate));
+        Approximation = approximate;
     }
 
-    /// <summary>True for the tanh approximation.</summary>
-    public bool TanhApproximation { get; }
+    /// <summary>The form computed.</summary>
+    public GeluApproximation Approximation { get; }
 
     /// <summary>Applies the activation.</summary>
-    public override Tensor Forward(Tensor input) => Ops.Gelu(input, TanhApproximation);
+    public override Tensor Forward(Tensor input) => Ops.Gelu(input, Approximation);
 }
 
 /// <summary>tanh(x) (PyTorch's <c>nn.Tanh</c>).</summary>

@@ -10,7 +10,7 @@ namespace DualFramework.NN;
 /// </remarks>
 public abstract class ConvNd : Module
 {
-    private protected ConvNd(string layer, int dims, int inChannels, int outChannels, int[] kernelSize, int[]? stride, int[]? padding,
+    private protected ConvNd(string layer, int dims, long inChannels, long outChannels, int[] kernelSize, int[]? stride, int[]? padding,
         int[]? dilation, int groups, bool bias, SeededRandom? rng)
     {
         InChannels = LayerChecks.Positive(layer, "in_channels", inChannels);
@@ -27,14 +27,14 @@ public abstract class ConvNd : Module
         var shape = new long[] { outChannels, inChannels / groups }.Concat(KernelSize.Select(k => (long)k)).ToArray();
         var r = Init.Resolve(rng);
         Weight = RegisterParameter("weight", Init.KaimingUniform(shape, fanIn, Math.Sqrt(5), r));
-        if (bias) Bias = RegisterParameter("bias", Init.FanInUniform(new Shape((long)outChannels), fanIn, r));
+        if (bias) Bias = RegisterParameter("bias", Init.FanInUniform(new Shape(outChannels), fanIn, r));
     }
 
     /// <summary>Input channels.</summary>
-    public int InChannels { get; }
+    public long InChannels { get; }
 
     /// <summary>Output channels.</summary>
-    public int OutChannels { get; }
+    public long OutChannels { get; }
 
     /// <summary>Kernel size per spatial dimension.</summary>
     public IReadOnlyList<int> KernelSize { get; }
@@ -77,7 +77,7 @@ public sealed class Conv1d : ConvNd
     /// <param name="groups">Channel groups (both channel counts must be divisible by it).</param>
     /// <param name="bias">Whether to learn a bias.</param>
     /// <param name="rng">Initialisation generator; null forks the process-wide one.</param>
-    public Conv1d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int dilation = 1, int groups = 1,
+    public Conv1d(long inChannels, long outChannels, int kernelSize, int stride = 1, int padding = 0, int dilation = 1, int groups = 1,
         bool bias = true, SeededRandom? rng = null)
         : base(nameof(Conv1d), 1, inChannels, outChannels, [kernelSize], [stride], [padding], [dilation], groups, bias, rng) { }
 
@@ -106,7 +106,7 @@ public sealed class Conv2d : ConvNd
     /// <param name="groups">Channel groups (both channel counts must be divisible by it).</param>
     /// <param name="bias">Whether to learn a bias.</param>
     /// <param name="rng">Initialisation generator; null forks the process-wide one.</param>
-    public Conv2d(int inChannels, int outChannels, int kernelSize, int stride = 1, int padding = 0, int dilation = 1, int groups = 1,
+    public Conv2d(long inChannels, long outChannels, int kernelSize, int stride = 1, int padding = 0, int dilation = 1, int groups = 1,
         bool bias = true, SeededRandom? rng = null)
         : base(nameof(Conv2d), 2, inChannels, outChannels, [kernelSize, kernelSize], [stride, stride], [padding, padding],
             [dilation, dilation], groups, bias, rng) { }
@@ -121,7 +121,7 @@ public sealed class Conv2d : ConvNd
     /// <param name="groups">Channel groups.</param>
     /// <param name="bias">Whether to learn a bias.</param>
     /// <param name="rng">Initialisation generator; null forks the process-wide one.</param>
-    public Conv2d(int inChannels, int outChannels, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null,
+    public Conv2d(long inChannels, long outChannels, int[] kernelSize, int[]? stride = null, int[]? padding = null, int[]? dilation = null,
         int groups = 1, bool bias = true, SeededRandom? rng = null)
         : base(nameof(Conv2d), 2, inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias, rng) { }
 

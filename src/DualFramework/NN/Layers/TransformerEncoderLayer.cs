@@ -20,25 +20,25 @@ public sealed class TransformerEncoderLayer : Module
     /// <param name="nHead">Attention heads (must divide <paramref name="dModel"/>).</param>
     /// <param name="dimFeedforward">Hidden width of the feed-forward network.</param>
     /// <param name="dropout">Dropout probability (attention weights, feed-forward hidden layer and both residual branches).</param>
-    /// <param name="activation">"relu" or "gelu" (exact).</param>
+    /// <param name="activation">The feed-forward activation (ReLU by default, or exact GELU).</param>
     /// <param name="layerNormEps">Epsilon of both layer norms.</param>
     /// <param name="batchFirst">Inputs are <c>[B, L, E]</c> when true, <c>[L, B, E]</c> when false.</param>
     /// <param name="normFirst">Pre-norm (normalise before each sublayer) instead of post-norm.</param>
     /// <param name="bias">Whether the linear layers, attention projections and layer norms have biases.</param>
     /// <param name="rng">Initialisation generator; null forks the process-wide one.</param>
-    public TransformerEncoderLayer(long dModel, long nHead, long dimFeedforward = 2048, double dropout = 0.1, string activation = "relu",
+    public TransformerEncoderLayer(long dModel, long nHead, long dimFeedforward = 2048, double dropout = 0.1,
+        FeedForwardActivation activation = FeedForwardActivation.Relu,
         double layerNormEps = 1e-5, bool batchFirst = true, bool normFirst = false, bool bias = true, SeededRandom? rng = null)
     {
         LayerChecks.Positive(Layer, "d_model", dModel);
         LayerChecks.Positive(Layer, "nhead", nHead);
         LayerChecks.Positive(Layer, "dim_feedforward", dimFeedforward);
         LayerChecks.Probability(Layer, "dropout", dropout);
-        ArgumentNullException.ThrowIfNull(activation);
         _activation = activation switch
         {
-            "relu" => Ops.Relu,
-            "gelu" => x => Ops.Gelu(x),
-            _ => throw new ArgumentException($"{Layer}: activation must be 'relu' or 'gelu', got '{activation}'.", nameof(activation)),
+            FeedForwardActivation.Relu => Ops.Relu,
+            FeedForwardActivation.Gelu => x => Ops.Gelu(x),
+            _ => throw new ArgumentException($"{Layer}: activation must be Relu or Gelu, got {activation}.", nameof(activation)),
         };
         Activation = activation;
         NormFirst = normFirst;
@@ -53,8 +53,8 @@ public sealed class TransformerEncoderLayer : Module
         Dropout2 = RegisterModule("dropout2", new Dropout(dropout, r));
     }
 
-    /// <summary>The activation name ("relu" or "gelu").</summary>
-    public string Activation { get; }
+    /// <summary>The feed-forward activation.</summary>
+    public FeedForwardActivation Activation { get; }
 
     /// <summary>Whether the block is pre-norm.</summary>
     public bool NormFirst { get; }

@@ -8,8 +8,8 @@ namespace DualFramework.Operators;
 public sealed record LeakyReluAttrs(double Alpha) : OpAttrs;
 
 /// <summary>GELU variant.</summary>
-/// <param name="Tanh">True for the tanh approximation, false for the exact erf form.</param>
-public sealed record GeluAttrs(bool Tanh) : OpAttrs;
+/// <param name="Approximation">The exact erf form or the tanh approximation.</param>
+public sealed record GeluAttrs(GeluApproximation Approximation) : OpAttrs;
 
 /// <summary>Softplus parameters: <c>log(1 + exp(beta·x)) / beta</c>, linear where <c>beta·x &gt; threshold</c>.</summary>
 /// <param name="Beta">Sharpness.</param>
@@ -179,7 +179,7 @@ public static partial class OpSet
     private static Tensor GeluGrad(GradContext c)
     {
         var x = X(c);
-        if (!c.AttrsAs<GeluAttrs>().Tanh)
+        if (c.AttrsAs<GeluAttrs>().Approximation != GeluApproximation.Tanh)
         {
             // d/dx x·Φ(x) = Φ(x) + x·φ(x)
             var cdf = Mul(RAdd(1.0, Ops.Erf(Mul(x, 1.0 / Math.Sqrt(2.0)))), 0.5);

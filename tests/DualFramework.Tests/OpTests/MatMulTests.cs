@@ -4,7 +4,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.OpTests;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class MatMulTests
@@ -48,7 +47,7 @@ public class MatMulTests
         using var s = TensorScope.Begin();
         var a = Arg.Random(1, -1, 1, 3, 4);
         var b = Arg.Random(2, -1, 1, 4, 5);
-        var y = O.MatMul(a.ToTensor(), b.ToTensor());
+        var y = Ops.MatMul(a.ToTensor(), b.ToTensor());
         var (want, shape) = Naive(a.Data, a.Shape, b.Data, b.Shape);
         y.Shape.Should().Be(new Shape(shape));
         GradCheck.AssertClose(y.ToDoubleArray(), want, 1e-12, 1e-12, "matmul");
@@ -60,14 +59,14 @@ public class MatMulTests
         using var s = TensorScope.Begin();
         var a = Arg.Random(3, -1, 1, 2, 1, 2, 3);
         var b = Arg.Random(4, -1, 1, 3, 3, 4);
-        var y = O.MatMul(a.ToTensor(), b.ToTensor());
+        var y = Ops.MatMul(a.ToTensor(), b.ToTensor());
         var (want, shape) = Naive(a.Data, a.Shape, b.Data, b.Shape);
         shape.Should().Equal(2, 3, 2, 4);
         y.Shape.Should().Be(new Shape(shape));
         GradCheck.AssertClose(y.ToDoubleArray(), want, 1e-12, 1e-12, "batched matmul");
         // A plain matrix against a batch.
         var m = Arg.Random(5, -1, 1, 2, 3);
-        var y2 = O.MatMul(m.ToTensor(), b.ToTensor());
+        var y2 = Ops.MatMul(m.ToTensor(), b.ToTensor());
         var (want2, shape2) = Naive(m.Data, m.Shape, b.Data, b.Shape);
         y2.Shape.Should().Be(new Shape(shape2));
         GradCheck.AssertClose(y2.ToDoubleArray(), want2, 1e-12, 1e-12, "matrix @ batch");
@@ -79,19 +78,19 @@ public class MatMulTests
         using var s = TensorScope.Begin();
         var v = Tensor.FromArray(new[] { 1.0, 2.0, 3.0 });
         var m = Tensor.FromArray(new[] { 1.0, 0, 2, -1, 3, 1 }, new Shape(3, 2)); // rows (1,0), (2,-1), (3,1)
-        var vm = O.MatMul(v, m);
+        var vm = Ops.MatMul(v, m);
         vm.Shape.Should().Be(new Shape(2));
         vm.ToDoubleArray().Should().Equal(14, 1);
-        var mt = O.Transpose(m);
-        var mv = O.MatMul(mt, v);
+        var mt = Ops.Transpose(m);
+        var mv = Ops.MatMul(mt, v);
         mv.Shape.Should().Be(new Shape(2));
         mv.ToDoubleArray().Should().Equal(14, 1);
-        var dot = O.MatMul(v, v);
+        var dot = Ops.MatMul(v, v);
         dot.Shape.Should().Be(Shape.Scalar);
         dot.Item().Should().Be(14);
         // Batched matrix @ vector: [2, 2, 3] @ [3] → [2, 2].
         var bm = Tensor.FromArray(Enumerable.Range(0, 12).Select(i => (double)i).ToArray(), new Shape(2, 2, 3));
-        var bmv = O.MatMul(bm, v);
+        var bmv = Ops.MatMul(bm, v);
         bmv.Shape.Should().Be(new Shape(2, 2));
         bmv.ToDoubleArray().Should().Equal(8, 26, 44, 62);
     }
@@ -102,10 +101,10 @@ public class MatMulTests
         using var s = TensorScope.Begin();
         var a = Tensor.FromArray(new long[] { 1, 2, 3, 4 }, new Shape(2, 2));
         var b = Tensor.FromArray(new long[] { 5, 6, 7, 8 }, new Shape(2, 2));
-        var y = O.MatMul(a, b);
+        var y = Ops.MatMul(a, b);
         y.DType.Should().Be(DType.Int64);
         y.ToArray<long>().Should().Equal(19, 22, 43, 50);
-        var f = O.MatMul(O.Cast(a, DType.Float32), b);
+        var f = Ops.MatMul(Ops.Cast(a, DType.Float32), b);
         f.DType.Should().Be(DType.Float32);
         f.ToDoubleArray().Should().Equal(19, 22, 43, 50);
     }
@@ -114,30 +113,30 @@ public class MatMulTests
     public void Gradients_sum_over_broadcast_batch_dims()
     {
         using var s = TensorScope.Begin();
-        GradCheck.Check(t => O.MatMul(t[0], t[1]), Arg.Random(6, -1, 1, 3, 4), Arg.Random(7, -1, 1, 4, 2));
-        GradCheck.Check(t => O.MatMul(t[0], t[1]), Arg.Random(8, -1, 1, 2, 1, 2, 3), Arg.Random(9, -1, 1, 3, 3, 4));
-        GradCheck.Check(t => O.MatMul(t[0], t[1]), Arg.Random(10, -1, 1, 2, 3), Arg.Random(11, -1, 1, 2, 3, 2));
+        GradCheck.Check(t => Ops.MatMul(t[0], t[1]), Arg.Random(6, -1, 1, 3, 4), Arg.Random(7, -1, 1, 4, 2));
+        GradCheck.Check(t => Ops.MatMul(t[0], t[1]), Arg.Random(8, -1, 1, 2, 1, 2, 3), Arg.Random(9, -1, 1, 3, 3, 4));
+        GradCheck.Check(t => Ops.MatMul(t[0], t[1]), Arg.Random(10, -1, 1, 2, 3), Arg.Random(11, -1, 1, 2, 3, 2));
     }
 
     [Test]
     public void Gradients_of_vector_forms()
     {
         using var s = TensorScope.Begin();
-        GradCheck.Check(t => O.MatMul(t[0], t[1]), Arg.Random(12, -1, 1, 3), Arg.Random(13, -1, 1, 3, 2));
-        GradCheck.Check(t => O.MatMul(t[0], t[1]), Arg.Random(14, -1, 1, 2, 2, 3), Arg.Random(15, -1, 1, 3));
-        GradCheck.Check(t => O.MatMul(t[0], t[1]), Arg.Random(16, -1, 1, 4), Arg.Random(17, -1, 1, 4));
+        GradCheck.Check(t => Ops.MatMul(t[0], t[1]), Arg.Random(12, -1, 1, 3), Arg.Random(13, -1, 1, 3, 2));
+        GradCheck.Check(t => Ops.MatMul(t[0], t[1]), Arg.Random(14, -1, 1, 2, 2, 3), Arg.Random(15, -1, 1, 3));
+        GradCheck.Check(t => Ops.MatMul(t[0], t[1]), Arg.Random(16, -1, 1, 4), Arg.Random(17, -1, 1, 4));
     }
 
     [Test]
     public void Inner_dimension_mismatch_names_both_shapes()
     {
         using var s = TensorScope.Begin();
-        var a = O.Zeros(new Shape(2, 3));
-        var b = O.Zeros(new Shape(4, 5));
-        var act = () => O.MatMul(a, b);
+        var a = Ops.Zeros(new Shape(2, 3));
+        var b = Ops.Zeros(new Shape(4, 5));
+        var act = () => Ops.MatMul(a, b);
         act.Should().Throw<OpException>().Where(e => e.Message.Contains("[2, 3]") && e.Message.Contains("[4, 5]") && e.Message.Contains("inner"));
-        var v = O.Zeros(new Shape(4));
-        ((Action)(() => O.MatMul(a, v))).Should().Throw<OpException>().WithMessage("*inner dimensions*[2, 3]*[4]*");
+        var v = Ops.Zeros(new Shape(4));
+        ((Action)(() => Ops.MatMul(a, v))).Should().Throw<OpException>().WithMessage("*inner dimensions*[2, 3]*[4]*");
     }
 
     [Test]
@@ -145,17 +144,17 @@ public class MatMulTests
     {
         using var s = TensorScope.Begin();
         var scalar = Tensor.Scalar(1.0);
-        ((Action)(() => O.MatMul(scalar, O.Zeros(new Shape(2, 2))))).Should().Throw<OpException>().WithMessage("*rank >= 1*");
-        var batchA = O.Zeros(new Shape(2, 2, 3));
-        var batchB = O.Zeros(new Shape(3, 3, 4));
-        ((Action)(() => O.MatMul(batchA, batchB))).Should().Throw<OpException>().WithMessage("*batch dimensions*");
-        var bools = O.Cast(O.Zeros(new Shape(2, 2)), DType.Bool);
-        ((Action)(() => O.MatMul(bools, bools))).Should().Throw<OpException>().WithMessage("*bool*");
+        ((Action)(() => Ops.MatMul(scalar, Ops.Zeros(new Shape(2, 2))))).Should().Throw<OpException>().WithMessage("*rank >= 1*");
+        var batchA = Ops.Zeros(new Shape(2, 2, 3));
+        var batchB = Ops.Zeros(new Shape(3, 3, 4));
+        ((Action)(() => Ops.MatMul(batchA, batchB))).Should().Throw<OpException>().WithMessage("*batch dimensions*");
+        var bools = Ops.Cast(Ops.Zeros(new Shape(2, 2)), DType.Bool);
+        ((Action)(() => Ops.MatMul(bools, bools))).Should().Throw<OpException>().WithMessage("*bool*");
         // The op itself (bypassing Ops.MatMul) needs rank >= 2 and one dtype.
         ((Action)(() => DualFramework.Operators.Dispatcher.Apply(DualFramework.Operators.OpSet.MatMul, DualFramework.Operators.OpAttrs.None,
-            O.Zeros(new Shape(3)), O.Zeros(new Shape(3, 2))))).Should().Throw<OpException>().WithMessage("*rank >= 2*");
+            Ops.Zeros(new Shape(3)), Ops.Zeros(new Shape(3, 2))))).Should().Throw<OpException>().WithMessage("*rank >= 2*");
         ((Action)(() => DualFramework.Operators.Dispatcher.Apply(DualFramework.Operators.OpSet.MatMul, DualFramework.Operators.OpAttrs.None,
-            O.Zeros(new Shape(2, 3)), O.Zeros(new Shape(3, 2), DType.Float64)))).Should().Throw<OpException>().WithMessage("*dtypes differ*");
+            Ops.Zeros(new Shape(2, 3)), Ops.Zeros(new Shape(3, 2), DType.Float64)))).Should().Throw<OpException>().WithMessage("*dtypes differ*");
     }
 }
 

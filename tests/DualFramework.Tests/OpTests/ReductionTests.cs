@@ -6,7 +6,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.OpTests;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class ReductionTests
@@ -43,10 +42,10 @@ public class ReductionTests
     {
         var fs = new (string, Func<Tensor, int[]?, bool, Tensor>, Func<List<double>, double>)[]
         {
-            ("sum", (t, a, k) => O.Sum(t, a, k), g => g.Sum()),
-            ("mean", (t, a, k) => O.Mean(t, a, k), g => g.Average()),
-            ("max", (t, a, k) => O.Max(t, a, k), g => g.Max()),
-            ("min", (t, a, k) => O.Min(t, a, k), g => g.Min()),
+            ("sum", (t, a, k) => Ops.Sum(t, a, k), g => g.Sum()),
+            ("mean", (t, a, k) => Ops.Mean(t, a, k), g => g.Average()),
+            ("max", (t, a, k) => Ops.Max(t, a, k), g => g.Max()),
+            ("min", (t, a, k) => Ops.Min(t, a, k), g => g.Min()),
         };
         int[][] axesList = [[], [1], [-1], [0, 2], [2, 0], [0, 1, 2]];
         foreach (var (name, op, reference) in fs)
@@ -82,22 +81,22 @@ public class ReductionTests
     {
         using var s = TensorScope.Begin();
         var i32 = Tensor.FromArray(new[] { 2_000_000_000, 2_000_000_000, 5 }, new Shape(3));
-        var sum = O.Sum(i32);
+        var sum = Ops.Sum(i32);
         sum.DType.Should().Be(DType.Int64);
         sum.ToArray<long>().Should().Equal(4_000_000_005L);   // would overflow int32
         var u8 = Tensor.FromArray(new byte[] { 200, 100, 7 }, new Shape(3));
-        O.Sum(u8).ToArray<long>().Should().Equal(307L);
+        Ops.Sum(u8).ToArray<long>().Should().Equal(307L);
         var i8 = Tensor.FromArray(new sbyte[] { -100, -100, 3, 1 }, new Shape(2, 2));
-        var rows = O.Sum(i8, 1);
+        var rows = Ops.Sum(i8, 1);
         rows.DType.Should().Be(DType.Int64);
         rows.ToArray<long>().Should().Equal(-200L, 4L);
-        O.Sum(Tensor.FromArray(new[] { 1L, 2L }, new Shape(2))).DType.Should().Be(DType.Int64);
-        O.Sum(Tensor.FromArray(new[] { 1f, 2f }, new Shape(2))).DType.Should().Be(DType.Float32);
-        var mx = O.Max(Tensor.FromArray(new[] { 3, -1, 9, 4 }, new Shape(2, 2)), 0);
+        Ops.Sum(Tensor.FromArray(new[] { 1L, 2L }, new Shape(2))).DType.Should().Be(DType.Int64);
+        Ops.Sum(Tensor.FromArray(new[] { 1f, 2f }, new Shape(2))).DType.Should().Be(DType.Float32);
+        var mx = Ops.Max(Tensor.FromArray(new[] { 3, -1, 9, 4 }, new Shape(2, 2)), 0);
         mx.DType.Should().Be(DType.Int32);
         mx.ToArray<int>().Should().Equal(9, 4);
-        O.Min(Tensor.FromArray(new[] { 3, -1, 9, 4 }, new Shape(2, 2))).ToArray<int>().Should().Equal(-1);
-        var mean = O.Mean(Tensor.FromArray(new[] { 1, 2, 3, 6 }, new Shape(2, 2)), 1);
+        Ops.Min(Tensor.FromArray(new[] { 3, -1, 9, 4 }, new Shape(2, 2))).ToArray<int>().Should().Equal(-1);
+        var mean = Ops.Mean(Tensor.FromArray(new[] { 1, 2, 3, 6 }, new Shape(2, 2)), 1);
         mean.DType.Should().Be(DType.Float32);
         mean.ToDoubleArray().Should().Equal(1.5, 4.5);
     }
@@ -106,14 +105,14 @@ public class ReductionTests
     public void Reductions_of_empty_axes_and_scalars()
     {
         using var s = TensorScope.Begin();
-        var empty = O.Zeros(new Shape(2, 0), DType.Float64);
-        var sum = O.Sum(empty, 1);
+        var empty = Ops.Zeros(new Shape(2, 0), DType.Float64);
+        var sum = Ops.Sum(empty, 1);
         sum.Shape.Should().Be(new Shape(2));
         sum.ToDoubleArray().Should().Equal(0, 0);
-        O.Sum(empty, 0).Shape.Should().Be(new Shape(0));
+        Ops.Sum(empty, 0).Shape.Should().Be(new Shape(0));
         var scalar = Tensor.Scalar(2.5);
-        O.Sum(scalar).Item().Should().Be(2.5);
-        O.Max(scalar, keepDims: true).Shape.Should().Be(Shape.Scalar);
+        Ops.Sum(scalar).Item().Should().Be(2.5);
+        Ops.Max(scalar, keepDims: true).Shape.Should().Be(Shape.Scalar);
     }
 
     [Test]
@@ -126,12 +125,12 @@ public class ReductionTests
             using var mode = tape ? Autograd.UseTape() : null;
             var x = Tensor.FromArray(data, new Shape(2, 3));
             x.RequiresGrad = true;
-            var gMax = Autograd.Grad([O.Sum(O.Max(x, 1))], [x])[0]!.ToDoubleArray();
+            var gMax = Autograd.Grad([Ops.Sum(Ops.Max(x, 1))], [x])[0]!.ToDoubleArray();
             GradCheck.AssertClose(gMax, [0, 0.5, 0.5, 1.0 / 3, 1.0 / 3, 1.0 / 3], 1e-15, 1e-15, $"max, tape={tape}");
-            var gMin = Autograd.Grad([O.Sum(O.Min(x))], [x])[0]!.ToDoubleArray();
+            var gMin = Autograd.Grad([Ops.Sum(Ops.Min(x))], [x])[0]!.ToDoubleArray();
             // The global minimum 1 is unique; the three 2s are not minima.
             GradCheck.AssertClose(gMin, [1, 0, 0, 0, 0, 0], 1e-15, 1e-15, $"min, tape={tape}");
-            var gAll = Autograd.Grad([O.Max(x)], [x])[0]!.ToDoubleArray();
+            var gAll = Autograd.Grad([Ops.Max(x)], [x])[0]!.ToDoubleArray();
             GradCheck.AssertClose(gAll, [0, 0.5, 0.5, 0, 0, 0], 1e-15, 1e-15, $"max all, tape={tape}");
         }
     }
@@ -140,16 +139,16 @@ public class ReductionTests
     public void Reduce_errors()
     {
         using var s = TensorScope.Begin();
-        var x = O.Zeros(new Shape(2, 3));
-        FluentActions.Invoking(() => O.Sum(x, 2)).Should().Throw<OpException>().WithMessage("sum*axis 2 is out of range*");
-        FluentActions.Invoking(() => O.Mean(x, [-3])).Should().Throw<OpException>().WithMessage("mean*out of range*");
-        FluentActions.Invoking(() => O.Max(x, [1, -1])).Should().Throw<OpException>().WithMessage("max*repeated*");
-        FluentActions.Invoking(() => O.Sum(O.Cast(x, DType.Bool))).Should().Throw<OpException>().WithMessage("sum*bool*");
-        FluentActions.Invoking(() => O.Min(O.Zeros(new Shape(2, 0)), 1)).Should().Throw<OpException>().WithMessage("min*empty axis 1*");
-        FluentActions.Invoking(() => O.Max(O.Zeros(new Shape(0)))).Should().Throw<OpException>().WithMessage("max*empty*");
+        var x = Ops.Zeros(new Shape(2, 3));
+        FluentActions.Invoking(() => Ops.Sum(x, 2)).Should().Throw<OpException>().WithMessage("sum*axis 2 is out of range*");
+        FluentActions.Invoking(() => Ops.Mean(x, [-3])).Should().Throw<OpException>().WithMessage("mean*out of range*");
+        FluentActions.Invoking(() => Ops.Max(x, [1, -1])).Should().Throw<OpException>().WithMessage("max*repeated*");
+        FluentActions.Invoking(() => Ops.Sum(Ops.Cast(x, DType.Bool))).Should().Throw<OpException>().WithMessage("sum*bool*");
+        FluentActions.Invoking(() => Ops.Min(Ops.Zeros(new Shape(2, 0)), 1)).Should().Throw<OpException>().WithMessage("min*empty axis 1*");
+        FluentActions.Invoking(() => Ops.Max(Ops.Zeros(new Shape(0)))).Should().Throw<OpException>().WithMessage("max*empty*");
         // The op rule itself rejects un-normalised or integer operands that bypass Ops.
         FluentActions.Invoking(() => Dispatcher.Apply(OpSet.Sum, new ReduceAttrs([5], false), x)).Should().Throw<OpException>().WithMessage("*axis 5*");
-        FluentActions.Invoking(() => Dispatcher.Apply(OpSet.Mean, new ReduceAttrs([], false), O.Cast(x, DType.Int32))).Should().Throw<OpException>().WithMessage("mean*floating*");
+        FluentActions.Invoking(() => Dispatcher.Apply(OpSet.Mean, new ReduceAttrs([], false), Ops.Cast(x, DType.Int32))).Should().Throw<OpException>().WithMessage("mean*floating*");
     }
 
     // ---- argmax / argmin ----
@@ -186,11 +185,11 @@ public class ReductionTests
             foreach (var max in new[] { true, false })
             {
                 var expected = ArgRef(data, Shape3, axis, max);
-                var y = max ? O.ArgMax(x, axis) : O.ArgMin(x, axis - 3);
+                var y = max ? Ops.ArgMax(x, axis) : Ops.ArgMin(x, axis - 3);
                 y.DType.Should().Be(DType.Int64);
                 y.Shape.Should().Be(new Shape(Shape3.Where((_, i) => i != axis).ToArray()));
                 y.ToArray<long>().Should().Equal(expected, $"axis {axis}, max={max}");
-                var k = max ? O.ArgMax(x, axis, keepDims: true) : O.ArgMin(x, axis, keepDims: true);
+                var k = max ? Ops.ArgMax(x, axis, keepDims: true) : Ops.ArgMin(x, axis, keepDims: true);
                 k.Shape.Should().Be(new Shape(Shape3.Select((d, i) => i == axis ? 1 : d).ToArray()));
                 k.ToArray<long>().Should().Equal(expected);
             }
@@ -201,27 +200,27 @@ public class ReductionTests
     {
         using var s = TensorScope.Begin();
         var x = Tensor.FromArray(new[] { 1, 7, 3, 7, -2, -2 }, new Shape(2, 3));
-        var a = O.ArgMax(x);
+        var a = Ops.ArgMax(x);
         a.Shape.Should().Be(Shape.Scalar);
         a.DType.Should().Be(DType.Int64);
         a.ToArray<long>().Should().Equal(1L);
-        O.ArgMin(x).ToArray<long>().Should().Equal(4L);
-        var k = O.ArgMax(x, keepDims: true);
+        Ops.ArgMin(x).ToArray<long>().Should().Equal(4L);
+        var k = Ops.ArgMax(x, keepDims: true);
         k.Shape.Should().Be(new Shape(1, 1));
         k.ToArray<long>().Should().Equal(1L);
-        O.ArgMin(Tensor.FromArray(new[] { 0.5f, -1f, -1f }, new Shape(3))).ToArray<long>().Should().Equal(1L);
-        O.ArgMax(Tensor.Scalar(4.0)).ToArray<long>().Should().Equal(0L);
-        O.ArgMax(O.Zeros(new Shape(0, 3)), 1).Shape.Should().Be(new Shape(0));
+        Ops.ArgMin(Tensor.FromArray(new[] { 0.5f, -1f, -1f }, new Shape(3))).ToArray<long>().Should().Equal(1L);
+        Ops.ArgMax(Tensor.Scalar(4.0)).ToArray<long>().Should().Equal(0L);
+        Ops.ArgMax(Ops.Zeros(new Shape(0, 3)), 1).Shape.Should().Be(new Shape(0));
     }
 
     [Test]
     public void ArgMax_of_other_dtypes([Values(DType.Float32, DType.Float16, DType.BFloat16, DType.Int64, DType.Int32, DType.Int8, DType.UInt8)] DType dtype)
     {
         using var s = TensorScope.Begin();
-        var x = O.Cast(Tensor.FromArray(new[] { 4.0, 9, 1, 9, 1, 2 }, new Shape(2, 3)), dtype);
-        O.ArgMax(x, 1).ToArray<long>().Should().Equal(1L, 0L);
-        O.ArgMin(x, 0).ToArray<long>().Should().Equal(0L, 1L, 0L);
-        O.ArgMin(x).ToArray<long>().Should().Equal(2L);
+        var x = Ops.Cast(Tensor.FromArray(new[] { 4.0, 9, 1, 9, 1, 2 }, new Shape(2, 3)), dtype);
+        Ops.ArgMax(x, 1).ToArray<long>().Should().Equal(1L, 0L);
+        Ops.ArgMin(x, 0).ToArray<long>().Should().Equal(0L, 1L, 0L);
+        Ops.ArgMin(x).ToArray<long>().Should().Equal(2L);
     }
 
     [Test]
@@ -233,7 +232,7 @@ public class ReductionTests
         using var tape = Autograd.UseTape();
         var x = Tensor.FromArray(new[] { 1.0, 3.0, 2.0 }, new Shape(3));
         x.RequiresGrad = true;
-        var i = O.ArgMax(x);
+        var i = Ops.ArgMax(x);
         i.RequiresGrad.Should().BeFalse();
     }
 
@@ -241,12 +240,12 @@ public class ReductionTests
     public void ArgMax_errors()
     {
         using var s = TensorScope.Begin();
-        var x = O.Zeros(new Shape(2, 3));
-        FluentActions.Invoking(() => O.ArgMax(x, 2)).Should().Throw<OpException>().WithMessage("argmax*axis 2 is out of range*");
-        FluentActions.Invoking(() => O.ArgMin(x, -3)).Should().Throw<OpException>().WithMessage("argmin*out of range*");
-        FluentActions.Invoking(() => O.ArgMax(O.Cast(x, DType.Bool))).Should().Throw<OpException>().WithMessage("argmax*bool*");
-        FluentActions.Invoking(() => O.ArgMax(O.Zeros(new Shape(3, 0)), 1)).Should().Throw<OpException>().WithMessage("argmax*empty axis*");
-        FluentActions.Invoking(() => O.ArgMin(O.Zeros(new Shape(0)))).Should().Throw<OpException>().WithMessage("argmin*empty tensor*");
+        var x = Ops.Zeros(new Shape(2, 3));
+        FluentActions.Invoking(() => Ops.ArgMax(x, 2)).Should().Throw<OpException>().WithMessage("argmax*axis 2 is out of range*");
+        FluentActions.Invoking(() => Ops.ArgMin(x, -3)).Should().Throw<OpException>().WithMessage("argmin*out of range*");
+        FluentActions.Invoking(() => Ops.ArgMax(Ops.Cast(x, DType.Bool))).Should().Throw<OpException>().WithMessage("argmax*bool*");
+        FluentActions.Invoking(() => Ops.ArgMax(Ops.Zeros(new Shape(3, 0)), 1)).Should().Throw<OpException>().WithMessage("argmax*empty axis*");
+        FluentActions.Invoking(() => Ops.ArgMin(Ops.Zeros(new Shape(0)))).Should().Throw<OpException>().WithMessage("argmin*empty tensor*");
         FluentActions.Invoking(() => Dispatcher.Apply(OpSet.ArgMax, new ArgReduceAttrs(-1, false), x)).Should().Throw<OpException>().WithMessage("*axis -1*");
     }
 }

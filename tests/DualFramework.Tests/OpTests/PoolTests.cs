@@ -4,7 +4,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.OpTests;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class PoolTests
@@ -103,13 +102,13 @@ public class PoolTests
     {
         using var s = TensorScope.Begin();
         var x = Distinct(1, 2, 3, 7, 6);
-        var (values, indices) = O.MaxPool2dWithIndices(x.ToTensor(), k, stride, pad, dil, ceil);
+        var (values, indices) = Ops.MaxPool2dWithIndices(x.ToTensor(), k, stride, pad, dil, ceil);
         var (v, idx, shape) = NaiveMax(x.Data, x.Shape, [k, k], [stride, stride], [pad, pad], [dil, dil], ceil);
         values.Shape.Should().Be(new Shape(shape));
         indices.DType.Should().Be(DType.Int64);
         values.ToDoubleArray().Should().Equal(v);
         indices.ToArray<long>().Should().Equal(idx);
-        O.MaxPool2d(x.ToTensor(), k, stride, pad, dil, ceil).ToDoubleArray().Should().Equal(v);
+        Ops.MaxPool2d(x.ToTensor(), k, stride, pad, dil, ceil).ToDoubleArray().Should().Equal(v);
     }
 
     [Test]
@@ -117,12 +116,12 @@ public class PoolTests
     {
         using var s = TensorScope.Begin();
         var x = Distinct(2, 1, 2, 6, 7);
-        var y = O.MaxPool2d(x.ToTensor(), [3, 2], [2, 3], [1, 0], [1, 2]);
+        var y = Ops.MaxPool2d(x.ToTensor(), [3, 2], [2, 3], [1, 0], [1, 2]);
         var (v, _, shape) = NaiveMax(x.Data, x.Shape, [3, 2], [2, 3], [1, 0], [1, 2], false);
         y.Shape.Should().Be(new Shape(shape));
         y.ToDoubleArray().Should().Equal(v);
         // Stride defaults to the kernel.
-        var z = O.MaxPool2d(x.ToTensor(), 2);
+        var z = Ops.MaxPool2d(x.ToTensor(), 2);
         z.Shape.Should().Be(new Shape(1, 2, 3, 3));
         z.ToDoubleArray().Should().Equal(NaiveMax(x.Data, x.Shape, [2, 2], [2, 2], [0, 0], [1, 1], false).Values);
     }
@@ -134,7 +133,7 @@ public class PoolTests
     public void MaxPool2d_gradient(int k, int stride, int pad, int dil, bool ceil)
     {
         using var s = TensorScope.Begin();
-        GradCheck.Check(t => O.MaxPool2d(t[0], k, stride, pad, dil, ceil), Distinct(3, 2, 2, 5, 6));
+        GradCheck.Check(t => Ops.MaxPool2d(t[0], k, stride, pad, dil, ceil), Distinct(3, 2, 2, 5, 6));
     }
 
     [TestCase(2, 2, 0, true)]
@@ -146,7 +145,7 @@ public class PoolTests
     {
         using var s = TensorScope.Begin();
         var x = Arg.Random(4, -1, 1, 2, 3, 7, 6);
-        var y = O.AvgPool2d(x.ToTensor(), k, stride, pad, includePad);
+        var y = Ops.AvgPool2d(x.ToTensor(), k, stride, pad, includePad);
         var (v, shape) = NaiveAvg(x.Data, x.Shape, [k, k], [stride, stride], [pad, pad], includePad);
         y.Shape.Should().Be(new Shape(shape));
         GradCheck.AssertClose(y.ToDoubleArray(), v, 1e-12, 1e-12, "avg_pool2d");
@@ -157,7 +156,7 @@ public class PoolTests
     {
         using var s = TensorScope.Begin();
         var x = Arg.Random(5, -1, 1, 1, 2, 6, 7);
-        var y = O.AvgPool2d(x.ToTensor(), [3, 2], [2, 1], [1, 0], countIncludePad: false);
+        var y = Ops.AvgPool2d(x.ToTensor(), [3, 2], [2, 1], [1, 0], countIncludePad: false);
         var (v, shape) = NaiveAvg(x.Data, x.Shape, [3, 2], [2, 1], [1, 0], false);
         y.Shape.Should().Be(new Shape(shape));
         GradCheck.AssertClose(y.ToDoubleArray(), v, 1e-12, 1e-12, "avg_pool2d per-dim");
@@ -170,8 +169,8 @@ public class PoolTests
     public void AvgPool2d_gradient(int k, int stride, int pad, bool includePad)
     {
         using var s = TensorScope.Begin();
-        GradCheck.Check(t => O.AvgPool2d(t[0], k, stride, pad, includePad), Arg.Random(6, -1, 1, 2, 2, 6, 7));
-        GradCheck.Check(t => O.AvgPool2d(t[0], [k, 2], [stride, 1], [pad, 1], includePad), Arg.Random(7, -1, 1, 1, 2, 5, 4));
+        GradCheck.Check(t => Ops.AvgPool2d(t[0], k, stride, pad, includePad), Arg.Random(6, -1, 1, 2, 2, 6, 7));
+        GradCheck.Check(t => Ops.AvgPool2d(t[0], [k, 2], [stride, 1], [pad, 1], includePad), Arg.Random(7, -1, 1, 1, 2, 5, 4));
     }
 
     [TestCase(2, 3)]
@@ -182,7 +181,7 @@ public class PoolTests
     {
         using var s = TensorScope.Begin();
         var x = Arg.Random(8, -1, 1, 2, 3, 5, 3);
-        var y = O.AdaptiveAvgPool2d(x.ToTensor(), oh, ow);
+        var y = Ops.AdaptiveAvgPool2d(x.ToTensor(), oh, ow);
         y.Shape.Should().Be(new Shape(2, 3, oh, ow));
         GradCheck.AssertClose(y.ToDoubleArray(), NaiveAdaptive(x.Data, x.Shape, oh, ow), 1e-12, 1e-12, "adaptive_avg_pool2d");
     }
@@ -193,7 +192,7 @@ public class PoolTests
     public void AdaptiveAvgPool2d_gradient(int oh, int ow)
     {
         using var s = TensorScope.Begin();
-        GradCheck.Check(t => O.AdaptiveAvgPool2d(t[0], oh, ow), Arg.Random(9, -1, 1, 2, 2, 5, 3));
+        GradCheck.Check(t => Ops.AdaptiveAvgPool2d(t[0], oh, ow), Arg.Random(9, -1, 1, 2, 2, 5, 3));
     }
 
     [Test]
@@ -201,11 +200,11 @@ public class PoolTests
     {
         using var s = TensorScope.Begin();
         var x = Arg.Random(10, -1, 1, 2, 3, 4, 5);
-        var y = O.GlobalAvgPool2d(x.ToTensor());
+        var y = Ops.GlobalAvgPool2d(x.ToTensor());
         y.Shape.Should().Be(new Shape(2, 3, 1, 1));
         var want = Enumerable.Range(0, 6).Select(pl => x.Data.Skip(pl * 20).Take(20).Average()).ToArray();
         GradCheck.AssertClose(y.ToDoubleArray(), want, 1e-12, 1e-12, "global average");
-        GradCheck.Check(t => O.GlobalAvgPool2d(t[0]), Arg.Random(11, -1, 1, 1, 2, 3, 4));
+        GradCheck.Check(t => Ops.GlobalAvgPool2d(t[0]), Arg.Random(11, -1, 1, 1, 2, 3, 4));
     }
 
     [Test]
@@ -213,7 +212,7 @@ public class PoolTests
     {
         using var s = TensorScope.Begin();
         var x = Tensor.FromArray(new long[] { 1, 2, 3, 4 }, new Shape(1, 1, 2, 2));
-        var y = O.AvgPool2d(x, 2);
+        var y = Ops.AvgPool2d(x, 2);
         y.DType.Should().Be(DType.Float32);
         y.Item().Should().Be(2.5);
     }
@@ -228,20 +227,20 @@ public class PoolTests
     public void Invalid_pooling_is_rejected()
     {
         using var s = TensorScope.Begin();
-        var x = O.Zeros(new Shape(1, 2, 5, 5));
-        Throws(() => O.MaxPool2d(O.Zeros(new Shape(2, 5, 5)), 2), "*rank 4*");
-        Throws(() => O.MaxPool2d(x, 2, 2, 2), "*padding 2 must be at most half the kernel size 2*");
-        Throws(() => O.MaxPool2d(x, 0), "*kernel size must be positive*");
-        Throws(() => O.MaxPool2d(x, 2, 0), "*stride must be positive*");
-        Throws(() => O.MaxPool2d(x, 2, 1, 0, 0), "*dilation must be positive*");
-        Throws(() => O.MaxPool2d(x, 6), "*kernel size 6*larger than the padded input size 5*");
-        Throws(() => O.MaxPool2d(x, 3, 1, 0, 3), "*span 7*");
-        Throws(() => O.MaxPool2d(x, [2, 2, 2]), "*kernel needs 2 entries*");
-        Throws(() => O.AvgPool2d(x, 3, 1, 2), "*padding 2 must be at most half*");
-        Throws(() => O.AvgPool2d(x, 3, 1, -1), "*padding must be non-negative*");
-        Throws(() => O.AvgPool2d(x, 8, 1, 1), "*kernel size 8 is larger than the padded input size 7*");
-        Throws(() => O.AvgPool2d(O.Zeros(new Shape(1, 0, 5, 5)), 2), "*non-zero*");
-        Throws(() => O.AdaptiveAvgPool2d(x, 0, 2), "*output size (0, 2) must be positive*");
-        Throws(() => O.GlobalAvgPool2d(O.Zeros(new Shape(2, 5))), "*rank 4*");
+        var x = Ops.Zeros(new Shape(1, 2, 5, 5));
+        Throws(() => Ops.MaxPool2d(Ops.Zeros(new Shape(2, 5, 5)), 2), "*rank 4*");
+        Throws(() => Ops.MaxPool2d(x, 2, 2, 2), "*padding 2 must be at most half the kernel size 2*");
+        Throws(() => Ops.MaxPool2d(x, 0), "*kernel size must be positive*");
+        Throws(() => Ops.MaxPool2d(x, 2, 0), "*stride must be positive*");
+        Throws(() => Ops.MaxPool2d(x, 2, 1, 0, 0), "*dilation must be positive*");
+        Throws(() => Ops.MaxPool2d(x, 6), "*kernel size 6*larger than the padded input size 5*");
+        Throws(() => Ops.MaxPool2d(x, 3, 1, 0, 3), "*span 7*");
+        Throws(() => Ops.MaxPool2d(x, [2, 2, 2]), "*kernel needs 2 entries*");
+        Throws(() => Ops.AvgPool2d(x, 3, 1, 2), "*padding 2 must be at most half*");
+        Throws(() => Ops.AvgPool2d(x, 3, 1, -1), "*padding must be non-negative*");
+        Throws(() => Ops.AvgPool2d(x, 8, 1, 1), "*kernel size 8 is larger than the padded input size 7*");
+        Throws(() => Ops.AvgPool2d(Ops.Zeros(new Shape(1, 0, 5, 5)), 2), "*non-zero*");
+        Throws(() => Ops.AdaptiveAvgPool2d(x, 0, 2), "*output size (0, 2) must be positive*");
+        Throws(() => Ops.GlobalAvgPool2d(Ops.Zeros(new Shape(2, 5))), "*rank 4*");
     }
 }

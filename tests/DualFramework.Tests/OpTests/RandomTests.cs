@@ -3,7 +3,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.OpTests;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class RandomTests
@@ -34,15 +33,15 @@ public class RandomTests
     public void Random_uniform_is_reproducible_per_seed()
     {
         using var s = TensorScope.Begin();
-        var a = O.RandomUniform(new Shape(3, 4), 11UL).ToFloatArray();
-        O.RandomUniform(new Shape(3, 4), 11UL).ToFloatArray().Should().Equal(a);
-        O.RandomUniform(new Shape(3, 4), 12UL).ToFloatArray().Should().NotEqual(a);
+        var a = Ops.RandomUniform(new Shape(3, 4), 11UL).ToFloatArray();
+        Ops.RandomUniform(new Shape(3, 4), 11UL).ToFloatArray().Should().Equal(a);
+        Ops.RandomUniform(new Shape(3, 4), 12UL).ToFloatArray().Should().NotEqual(a);
         var g1 = new Generator(5L);
         var g2 = new Generator(5L);
-        var x1 = O.RandomUniform(new Shape(10), g1, dtype: DType.Float64).ToDoubleArray();
-        var y1 = O.RandomUniform(new Shape(10), g1, dtype: DType.Float64).ToDoubleArray();
-        O.RandomUniform(new Shape(10), g2, dtype: DType.Float64).ToDoubleArray().Should().Equal(x1);
-        O.RandomUniform(new Shape(10), g2, dtype: DType.Float64).ToDoubleArray().Should().Equal(y1);
+        var x1 = Ops.RandomUniform(new Shape(10), g1, dtype: DType.Float64).ToDoubleArray();
+        var y1 = Ops.RandomUniform(new Shape(10), g1, dtype: DType.Float64).ToDoubleArray();
+        Ops.RandomUniform(new Shape(10), g2, dtype: DType.Float64).ToDoubleArray().Should().Equal(x1);
+        Ops.RandomUniform(new Shape(10), g2, dtype: DType.Float64).ToDoubleArray().Should().Equal(y1);
         y1.Should().NotEqual(x1);
     }
 
@@ -50,11 +49,11 @@ public class RandomTests
     public void Random_normal_is_reproducible_per_seed()
     {
         using var s = TensorScope.Begin();
-        var a = O.RandomNormal(new Shape(20), 11UL, dtype: DType.Float64).ToDoubleArray();
-        O.RandomNormal(new Shape(20), 11UL, dtype: DType.Float64).ToDoubleArray().Should().Equal(a);
-        O.RandomNormal(new Shape(20), 99UL, dtype: DType.Float64).ToDoubleArray().Should().NotEqual(a);
+        var a = Ops.RandomNormal(new Shape(20), 11UL, dtype: DType.Float64).ToDoubleArray();
+        Ops.RandomNormal(new Shape(20), 11UL, dtype: DType.Float64).ToDoubleArray().Should().Equal(a);
+        Ops.RandomNormal(new Shape(20), 99UL, dtype: DType.Float64).ToDoubleArray().Should().NotEqual(a);
         var g = new Generator(8L);
-        O.RandomNormal(new Shape(20), g).ToFloatArray().Should().NotEqual(O.RandomNormal(new Shape(20), g).ToFloatArray());
+        Ops.RandomNormal(new Shape(20), g).ToFloatArray().Should().NotEqual(Ops.RandomNormal(new Shape(20), g).ToFloatArray());
     }
 
     private static (double mean, double var) Moments(double[] v)
@@ -68,7 +67,7 @@ public class RandomTests
     public void Random_uniform_range_and_moments(DType dtype, double low, double high)
     {
         using var s = TensorScope.Begin();
-        var t = O.RandomUniform(new Shape(N), 2024UL, low, high, dtype);
+        var t = Ops.RandomUniform(new Shape(N), 2024UL, low, high, dtype);
         t.Spec.Should().Be(new TensorSpec(new Shape(N), dtype));
         var v = t.ToDoubleArray();
         v.Min().Should().BeGreaterThanOrEqualTo(low);
@@ -90,7 +89,7 @@ public class RandomTests
     public void Random_normal_moments(DType dtype, double mu, double sigma)
     {
         using var s = TensorScope.Begin();
-        var v = O.RandomNormal(new Shape(100, 1000), 77UL, mu, sigma, dtype).ToDoubleArray();
+        var v = Ops.RandomNormal(new Shape(100, 1000), 77UL, mu, sigma, dtype).ToDoubleArray();
         v.Length.Should().Be(N);
         var (mean, var) = Moments(v);
         mean.Should().BeApproximately(mu, 6 * sigma / Math.Sqrt(N));
@@ -106,12 +105,12 @@ public class RandomTests
     public void Random_ops_support_half_precision(DType dtype)
     {
         using var s = TensorScope.Begin();
-        var u = O.RandomUniform(new Shape(1000), 3UL, -1, 1, dtype);
+        var u = Ops.RandomUniform(new Shape(1000), 3UL, -1, 1, dtype);
         u.DType.Should().Be(dtype);
         var uv = u.ToDoubleArray();
         uv.Should().OnlyContain(x => x >= -1 && x <= 1);
         uv.Average().Should().BeApproximately(0, 0.15);
-        var n = O.RandomNormal(new Shape(1000), 3UL, 2, 0.5, dtype);
+        var n = Ops.RandomNormal(new Shape(1000), 3UL, 2, 0.5, dtype);
         n.DType.Should().Be(dtype);
         n.ToDoubleArray().Average().Should().BeApproximately(2, 0.15);
     }
@@ -120,20 +119,20 @@ public class RandomTests
     public void Random_edge_cases_and_errors()
     {
         using var s = TensorScope.Begin();
-        O.RandomUniform(new Shape(0, 3), 1UL).NumElements.Should().Be(0);
-        O.RandomUniform(new Shape(5), 1UL, 2, 2, DType.Float64).ToDoubleArray().Should().AllBeEquivalentTo(2.0);
-        O.RandomNormal(new Shape(5), 1UL, 1.5, 0, DType.Float64).ToDoubleArray().Should().AllBeEquivalentTo(1.5);
-        O.RandomUniform(Shape.Scalar, 1UL).Rank.Should().Be(0);
+        Ops.RandomUniform(new Shape(0, 3), 1UL).NumElements.Should().Be(0);
+        Ops.RandomUniform(new Shape(5), 1UL, 2, 2, DType.Float64).ToDoubleArray().Should().AllBeEquivalentTo(2.0);
+        Ops.RandomNormal(new Shape(5), 1UL, 1.5, 0, DType.Float64).ToDoubleArray().Should().AllBeEquivalentTo(1.5);
+        Ops.RandomUniform(Shape.Scalar, 1UL).Rank.Should().Be(0);
 
-        Action intType = () => O.RandomUniform(new Shape(3), 1UL, dtype: DType.Int32);
+        Action intType = () => Ops.RandomUniform(new Shape(3), 1UL, dtype: DType.Int32);
         intType.Should().Throw<OpException>().WithMessage("*floating*");
-        Action boolType = () => O.RandomNormal(new Shape(3), 1UL, dtype: DType.Bool);
+        Action boolType = () => Ops.RandomNormal(new Shape(3), 1UL, dtype: DType.Bool);
         boolType.Should().Throw<OpException>().WithMessage("*floating*");
-        Action reversed = () => O.RandomUniform(new Shape(3), 1UL, 1, 0);
+        Action reversed = () => Ops.RandomUniform(new Shape(3), 1UL, 1, 0);
         reversed.Should().Throw<OpException>().WithMessage("*low 1 is greater than high 0*");
-        Action infinite = () => O.RandomUniform(new Shape(3), 1UL, 0, double.PositiveInfinity);
+        Action infinite = () => Ops.RandomUniform(new Shape(3), 1UL, 0, double.PositiveInfinity);
         infinite.Should().Throw<OpException>().WithMessage("*finite*");
-        Action negStd = () => O.RandomNormal(new Shape(3), 1UL, 0, -1);
+        Action negStd = () => Ops.RandomNormal(new Shape(3), 1UL, 0, -1);
         negStd.Should().Throw<OpException>().WithMessage("*std*");
         Action negDim = () => DualFramework.Operators.Dispatcher.Create(DualFramework.Operators.OpSet.RandomNormal,
             new DualFramework.Operators.RandomNormalAttrs([2, -1], 0, 1, DType.Float32, 1), null);

@@ -4,7 +4,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.OpTests;
 
-using O = DualFramework.Ops;
 
 /// <summary>The math ops (trigonometric, hyperbolic, rounding, remainders, product, cumulative sum): forward values against
 /// System.Math / plain loops, gradients against finite differences and libtorch, and argument errors.</summary>
@@ -16,21 +15,21 @@ public class MathTests
 
     public static IEnumerable<TestCaseData> UnaryCases()
     {
-        yield return new TestCaseData("cos", (Func<Tensor, Tensor>)O.Cos, (Func<double, double>)Math.Cos, Wide);
-        yield return new TestCaseData("sin", (Func<Tensor, Tensor>)O.Sin, (Func<double, double>)Math.Sin, Wide);
-        yield return new TestCaseData("tan", (Func<Tensor, Tensor>)O.Tan, (Func<double, double>)Math.Tan, Unit);
-        yield return new TestCaseData("asin", (Func<Tensor, Tensor>)O.Asin, (Func<double, double>)Math.Asin, Unit);
-        yield return new TestCaseData("acos", (Func<Tensor, Tensor>)O.Acos, (Func<double, double>)Math.Acos, Unit);
-        yield return new TestCaseData("atan", (Func<Tensor, Tensor>)O.Atan, (Func<double, double>)Math.Atan, Wide);
-        yield return new TestCaseData("sinh", (Func<Tensor, Tensor>)O.Sinh, (Func<double, double>)Math.Sinh, Wide);
-        yield return new TestCaseData("cosh", (Func<Tensor, Tensor>)O.Cosh, (Func<double, double>)Math.Cosh, Wide);
-        yield return new TestCaseData("asinh", (Func<Tensor, Tensor>)O.Asinh, (Func<double, double>)Math.Asinh, Wide);
-        yield return new TestCaseData("acosh", (Func<Tensor, Tensor>)O.Acosh, (Func<double, double>)Math.Acosh, new[] { 1.0, 1.5, 2.0, 4.0 });
-        yield return new TestCaseData("atanh", (Func<Tensor, Tensor>)O.Atanh, (Func<double, double>)Math.Atanh, Unit);
-        yield return new TestCaseData("floor", (Func<Tensor, Tensor>)O.Floor, (Func<double, double>)Math.Floor, new[] { -1.5, -0.2, 0.0, 0.7, 2.0 });
-        yield return new TestCaseData("ceil", (Func<Tensor, Tensor>)O.Ceil, (Func<double, double>)Math.Ceiling, new[] { -1.5, -0.2, 0.0, 0.7, 2.0 });
+        yield return new TestCaseData("cos", (Func<Tensor, Tensor>)Ops.Cos, (Func<double, double>)Math.Cos, Wide);
+        yield return new TestCaseData("sin", (Func<Tensor, Tensor>)Ops.Sin, (Func<double, double>)Math.Sin, Wide);
+        yield return new TestCaseData("tan", (Func<Tensor, Tensor>)Ops.Tan, (Func<double, double>)Math.Tan, Unit);
+        yield return new TestCaseData("asin", (Func<Tensor, Tensor>)Ops.Asin, (Func<double, double>)Math.Asin, Unit);
+        yield return new TestCaseData("acos", (Func<Tensor, Tensor>)Ops.Acos, (Func<double, double>)Math.Acos, Unit);
+        yield return new TestCaseData("atan", (Func<Tensor, Tensor>)Ops.Atan, (Func<double, double>)Math.Atan, Wide);
+        yield return new TestCaseData("sinh", (Func<Tensor, Tensor>)Ops.Sinh, (Func<double, double>)Math.Sinh, Wide);
+        yield return new TestCaseData("cosh", (Func<Tensor, Tensor>)Ops.Cosh, (Func<double, double>)Math.Cosh, Wide);
+        yield return new TestCaseData("asinh", (Func<Tensor, Tensor>)Ops.Asinh, (Func<double, double>)Math.Asinh, Wide);
+        yield return new TestCaseData("acosh", (Func<Tensor, Tensor>)Ops.Acosh, (Func<double, double>)Math.Acosh, new[] { 1.0, 1.5, 2.0, 4.0 });
+        yield return new TestCaseData("atanh", (Func<Tensor, Tensor>)Ops.Atanh, (Func<double, double>)Math.Atanh, Unit);
+        yield return new TestCaseData("floor", (Func<Tensor, Tensor>)Ops.Floor, (Func<double, double>)Math.Floor, new[] { -1.5, -0.2, 0.0, 0.7, 2.0 });
+        yield return new TestCaseData("ceil", (Func<Tensor, Tensor>)Ops.Ceil, (Func<double, double>)Math.Ceiling, new[] { -1.5, -0.2, 0.0, 0.7, 2.0 });
         // Halves go to the even neighbour.
-        yield return new TestCaseData("round", (Func<Tensor, Tensor>)O.Round, (Func<double, double>)(v => Math.Round(v, MidpointRounding.ToEven)),
+        yield return new TestCaseData("round", (Func<Tensor, Tensor>)Ops.Round, (Func<double, double>)(v => Math.Round(v, MidpointRounding.ToEven)),
             new[] { -2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 0.49, -0.51 });
     }
 
@@ -47,7 +46,7 @@ public class MathTests
     public void Integer_operands_of_floating_math_ops_become_float32()
     {
         using var s = TensorScope.Begin();
-        var y = O.Cos(Tensor.FromArray(new long[] { 0, 1 }));
+        var y = Ops.Cos(Tensor.FromArray(new long[] { 0, 1 }));
         y.DType.Should().Be(DType.Float32);
         GradCheck.AssertClose(y.ToDoubleArray(), [1, Math.Cos(1)], 1e-6, 1e-7, "cos of int64");
     }
@@ -59,12 +58,12 @@ public class MathTests
         long[] a = [7, -7, 7, -7, 0, 6], b = [3, 3, -3, -3, 5, 3];
         var ta = Tensor.FromArray(a);
         var tb = Tensor.FromArray(b);
-        O.Remainder(ta, tb).ToArray<long>().Should().Equal(a.Zip(b, (p, q) => ((p % q) + q) % q));
-        O.Fmod(ta, tb).ToArray<long>().Should().Equal(a.Zip(b, (p, q) => p % q));
+        Ops.Remainder(ta, tb).ToArray<long>().Should().Equal(a.Zip(b, (p, q) => ((p % q) + q) % q));
+        Ops.Fmod(ta, tb).ToArray<long>().Should().Equal(a.Zip(b, (p, q) => p % q));
         double[] fa = [5.5, -5.5, 5.5, -5.5], fb = [2, 2, -2, -2];
-        GradCheck.AssertClose(O.Remainder(Tensor.FromArray(fa), Tensor.FromArray(fb)).ToDoubleArray(),
+        GradCheck.AssertClose(Ops.Remainder(Tensor.FromArray(fa), Tensor.FromArray(fb)).ToDoubleArray(),
             fa.Zip(fb, (p, q) => p - q * Math.Floor(p / q)).ToArray(), 1e-12, 1e-12, "float remainder");
-        GradCheck.AssertClose(O.Fmod(Tensor.FromArray(fa), Tensor.FromArray(fb)).ToDoubleArray(),
+        GradCheck.AssertClose(Ops.Fmod(Tensor.FromArray(fa), Tensor.FromArray(fb)).ToDoubleArray(),
             fa.Select((p, i) => p - fb[i] * Math.Truncate(p / fb[i])).ToArray(), 1e-12, 1e-12, "float fmod");
     }
 
@@ -74,7 +73,7 @@ public class MathTests
         using var s = TensorScope.Begin();
         double[] x = [1.5, -2, 0.5, 3, 1, -1, 2, 2, 0.25, -4, 1, 0.5];
         var t = Tensor.FromArray(x, new Shape(2, 3, 2));
-        var y = O.Prod(t, [0, 2], keepDims: false);
+        var y = Ops.Prod(t, [0, 2], keepDims: false);
         y.Shape.Should().Be(new Shape(3));
         var want = new double[3];
         for (int j = 0; j < 3; j++)
@@ -84,8 +83,8 @@ public class MathTests
                 for (int k = 0; k < 2; k++) want[j] *= x[i * 6 + j * 2 + k];
         }
         GradCheck.AssertClose(y.ToDoubleArray(), want, 1e-12, 1e-12, "prod");
-        O.Prod(t).ToDoubleArray().Should().Equal(x.Aggregate(1.0, (p, v) => p * v));
-        var ints = O.Prod(Tensor.FromArray(new[] { 2, -3, 4 }), keepDims: true);
+        Ops.Prod(t).ToDoubleArray().Should().Equal(x.Aggregate(1.0, (p, v) => p * v));
+        var ints = Ops.Prod(Tensor.FromArray(new[] { 2, -3, 4 }), keepDims: true);
         ints.DType.Should().Be(DType.Int32);
         ints.Shape.Should().Be(new Shape(1));
         ints.ToArray<int>().Should().Equal(-24);
@@ -107,9 +106,9 @@ public class MathTests
                         bool take = reverse ? (exclusive ? k > j : k >= j) : (exclusive ? k < j : k <= j);
                         if (take) want[r * 4 + j] += x[r * 4 + k];
                     }
-            O.CumSum(t, -1, exclusive, reverse).ToDoubleArray().Should().Equal(want, $"exclusive={exclusive}, reverse={reverse}");
+            Ops.CumSum(t, -1, exclusive, reverse).ToDoubleArray().Should().Equal(want, $"exclusive={exclusive}, reverse={reverse}");
         }
-        var ints = O.CumSum(Tensor.FromArray(new[] { 1, 2, 3 }), 0, exclusive: true);
+        var ints = Ops.CumSum(Tensor.FromArray(new[] { 1, 2, 3 }), 0, exclusive: true);
         ints.DType.Should().Be(DType.Int32);
         ints.ToArray<int>().Should().Equal(0, 1, 3);
     }
@@ -118,18 +117,18 @@ public class MathTests
     public void Prod_gradient_handles_zeros()
     {
         // No zero, one zero and two zeros in a reduced row.
-        GradCheck.Check(t => O.Prod(t[0], [1]), Arg.Of([3, 3], [0.5, 1.5, -2, 0, 1.5, 2, 0, 3, 0]));
-        GradCheck.Check(t => O.Prod(t[0], keepDims: true), Arg.Of([2, 2], [0.5, 0, -1.5, 2]));
+        GradCheck.Check(t => Ops.Prod(t[0], [1]), Arg.Of([3, 3], [0.5, 1.5, -2, 0, 1.5, 2, 0, 3, 0]));
+        GradCheck.Check(t => Ops.Prod(t[0], keepDims: true), Arg.Of([2, 2], [0.5, 0, -1.5, 2]));
     }
 
     [Test]
     public void CumSum_and_remainder_gradients()
     {
-        GradCheck.Check(t => O.CumSum(t[0], 0), Arg.Random(90, -1, 1, 3, 2));
-        GradCheck.Check(t => O.CumSum(t[0], 1, exclusive: true), Arg.Random(91, -1, 1, 2, 3));
-        GradCheck.Check(t => O.CumSum(t[0], 1, reverse: true), Arg.Random(92, -1, 1, 2, 3));
-        GradCheck.Check(t => O.Remainder(t[0], t[1]), Arg.Of([2, 2], [3.3, -3.3, 0.7, 5.1]), Arg.Of([2], [2.0, -1.5]));
-        GradCheck.Check(t => O.Fmod(t[0], t[1]), Arg.Of([2, 2], [3.3, -3.3, 0.7, 5.1]), Arg.Of([2], [2.0, -1.5]));
+        GradCheck.Check(t => Ops.CumSum(t[0], 0), Arg.Random(90, -1, 1, 3, 2));
+        GradCheck.Check(t => Ops.CumSum(t[0], 1, exclusive: true), Arg.Random(91, -1, 1, 2, 3));
+        GradCheck.Check(t => Ops.CumSum(t[0], 1, reverse: true), Arg.Random(92, -1, 1, 2, 3));
+        GradCheck.Check(t => Ops.Remainder(t[0], t[1]), Arg.Of([2, 2], [3.3, -3.3, 0.7, 5.1]), Arg.Of([2], [2.0, -1.5]));
+        GradCheck.Check(t => Ops.Fmod(t[0], t[1]), Arg.Of([2, 2], [3.3, -3.3, 0.7, 5.1]), Arg.Of([2], [2.0, -1.5]));
     }
 
     [Test]
@@ -144,11 +143,11 @@ public class MathTests
     {
         using var s = TensorScope.Begin();
         var x = Tensor.FromArray(new double[6], new Shape(2, 3));
-        FluentActions.Invoking(() => O.CumSum(x, 2)).Should().Throw<OpException>().WithMessage("*cumsum*axis 2 is out of range for rank 2*");
-        FluentActions.Invoking(() => O.CumSum(Tensor.FromArray(new double[] { 1 }, Shape.Scalar), 0)).Should().Throw<OpException>().WithMessage("*out of range*");
-        FluentActions.Invoking(() => O.Prod(x, [0, -2])).Should().Throw<OpException>().WithMessage("*axis 0 repeated*");
-        FluentActions.Invoking(() => O.Prod(Tensor.FromArray(new[] { true, false }))).Should().Throw<OpException>().WithMessage("*prod*bool*");
-        FluentActions.Invoking(() => O.Remainder(Tensor.FromArray(new[] { true }), Tensor.FromArray(new[] { true }))).Should().Throw<OpException>().WithMessage("*remainder*bool*");
-        FluentActions.Invoking(() => O.CumSum(Tensor.FromArray(new[] { true, false }), 0)).Should().Throw<OpException>().WithMessage("*cumsum*bool*");
+        FluentActions.Invoking(() => Ops.CumSum(x, 2)).Should().Throw<OpException>().WithMessage("*cumsum*axis 2 is out of range for rank 2*");
+        FluentActions.Invoking(() => Ops.CumSum(Tensor.FromArray(new double[] { 1 }, Shape.Scalar), 0)).Should().Throw<OpException>().WithMessage("*out of range*");
+        FluentActions.Invoking(() => Ops.Prod(x, [0, -2])).Should().Throw<OpException>().WithMessage("*axis 0 repeated*");
+        FluentActions.Invoking(() => Ops.Prod(Tensor.FromArray(new[] { true, false }))).Should().Throw<OpException>().WithMessage("*prod*bool*");
+        FluentActions.Invoking(() => Ops.Remainder(Tensor.FromArray(new[] { true }), Tensor.FromArray(new[] { true }))).Should().Throw<OpException>().WithMessage("*remainder*bool*");
+        FluentActions.Invoking(() => Ops.CumSum(Tensor.FromArray(new[] { true, false }), 0)).Should().Throw<OpException>().WithMessage("*cumsum*bool*");
     }
 }

@@ -5,7 +5,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.OpTests;
 
-using O = DualFramework.Ops;
 
 /// <summary>
 /// One canonical gradient check per differentiable op (float64 finite differences and libtorch autograd), plus a guard that

@@ -4,7 +4,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.OpTests;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class NormTests
@@ -62,15 +61,15 @@ public class NormTests
         var bd = Rand(3, c, -1, 1);
         var (y, mean, _, vu) = BatchNormRef(xd, shape, gd, bd, null, null, 1e-5);
         var x = Tensor.FromArray(xd, new Shape(shape));
-        var (yt, mt, vt) = O.BatchNormWithStats(x, Tensor.FromArray(gd), Tensor.FromArray(bd), O.Zeros(new Shape(c), DType.Float64),
-            O.Ones(new Shape(c), DType.Float64), training: true);
+        var (yt, mt, vt) = Ops.BatchNormWithStats(x, Tensor.FromArray(gd), Tensor.FromArray(bd), Ops.Zeros(new Shape(c), DType.Float64),
+            Ops.Ones(new Shape(c), DType.Float64), training: true);
         yt.Shape.Should().Be(new Shape(shape));
         GradCheck.AssertClose(yt.ToDoubleArray(), y, 1e-9, 1e-12, "y");
         GradCheck.AssertClose(mt.ToDoubleArray(), mean, 1e-12, 1e-12, "batch mean");
         GradCheck.AssertClose(vt.ToDoubleArray(), vu, 1e-12, 1e-12, "unbiased batch variance");
         // Without running statistics and affine parameters.
         var (y0, _, _, _) = BatchNormRef(xd, shape, Enumerable.Repeat(1.0, c).ToArray(), new double[c], null, null, 1e-3);
-        GradCheck.AssertClose(O.BatchNorm(x, null, null, null, null, training: true, eps: 1e-3).ToDoubleArray(), y0, 1e-9, 1e-12, "y without parameters");
+        GradCheck.AssertClose(Ops.BatchNorm(x, null, null, null, null, training: true, eps: 1e-3).ToDoubleArray(), y0, 1e-9, 1e-12, "y without parameters");
     }
 
     [Test]
@@ -83,7 +82,7 @@ public class NormTests
         var (y, _, _, _) = BatchNormRef(xd, shape, gd, bd, rmd, rvd, 1e-2);
         var rm = Tensor.FromArray(rmd);
         var rv = Tensor.FromArray(rvd);
-        var (yt, mt, vt) = O.BatchNormWithStats(Tensor.FromArray(xd, new Shape(shape)), Tensor.FromArray(gd), Tensor.FromArray(bd), rm, rv, training: false, eps: 1e-2);
+        var (yt, mt, vt) = Ops.BatchNormWithStats(Tensor.FromArray(xd, new Shape(shape)), Tensor.FromArray(gd), Tensor.FromArray(bd), rm, rv, training: false, eps: 1e-2);
         GradCheck.AssertClose(yt.ToDoubleArray(), y, 1e-12, 1e-12, "y");
         mt.ToDoubleArray().Should().Equal(rmd);
         vt.ToDoubleArray().Should().Equal(rvd);
@@ -100,7 +99,7 @@ public class NormTests
         var x = Tensor.FromArray(xd, new Shape(shape));
         var rm = Tensor.FromArray(rmd);
         var rv = Tensor.FromArray(rvd);
-        var yt = O.BatchNorm(x, null, null, rm, rv, training: true, momentum: 0.1, eps: 1e-5, out var nm, out var nv);
+        var yt = Ops.BatchNorm(x, null, null, rm, rv, training: true, momentum: 0.1, eps: 1e-5, out var nm, out var nv);
         GradCheck.AssertClose(yt.ToDoubleArray(), y, 1e-9, 1e-12, "y");
         GradCheck.AssertClose(nm.ToDoubleArray(), rmd.Select((r, i) => 0.9 * r + 0.1 * mean[i]).ToArray(), 1e-12, 1e-12, "new running mean");
         GradCheck.AssertClose(nv.ToDoubleArray(), rvd.Select((r, i) => 0.9 * r + 0.1 * vu[i]).ToArray(), 1e-12, 1e-12, "new running var");
@@ -110,12 +109,12 @@ public class NormTests
         // float32 running statistics stay float32 when x is float64.
         var rm32 = Tensor.FromArray(new float[] { 0.3f, -0.2f });
         var rv32 = Tensor.FromArray(new float[] { 1.2f, 0.8f });
-        O.BatchNorm(x, null, null, rm32, rv32, true, 0.5, 1e-5, out var nm32, out _);
+        Ops.BatchNorm(x, null, null, rm32, rv32, true, 0.5, 1e-5, out var nm32, out _);
         nm32.DType.Should().Be(DType.Float32);
         GradCheck.AssertClose(nm32.ToDoubleArray(), new[] { 0.5 * 0.3f + 0.5 * mean[0], 0.5 * -0.2f + 0.5 * mean[1] }, 1e-6, 1e-6, "float32 running mean");
 
         // Inference hands the running statistics back unchanged.
-        O.BatchNorm(x, null, null, rm, rv, false, 0.1, 1e-5, out var im, out var iv);
+        Ops.BatchNorm(x, null, null, rm, rv, false, 0.1, 1e-5, out var im, out var iv);
         im.Should().BeSameAs(rm);
         iv.Should().BeSameAs(rv);
     }
@@ -127,8 +126,8 @@ public class NormTests
         using var tape = DualFramework.Autodiff.Autograd.UseTape();
         var x = Tensor.FromArray(Rand(6, 12, -1, 1), new Shape(4, 3));
         x.RequiresGrad = true;
-        var y = O.BatchNorm(x, null, null, O.Zeros(new Shape(3), DType.Float64), O.Ones(new Shape(3), DType.Float64), true, 0.1, 1e-5, out var nm, out _);
-        var g = DualFramework.Autodiff.Autograd.Grad([O.Sum(O.Mul(y, y))], [x]);
+        var y = Ops.BatchNorm(x, null, null, Ops.Zeros(new Shape(3), DType.Float64), Ops.Ones(new Shape(3), DType.Float64), true, 0.1, 1e-5, out var nm, out _);
+        var g = DualFramework.Autodiff.Autograd.Grad([Ops.Sum(Ops.Mul(y, y))], [x]);
         g[0].Should().NotBeNull();
         nm.RequiresGrad.Should().BeFalse();
     }
@@ -140,9 +139,9 @@ public class NormTests
         using var s = TensorScope.Begin();
         var rm = Tensor.FromArray(new[] { 0.2, -0.4, 0.1 });
         var rv = Tensor.FromArray(new[] { 1.5, 0.7, 2.0 });
-        GradCheck.Check(t => O.BatchNorm(t[0], t[1], t[2], rm, rv, training, 1e-3),
+        GradCheck.Check(t => Ops.BatchNorm(t[0], t[1], t[2], rm, rv, training, 1e-3),
             Arg.Random(7, -2, 2, 2, 3, 4), Arg.Random(8, 0.5, 1.5, 3), Arg.Random(9, -1, 1, 3));
-        GradCheck.Check(t => O.BatchNorm(t[0], t[1], t[2], rm, rv, training, 1e-3),
+        GradCheck.Check(t => Ops.BatchNorm(t[0], t[1], t[2], rm, rv, training, 1e-3),
             Arg.Random(10, -2, 2, 5, 3), Arg.Random(11, 0.5, 1.5, 3), Arg.Random(12, -1, 1, 3));
     }
 
@@ -150,23 +149,23 @@ public class NormTests
     public void BatchNorm_rejects_bad_arguments()
     {
         using var s = TensorScope.Begin();
-        var c3 = O.Ones(new Shape(3), DType.Float64);
-        var x = O.Ones(new Shape(2, 3), DType.Float64);
-        Action rank1 = () => O.BatchNorm(O.Ones(new Shape(3), DType.Float64), null, null, null, null, true);
+        var c3 = Ops.Ones(new Shape(3), DType.Float64);
+        var x = Ops.Ones(new Shape(2, 3), DType.Float64);
+        Action rank1 = () => Ops.BatchNorm(Ops.Ones(new Shape(3), DType.Float64), null, null, null, null, true);
         rank1.Should().Throw<OpException>().WithMessage("*rank 2 to 5*");
-        Action rank6 = () => O.BatchNorm(O.Ones(new Shape(2, 3, 1, 1, 1, 1), DType.Float64), null, null, null, null, true);
+        Action rank6 = () => Ops.BatchNorm(Ops.Ones(new Shape(2, 3, 1, 1, 1, 1), DType.Float64), null, null, null, null, true);
         rank6.Should().Throw<OpException>().WithMessage("*rank 2 to 5*");
-        Action gamma = () => O.BatchNorm(x, O.Ones(new Shape(4), DType.Float64), null, null, null, true);
+        Action gamma = () => Ops.BatchNorm(x, Ops.Ones(new Shape(4), DType.Float64), null, null, null, true);
         gamma.Should().Throw<OpException>().WithMessage("*gamma must have shape [3]*");
-        Action rv = () => O.BatchNorm(x, null, null, c3, O.Ones(new Shape(3, 1), DType.Float64), false);
+        Action rv = () => Ops.BatchNorm(x, null, null, c3, Ops.Ones(new Shape(3, 1), DType.Float64), false);
         rv.Should().Throw<OpException>().WithMessage("*running_var must have shape [3]*");
-        Action single = () => O.BatchNorm(O.Ones(new Shape(1, 3), DType.Float64), null, null, null, null, true);
+        Action single = () => Ops.BatchNorm(Ops.Ones(new Shape(1, 3), DType.Float64), null, null, null, null, true);
         single.Should().Throw<OpException>().WithMessage("*more than 1 value per channel*");
-        Action noStats = () => O.BatchNorm(x, null, null, null, null, false);
+        Action noStats = () => Ops.BatchNorm(x, null, null, null, null, false);
         noStats.Should().Throw<OpException>().WithMessage("*needs running_mean and running_var*");
-        Action eps = () => O.BatchNorm(x, null, null, null, null, true, -1e-5);
+        Action eps = () => Ops.BatchNorm(x, null, null, null, null, true, -1e-5);
         eps.Should().Throw<OpException>().WithMessage("*eps*");
-        Action momentum = () => O.BatchNorm(x, null, null, c3, c3, true, 1.5, 1e-5, out _, out _);
+        Action momentum = () => Ops.BatchNorm(x, null, null, c3, c3, true, 1.5, 1e-5, out _, out _);
         momentum.Should().Throw<OpException>().WithMessage("*momentum*");
     }
 
@@ -200,12 +199,12 @@ public class NormTests
         var x = Tensor.FromArray(xd, new Shape(2, 2, 3, 2));
         var w = weight ? Tensor.FromArray(wd, new Shape(3, 2)) : null;
         var b = bias ? Tensor.FromArray(bd, new Shape(3, 2)) : null;
-        var y = O.LayerNorm(x, 2, w, b, 1e-4);
+        var y = Ops.LayerNorm(x, 2, w, b, 1e-4);
         y.Shape.Should().Be(x.Shape);
         GradCheck.AssertClose(y.ToDoubleArray(), LayerNormRef(xd, 6, weight ? wd : null, bias ? bd : null, 1e-4), 1e-9, 1e-12, "y");
-        GradCheck.AssertClose(O.LayerNorm(x, new Shape(3, 2), w, b, 1e-4).ToDoubleArray(), y.ToDoubleArray(), 0, 0, "shape overload");
+        GradCheck.AssertClose(Ops.LayerNorm(x, new Shape(3, 2), w, b, 1e-4).ToDoubleArray(), y.ToDoubleArray(), 0, 0, "shape overload");
         // One trailing axis.
-        GradCheck.AssertClose(O.LayerNorm(x, 1).ToDoubleArray(), LayerNormRef(xd, 2, null, null, 1e-5), 1e-9, 1e-12, "k = 1");
+        GradCheck.AssertClose(Ops.LayerNorm(x, 1).ToDoubleArray(), LayerNormRef(xd, 2, null, null, 1e-5), 1e-9, 1e-12, "k = 1");
     }
 
     [TestCase(false, false)]
@@ -217,26 +216,26 @@ public class NormTests
         var args = new List<Arg> { Arg.Random(30, -2, 2, 2, 3, 4) };
         if (weight) args.Add(Arg.Random(31, 0.5, 1.5, 3, 4));
         if (bias) args.Add(Arg.Random(32, -1, 1, 3, 4));
-        GradCheck.Check(t => O.LayerNorm(t[0], 2, weight ? t[1] : null, bias ? t[weight ? 2 : 1] : null, 1e-3), args.ToArray());
-        GradCheck.Check(t => O.LayerNorm(t[0], 1, weight ? O.Reshape(O.Slice(t[1], 0, 0, 1), 4) : null, null), args.Take(weight ? 2 : 1).ToArray());
+        GradCheck.Check(t => Ops.LayerNorm(t[0], 2, weight ? t[1] : null, bias ? t[weight ? 2 : 1] : null, 1e-3), args.ToArray());
+        GradCheck.Check(t => Ops.LayerNorm(t[0], 1, weight ? Ops.Reshape(Ops.Slice(t[1], 0, 0, 1), 4) : null, null), args.Take(weight ? 2 : 1).ToArray());
     }
 
     [Test]
     public void LayerNorm_rejects_bad_arguments()
     {
         using var s = TensorScope.Begin();
-        var x = O.Ones(new Shape(2, 3), DType.Float64);
-        Action zero = () => O.LayerNorm(x, 0);
+        var x = Ops.Ones(new Shape(2, 3), DType.Float64);
+        Action zero = () => Ops.LayerNorm(x, 0);
         zero.Should().Throw<OpException>().WithMessage("*normalized rank 0*");
-        Action big = () => O.LayerNorm(x, 3);
+        Action big = () => Ops.LayerNorm(x, 3);
         big.Should().Throw<OpException>().WithMessage("*normalized rank 3*");
-        Action w = () => O.LayerNorm(x, 1, O.Ones(new Shape(2), DType.Float64));
+        Action w = () => Ops.LayerNorm(x, 1, Ops.Ones(new Shape(2), DType.Float64));
         w.Should().Throw<OpException>().WithMessage("*weight must have the normalized shape [3]*");
-        Action b = () => O.LayerNorm(x, 2, null, O.Ones(new Shape(3), DType.Float64));
+        Action b = () => Ops.LayerNorm(x, 2, null, Ops.Ones(new Shape(3), DType.Float64));
         b.Should().Throw<OpException>().WithMessage("*bias must have the normalized shape [2, 3]*");
-        Action shape = () => O.LayerNorm(x, new Shape(2));
+        Action shape = () => Ops.LayerNorm(x, new Shape(2));
         shape.Should().Throw<OpException>().WithMessage("*does not match*");
-        Action eps = () => O.LayerNorm(x, 1, eps: double.NaN);
+        Action eps = () => Ops.LayerNorm(x, 1, eps: double.NaN);
         eps.Should().Throw<OpException>().WithMessage("*eps*");
     }
 }

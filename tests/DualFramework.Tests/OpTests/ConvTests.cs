@@ -5,7 +5,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.OpTests;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class ConvTests
@@ -80,7 +79,7 @@ public class ConvTests
         var x = Rnd(1, 2, 4, 7, 6);
         var w = Rnd(2, 8, 4 / groups, 3, 2);
         var b = bias ? Rnd(3, 8) : null;
-        var y = O.Conv2d(x.ToTensor(), w.ToTensor(), b?.ToTensor(), stride, pad, dil, groups);
+        var y = Ops.Conv2d(x.ToTensor(), w.ToTensor(), b?.ToTensor(), stride, pad, dil, groups);
         var want = NaiveConv(x.Data, x.Shape, w.Data, w.Shape, b?.Data, [stride, stride], [pad, pad], [dil, dil], groups, out var ys);
         y.Shape.Should().Be(new Shape(ys));
         GradCheck.AssertClose(y.ToDoubleArray(), want, 1e-12, 1e-12, "conv2d");
@@ -92,7 +91,7 @@ public class ConvTests
         using var s = TensorScope.Begin();
         var x = Rnd(4, 1, 2, 6, 7);
         var w = Rnd(5, 3, 2, 2, 3);
-        var y = O.Conv2d(x.ToTensor(), w.ToTensor(), null, [2, 1], [1, 0], [1, 2]);
+        var y = Ops.Conv2d(x.ToTensor(), w.ToTensor(), null, [2, 1], [1, 0], [1, 2]);
         var want = NaiveConv(x.Data, x.Shape, w.Data, w.Shape, null, [2, 1], [1, 0], [1, 2], 1, out var ys);
         y.Shape.Should().Be(new Shape(ys));
         GradCheck.AssertClose(y.ToDoubleArray(), want, 1e-12, 1e-12, "conv2d per-dim");
@@ -105,12 +104,12 @@ public class ConvTests
         var x = Rnd(6, 2, 3, 9);
         var w = Rnd(7, 6, 1, 3);
         var b = Rnd(8, 6);
-        var y = O.Conv1d(x.ToTensor(), w.ToTensor(), b.ToTensor(), stride: 2, padding: 1, dilation: 2, groups: 3);
+        var y = Ops.Conv1d(x.ToTensor(), w.ToTensor(), b.ToTensor(), stride: 2, padding: 1, dilation: 2, groups: 3);
         // A 1-D conv is a 2-D conv over a height-1 plane.
         var want = NaiveConv(x.Data, [2, 3, 1, 9], w.Data, [6, 1, 1, 3], b.Data, [1, 2], [0, 1], [1, 2], 3, out var ys);
         y.Shape.Should().Be(new Shape(2, 6, ys[3]));
         GradCheck.AssertClose(y.ToDoubleArray(), want, 1e-12, 1e-12, "conv1d");
-        var y2 = O.Conv1d(x.ToTensor(), w.ToTensor(), null, [1], [0], [1], 3);
+        var y2 = Ops.Conv1d(x.ToTensor(), w.ToTensor(), null, [1], [0], [1], 3);
         var want2 = NaiveConv(x.Data, [2, 3, 1, 9], w.Data, [6, 1, 1, 3], null, [1, 1], [0, 0], [1, 1], 3, out _);
         GradCheck.AssertClose(y2.ToDoubleArray(), want2, 1e-12, 1e-12, "conv1d array params");
     }
@@ -124,7 +123,7 @@ public class ConvTests
         var x = Rnd(9, 2, 4, 3, 4);
         var w = Rnd(10, 4, 3, 3, 2);
         var b = bias ? Rnd(11, 3 * groups) : null;
-        var y = O.ConvTranspose2d(x.ToTensor(), w.ToTensor(), b?.ToTensor(), stride, pad, outPad, dil, groups);
+        var y = Ops.ConvTranspose2d(x.ToTensor(), w.ToTensor(), b?.ToTensor(), stride, pad, outPad, dil, groups);
         var want = NaiveConvTranspose(x.Data, x.Shape, w.Data, w.Shape, b?.Data, [stride, stride], [pad, pad], [outPad, outPad], [dil, dil], groups, out var ys);
         y.Shape.Should().Be(new Shape(ys));
         GradCheck.AssertClose(y.ToDoubleArray(), want, 1e-12, 1e-12, "conv_transpose2d");
@@ -137,7 +136,7 @@ public class ConvTests
         var x = Rnd(12, 2, 2, 5);
         var w = Rnd(13, 2, 3, 3);
         var b = Rnd(14, 3);
-        var y = O.ConvTranspose1d(x.ToTensor(), w.ToTensor(), b.ToTensor(), stride: 2, padding: 1, outputPadding: 1);
+        var y = Ops.ConvTranspose1d(x.ToTensor(), w.ToTensor(), b.ToTensor(), stride: 2, padding: 1, outputPadding: 1);
         var want = NaiveConvTranspose(x.Data, [2, 2, 1, 5], w.Data, [2, 3, 1, 3], b.Data, [1, 2], [0, 1], [0, 1], [1, 1], 1, out var ys);
         y.Shape.Should().Be(new Shape(2, 3, ys[3]));
         ys[3].Should().Be(10); // (5 − 1)·2 − 2 + 2 + 1 + 1
@@ -151,11 +150,11 @@ public class ConvTests
         using var s = TensorScope.Begin();
         var x = Rnd(15, 1, 2, 7, 6).ToTensor();
         var w = Rnd(16, 4, 1, 3, 2).ToTensor();
-        var cx = O.Conv2d(x, w, null, 2, 1, 1, 2);
+        var cx = Ops.Conv2d(x, w, null, 2, 1, 1, 2);
         var y = Rnd(17, cx.Shape.ToArray()).ToTensor();
-        var back = O.ConvTranspose(y, w, null, new ConvTransposeAttrs([2, 2], [1, 1], [(7 + 2 - 2 - 1) % 2, (6 + 2 - 1 - 1) % 2], [1, 1], 2));
+        var back = Ops.ConvTranspose(y, w, null, new ConvTransposeAttrs([2, 2], [1, 1], [(7 + 2 - 2 - 1) % 2, (6 + 2 - 1 - 1) % 2], [1, 1], 2));
         back.Shape.Should().Be(x.Shape);
-        O.Sum(O.Mul(cx, y)).Item().Should().BeApproximately(O.Sum(O.Mul(x, back)).Item(), 1e-12);
+        Ops.Sum(Ops.Mul(cx, y)).Item().Should().BeApproximately(Ops.Sum(Ops.Mul(x, back)).Item(), 1e-12);
     }
 
     [TestCase(1, 0, 1, 1, false)]
@@ -168,14 +167,14 @@ public class ConvTests
         using var s = TensorScope.Begin();
         var args = new List<Arg> { Rnd(20, 2, 4, 6, 5), Rnd(21, 4, 4 / groups, 3, 2) };
         if (bias) args.Add(Rnd(22, 4));
-        GradCheck.Check(t => O.Conv2d(t[0], t[1], bias ? t[2] : null, stride, pad, dil, groups), args.ToArray());
+        GradCheck.Check(t => Ops.Conv2d(t[0], t[1], bias ? t[2] : null, stride, pad, dil, groups), args.ToArray());
     }
 
     [Test]
     public void Conv2d_gradient_with_per_dimension_parameters()
     {
         using var s = TensorScope.Begin();
-        GradCheck.Check(t => O.Conv2d(t[0], t[1], t[2], [3, 1], [1, 0], [1, 2], 2), Rnd(23, 1, 2, 8, 6), Rnd(24, 2, 1, 2, 2), Rnd(25, 2));
+        GradCheck.Check(t => Ops.Conv2d(t[0], t[1], t[2], [3, 1], [1, 0], [1, 2], 2), Rnd(23, 1, 2, 8, 6), Rnd(24, 2, 1, 2, 2), Rnd(25, 2));
     }
 
     [TestCase(1, 0, 1, 1)]
@@ -184,7 +183,7 @@ public class ConvTests
     public void Conv1d_gradients(int stride, int pad, int dil, int groups)
     {
         using var s = TensorScope.Begin();
-        GradCheck.Check(t => O.Conv1d(t[0], t[1], t[2], stride, pad, dil, groups), Rnd(26, 2, 3, 10), Rnd(27, 6, 3 / groups, 3), Rnd(28, 6));
+        GradCheck.Check(t => Ops.Conv1d(t[0], t[1], t[2], stride, pad, dil, groups), Rnd(26, 2, 3, 10), Rnd(27, 6, 3 / groups, 3), Rnd(28, 6));
     }
 
     [TestCase(2, 1, 1, 1, 2)]
@@ -193,7 +192,7 @@ public class ConvTests
     public void ConvTranspose2d_gradients(int stride, int pad, int outPad, int dil, int groups)
     {
         using var s = TensorScope.Begin();
-        GradCheck.Check(t => O.ConvTranspose2d(t[0], t[1], t[2], stride, pad, outPad, dil, groups),
+        GradCheck.Check(t => Ops.ConvTranspose2d(t[0], t[1], t[2], stride, pad, outPad, dil, groups),
             Rnd(29, 2, 4, 3, 3), Rnd(30, 4, 2, 3, 2), Rnd(31, 2 * groups));
     }
 
@@ -201,7 +200,7 @@ public class ConvTests
     public void ConvTranspose1d_gradients()
     {
         using var s = TensorScope.Begin();
-        GradCheck.Check(t => O.ConvTranspose1d(t[0], t[1], t[2], 2, 1, 1, 2, 2), Rnd(32, 2, 2, 4), Rnd(33, 2, 2, 3), Rnd(34, 4));
+        GradCheck.Check(t => Ops.ConvTranspose1d(t[0], t[1], t[2], 2, 1, 1, 2, 2), Rnd(32, 2, 2, 4), Rnd(33, 2, 2, 3), Rnd(34, 4));
     }
 
     [Test]
@@ -210,7 +209,7 @@ public class ConvTests
         using var s = TensorScope.Begin();
         var x = Tensor.FromArray(new long[] { 1, 2, 3, 4 }, new Shape(1, 1, 4));
         var w = Tensor.FromArray(new long[] { 1, -1 }, new Shape(1, 1, 2));
-        var y = O.Conv1d(x, w);
+        var y = Ops.Conv1d(x, w);
         y.DType.Should().Be(DType.Float32);
         y.ToDoubleArray().Should().Equal(-1, -1, -1);
     }
@@ -225,51 +224,51 @@ public class ConvTests
     public void Invalid_convolutions_are_rejected()
     {
         using var s = TensorScope.Begin();
-        var x = O.Zeros(new Shape(1, 4, 5, 5));
-        var w = O.Zeros(new Shape(6, 2, 3, 3));
-        Throws(() => O.Conv2d(O.Zeros(new Shape(1, 3, 5, 5)), O.Zeros(new Shape(6, 1, 3, 3)), null, 1, 0, 1, 2), "*input channels 3*not divisible by groups 2*");
-        Throws(() => O.Conv2d(x, O.Zeros(new Shape(5, 2, 3, 3)), null, 1, 0, 1, 2), "*output channels 5*not divisible*");
-        Throws(() => O.Conv2d(x, w), "*weight expects 2 input channels per group*4 channels*");
-        Throws(() => O.Conv2d(x, O.Zeros(new Shape(6, 4, 3))), "*weight must have rank 4*");
-        Throws(() => O.Conv2d(O.Zeros(new Shape(4, 5, 5)), w), "*input must have rank 4*");
-        Throws(() => O.Conv2d(x, O.Zeros(new Shape(6, 4, 6, 3))), "*kernel size 6*larger than the padded input size 5*");
-        Throws(() => O.Conv2d(x, O.Zeros(new Shape(6, 4, 3, 3)), null, 1, 0, 3), "*span 7*larger than the padded input*");
-        Throws(() => O.Conv2d(x, O.Zeros(new Shape(6, 4, 3, 3)), null, 0), "*stride must be positive*");
-        Throws(() => O.Conv2d(x, O.Zeros(new Shape(6, 4, 3, 3)), null, 1, 0, 0), "*dilation must be positive*");
-        Throws(() => O.Conv2d(x, O.Zeros(new Shape(6, 4, 3, 3)), null, 1, -1), "*padding must be non-negative*");
-        Throws(() => O.Conv2d(x, O.Zeros(new Shape(6, 4, 3, 3)), null, 1, 0, 1, 0), "*groups must be positive*");
-        Throws(() => O.Conv2d(x, O.Zeros(new Shape(6, 4, 3, 3)), O.Zeros(new Shape(5))), "*bias must have shape [6]*");
-        Throws(() => O.Conv2d(x, O.Zeros(new Shape(6, 4, 3, 3)), null, [1, 1, 1]), "*stride needs 2 entries*");
-        Throws(() => O.Conv1d(x, O.Zeros(new Shape(6, 4, 3, 3))), "*input must have rank 3*");
-        Throws(() => O.Conv1d(O.Zeros(new Shape(1, 4, 5)), O.Zeros(new Shape(6, 4, 0))), "*weight dimensions must be positive*");
+        var x = Ops.Zeros(new Shape(1, 4, 5, 5));
+        var w = Ops.Zeros(new Shape(6, 2, 3, 3));
+        Throws(() => Ops.Conv2d(Ops.Zeros(new Shape(1, 3, 5, 5)), Ops.Zeros(new Shape(6, 1, 3, 3)), null, 1, 0, 1, 2), "*input channels 3*not divisible by groups 2*");
+        Throws(() => Ops.Conv2d(x, Ops.Zeros(new Shape(5, 2, 3, 3)), null, 1, 0, 1, 2), "*output channels 5*not divisible*");
+        Throws(() => Ops.Conv2d(x, w), "*weight expects 2 input channels per group*4 channels*");
+        Throws(() => Ops.Conv2d(x, Ops.Zeros(new Shape(6, 4, 3))), "*weight must have rank 4*");
+        Throws(() => Ops.Conv2d(Ops.Zeros(new Shape(4, 5, 5)), w), "*input must have rank 4*");
+        Throws(() => Ops.Conv2d(x, Ops.Zeros(new Shape(6, 4, 6, 3))), "*kernel size 6*larger than the padded input size 5*");
+        Throws(() => Ops.Conv2d(x, Ops.Zeros(new Shape(6, 4, 3, 3)), null, 1, 0, 3), "*span 7*larger than the padded input*");
+        Throws(() => Ops.Conv2d(x, Ops.Zeros(new Shape(6, 4, 3, 3)), null, 0), "*stride must be positive*");
+        Throws(() => Ops.Conv2d(x, Ops.Zeros(new Shape(6, 4, 3, 3)), null, 1, 0, 0), "*dilation must be positive*");
+        Throws(() => Ops.Conv2d(x, Ops.Zeros(new Shape(6, 4, 3, 3)), null, 1, -1), "*padding must be non-negative*");
+        Throws(() => Ops.Conv2d(x, Ops.Zeros(new Shape(6, 4, 3, 3)), null, 1, 0, 1, 0), "*groups must be positive*");
+        Throws(() => Ops.Conv2d(x, Ops.Zeros(new Shape(6, 4, 3, 3)), Ops.Zeros(new Shape(5))), "*bias must have shape [6]*");
+        Throws(() => Ops.Conv2d(x, Ops.Zeros(new Shape(6, 4, 3, 3)), null, [1, 1, 1]), "*stride needs 2 entries*");
+        Throws(() => Ops.Conv1d(x, Ops.Zeros(new Shape(6, 4, 3, 3))), "*input must have rank 3*");
+        Throws(() => Ops.Conv1d(Ops.Zeros(new Shape(1, 4, 5)), Ops.Zeros(new Shape(6, 4, 0))), "*weight dimensions must be positive*");
     }
 
     [Test]
     public void Raw_op_attributes_and_dtypes_are_validated()
     {
         using var s = TensorScope.Begin();
-        var x = O.Zeros(new Shape(1, 2, 4, 4));
-        var w = O.Zeros(new Shape(2, 2, 2, 2));
-        Throws(() => O.Conv(x, w, null, new ConvAttrs([1, 1, 1], [0, 0, 0], [1, 1, 1], 1)), "*1 or 2 spatial dimensions, got 3*");
-        Throws(() => O.Conv(x, w, null, new ConvAttrs([1, 1], [0], [1, 1], 1)), "*need 2 entries each*");
-        Throws(() => O.Conv(x, O.Zeros(new Shape(2, 2, 2, 2), DType.Float64), null, new ConvAttrs([1, 1], [0, 0], [1, 1], 1)), "*dtypes differ*");
-        var xi = O.Cast(x, DType.Int64);
-        Throws(() => O.Conv(xi, O.Cast(w, DType.Int64), null, new ConvAttrs([1, 1], [0, 0], [1, 1], 1)), "*floating*");
-        Throws(() => O.ConvTranspose(x, w, null, new ConvTransposeAttrs([1, 1], [0, 0], [0], [1, 1], 1)), "*need 2 entries each*");
+        var x = Ops.Zeros(new Shape(1, 2, 4, 4));
+        var w = Ops.Zeros(new Shape(2, 2, 2, 2));
+        Throws(() => Ops.Conv(x, w, null, new ConvAttrs([1, 1, 1], [0, 0, 0], [1, 1, 1], 1)), "*1 or 2 spatial dimensions, got 3*");
+        Throws(() => Ops.Conv(x, w, null, new ConvAttrs([1, 1], [0], [1, 1], 1)), "*need 2 entries each*");
+        Throws(() => Ops.Conv(x, Ops.Zeros(new Shape(2, 2, 2, 2), DType.Float64), null, new ConvAttrs([1, 1], [0, 0], [1, 1], 1)), "*dtypes differ*");
+        var xi = Ops.Cast(x, DType.Int64);
+        Throws(() => Ops.Conv(xi, Ops.Cast(w, DType.Int64), null, new ConvAttrs([1, 1], [0, 0], [1, 1], 1)), "*floating*");
+        Throws(() => Ops.ConvTranspose(x, w, null, new ConvTransposeAttrs([1, 1], [0, 0], [0], [1, 1], 1)), "*need 2 entries each*");
     }
 
     [Test]
     public void Invalid_transposed_convolutions_are_rejected()
     {
         using var s = TensorScope.Begin();
-        var x = O.Zeros(new Shape(1, 4, 3, 3));
-        var w = O.Zeros(new Shape(4, 2, 3, 3));
-        Throws(() => O.ConvTranspose2d(x, w, null, 2, 0, 2), "*output_padding 2*smaller than stride 2 or dilation 1*");
-        Throws(() => O.ConvTranspose2d(x, w, null, 1, 0, -1), "*output_padding -1*");
-        Throws(() => O.ConvTranspose2d(x, O.Zeros(new Shape(3, 2, 3, 3))), "*weight expects 3 input channels, the input has 4*");
-        Throws(() => O.ConvTranspose2d(x, w, null, 1, 0, 0, 1, 3), "*input channels 4 are not divisible by groups 3*");
-        Throws(() => O.ConvTranspose2d(x, w, null, 1, 3), "*output size*-1*positive*");
-        Throws(() => O.ConvTranspose2d(x, w, O.Zeros(new Shape(3))), "*bias must have shape [2]*");
-        Throws(() => O.ConvTranspose1d(x, w), "*input must have rank 3*");
+        var x = Ops.Zeros(new Shape(1, 4, 3, 3));
+        var w = Ops.Zeros(new Shape(4, 2, 3, 3));
+        Throws(() => Ops.ConvTranspose2d(x, w, null, 2, 0, 2), "*output_padding 2*smaller than stride 2 or dilation 1*");
+        Throws(() => Ops.ConvTranspose2d(x, w, null, 1, 0, -1), "*output_padding -1*");
+        Throws(() => Ops.ConvTranspose2d(x, Ops.Zeros(new Shape(3, 2, 3, 3))), "*weight expects 3 input channels, the input has 4*");
+        Throws(() => Ops.ConvTranspose2d(x, w, null, 1, 0, 0, 1, 3), "*input channels 4 are not divisible by groups 3*");
+        Throws(() => Ops.ConvTranspose2d(x, w, null, 1, 3), "*output size*-1*positive*");
+        Throws(() => Ops.ConvTranspose2d(x, w, Ops.Zeros(new Shape(3))), "*bias must have shape [2]*");
+        Throws(() => Ops.ConvTranspose1d(x, w), "*input must have rank 3*");
     }
 }

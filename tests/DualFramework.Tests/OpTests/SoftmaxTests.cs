@@ -5,7 +5,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.OpTests;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class SoftmaxTests
@@ -30,7 +29,7 @@ public class SoftmaxTests
         return r;
     }
 
-    private static Tensor Apply(bool log, Tensor x, int axis) => log ? O.LogSoftmax(x, axis) : O.Softmax(x, axis);
+    private static Tensor Apply(bool log, Tensor x, int axis) => log ? Ops.LogSoftmax(x, axis) : Ops.Softmax(x, axis);
 
     [Test]
     public void Forward_matches_loops_on_every_axis([Values(false, true)] bool log, [Values(0, 1, 2, -1)] int axis)
@@ -49,18 +48,18 @@ public class SoftmaxTests
         using var s = TensorScope.Begin();
         // softmax([0, ln 3]) = [1/4, 3/4]; adding 1000 must not overflow.
         var x = Tensor.FromArray(new[] { 0.0, Math.Log(3), 1000.0, 1000.0 + Math.Log(3) }, new Shape(2, 2));
-        GradCheck.AssertClose(O.Softmax(x).ToDoubleArray(), [0.25, 0.75, 0.25, 0.75], 1e-12, 1e-12, "softmax");
-        GradCheck.AssertClose(O.LogSoftmax(x).ToDoubleArray(), [Math.Log(0.25), Math.Log(0.75), Math.Log(0.25), Math.Log(0.75)], 1e-12, 1e-12, "log_softmax");
-        var f32 = O.Softmax(Tensor.FromArray(new[] { -1000f, 0f, 1000f }, new Shape(3)));
+        GradCheck.AssertClose(Ops.Softmax(x).ToDoubleArray(), [0.25, 0.75, 0.25, 0.75], 1e-12, 1e-12, "softmax");
+        GradCheck.AssertClose(Ops.LogSoftmax(x).ToDoubleArray(), [Math.Log(0.25), Math.Log(0.75), Math.Log(0.25), Math.Log(0.75)], 1e-12, 1e-12, "log_softmax");
+        var f32 = Ops.Softmax(Tensor.FromArray(new[] { -1000f, 0f, 1000f }, new Shape(3)));
         f32.DType.Should().Be(DType.Float32);
         f32.ToDoubleArray().Should().Equal(0, 0, 1);
         // Integer input is computed in float32: softmax of equal values is uniform.
-        var fromInt = O.Softmax(Tensor.FromArray(new[] { 2, 2, 2, 2 }, new Shape(4)));
+        var fromInt = Ops.Softmax(Tensor.FromArray(new[] { 2, 2, 2, 2 }, new Shape(4)));
         fromInt.DType.Should().Be(DType.Float32);
         fromInt.ToDoubleArray().Should().Equal(0.25, 0.25, 0.25, 0.25);
         // A size-1 axis gives 1 (log: 0).
-        O.Softmax(Tensor.FromArray(new[] { 5.0, -7.0 }, new Shape(2, 1))).ToDoubleArray().Should().Equal(1, 1);
-        O.LogSoftmax(Tensor.FromArray(new[] { 5.0, -7.0 }, new Shape(2, 1))).ToDoubleArray().Should().Equal(0, 0);
+        Ops.Softmax(Tensor.FromArray(new[] { 5.0, -7.0 }, new Shape(2, 1))).ToDoubleArray().Should().Equal(1, 1);
+        Ops.LogSoftmax(Tensor.FromArray(new[] { 5.0, -7.0 }, new Shape(2, 1))).ToDoubleArray().Should().Equal(0, 0);
     }
 
     [Test]
@@ -68,7 +67,7 @@ public class SoftmaxTests
     {
         using var s = TensorScope.Begin();
         double[] data = [0.5, -1, 2, 0.25, 0, 0];
-        var y = Apply(log, O.Cast(Tensor.FromArray(data, new Shape(2, 3)), dtype), 1);
+        var y = Apply(log, Ops.Cast(Tensor.FromArray(data, new Shape(2, 3)), dtype), 1);
         y.DType.Should().Be(dtype);
         GradCheck.AssertClose(y.ToDoubleArray(), Reference(data, [2, 3], 1, log), 1e-2, 1e-2, dtype.Name());
     }
@@ -83,18 +82,18 @@ public class SoftmaxTests
     public void Gradient_through_a_composition()
     {
         // Second-order use of the output (y·y) makes the output gradient non-constant.
-        GradCheck.Check(t => O.Mul(O.Softmax(t[0], 0), O.LogSoftmax(t[0], 1)), Arg.Random(10, -1, 1, 3, 2));
+        GradCheck.Check(t => Ops.Mul(Ops.Softmax(t[0], 0), Ops.LogSoftmax(t[0], 1)), Arg.Random(10, -1, 1, 3, 2));
     }
 
     [Test]
     public void Errors()
     {
         using var s = TensorScope.Begin();
-        var x = O.Zeros(new Shape(2, 3));
-        FluentActions.Invoking(() => O.Softmax(x, 2)).Should().Throw<OpException>().WithMessage("softmax*axis 2 is out of range*");
-        FluentActions.Invoking(() => O.LogSoftmax(x, -3)).Should().Throw<OpException>().WithMessage("log_softmax*out of range*");
-        FluentActions.Invoking(() => O.Softmax(Tensor.Scalar(1.0))).Should().Throw<OpException>().WithMessage("softmax*rank at least 1*");
-        FluentActions.Invoking(() => Dispatcher.Apply(OpSet.Softmax, new SoftmaxAttrs(0), O.Cast(x, DType.Int32)))
+        var x = Ops.Zeros(new Shape(2, 3));
+        FluentActions.Invoking(() => Ops.Softmax(x, 2)).Should().Throw<OpException>().WithMessage("softmax*axis 2 is out of range*");
+        FluentActions.Invoking(() => Ops.LogSoftmax(x, -3)).Should().Throw<OpException>().WithMessage("log_softmax*out of range*");
+        FluentActions.Invoking(() => Ops.Softmax(Tensor.Scalar(1.0))).Should().Throw<OpException>().WithMessage("softmax*rank at least 1*");
+        FluentActions.Invoking(() => Dispatcher.Apply(OpSet.Softmax, new SoftmaxAttrs(0), Ops.Cast(x, DType.Int32)))
             .Should().Throw<OpException>().WithMessage("softmax*floating*");
         FluentActions.Invoking(() => Dispatcher.Apply(OpSet.LogSoftmax, new SoftmaxAttrs(-1), x))
             .Should().Throw<OpException>().WithMessage("log_softmax*axis -1*");

@@ -4,7 +4,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.OpTests;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class OneHotTests
@@ -21,19 +20,19 @@ public class OneHotTests
     {
         using var s = TensorScope.Begin();
         long[] idx = [0, 3, 1, 2, 2, 0];
-        var y = O.OneHot(Tensor.FromArray(idx, new Shape(2, 3)), 4);
+        var y = Ops.OneHot(Tensor.FromArray(idx, new Shape(2, 3)), 4);
         y.Shape.Should().Be(new Shape(2, 3, 4));
         y.DType.Should().Be(DType.Float32);
         y.ToDoubleArray().Should().Equal(Reference(idx, 4));
 
-        var v = O.OneHot(Tensor.FromArray(new[] { 2, 0 }, new Shape(2)), 3);
+        var v = Ops.OneHot(Tensor.FromArray(new[] { 2, 0 }, new Shape(2)), 3);
         v.ToDoubleArray().Should().Equal(0, 0, 1, 1, 0, 0);
 
-        var scalar = O.OneHot(Tensor.Scalar((byte)1), 2);
+        var scalar = Ops.OneHot(Tensor.Scalar((byte)1), 2);
         scalar.Shape.Should().Be(new Shape(2));
         scalar.ToDoubleArray().Should().Equal(0, 1);
 
-        var empty = O.OneHot(O.Zeros(new Shape(0), DType.Int64), 5);
+        var empty = Ops.OneHot(Ops.Zeros(new Shape(0), DType.Int64), 5);
         empty.Shape.Should().Be(new Shape(0, 5));
     }
 
@@ -41,9 +40,9 @@ public class OneHotTests
     public void Result_dtype_is_a_parameter([Values(DType.Float64, DType.Float16, DType.Int64, DType.Int32, DType.UInt8, DType.Bool)] DType dtype)
     {
         using var s = TensorScope.Begin();
-        var y = O.OneHot(Tensor.FromArray(new sbyte[] { 1, 0 }, new Shape(2)), 2, dtype);
+        var y = Ops.OneHot(Tensor.FromArray(new sbyte[] { 1, 0 }, new Shape(2)), 2, dtype);
         y.DType.Should().Be(dtype);
-        O.Cast(y, DType.Float64).ToDoubleArray().Should().Equal(0, 1, 1, 0);
+        Ops.Cast(y, DType.Float64).ToDoubleArray().Should().Equal(0, 1, 1, 0);
     }
 
     [Test]
@@ -54,11 +53,11 @@ public class OneHotTests
     {
         using var s = TensorScope.Begin();
         var idx = Tensor.FromArray(new[] { 1L, 2L }, new Shape(2));
-        FluentActions.Invoking(() => O.OneHot(O.Cast(idx, DType.Float32), 3)).Should().Throw<OpException>().WithMessage("one_hot*integer dtype*float32*");
-        FluentActions.Invoking(() => O.OneHot(O.Cast(idx, DType.Bool), 3)).Should().Throw<OpException>().WithMessage("one_hot*integer dtype*bool*");
-        FluentActions.Invoking(() => O.OneHot(idx, 0)).Should().Throw<OpException>().WithMessage("one_hot*depth 0 must be positive*");
+        FluentActions.Invoking(() => Ops.OneHot(Ops.Cast(idx, DType.Float32), 3)).Should().Throw<OpException>().WithMessage("one_hot*integer dtype*float32*");
+        FluentActions.Invoking(() => Ops.OneHot(Ops.Cast(idx, DType.Bool), 3)).Should().Throw<OpException>().WithMessage("one_hot*integer dtype*bool*");
+        FluentActions.Invoking(() => Ops.OneHot(idx, 0)).Should().Throw<OpException>().WithMessage("one_hot*depth 0 must be positive*");
         // Values are only known at run time: the torch backend surfaces libtorch's own error (not an OpException).
-        FluentActions.Invoking(() => O.OneHot(idx, 2)).Should().Throw<Exception>().Where(e => !(e is OpException));
-        FluentActions.Invoking(() => O.OneHot(Tensor.FromArray(new[] { -1L }, new Shape(1)), 2)).Should().Throw<Exception>().Where(e => !(e is OpException));
+        FluentActions.Invoking(() => Ops.OneHot(idx, 2)).Should().Throw<Exception>().Where(e => !(e is OpException));
+        FluentActions.Invoking(() => Ops.OneHot(Tensor.FromArray(new[] { -1L }, new Shape(1)), 2)).Should().Throw<Exception>().Where(e => !(e is OpException));
     }
 }

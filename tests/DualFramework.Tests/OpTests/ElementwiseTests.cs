@@ -4,7 +4,6 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.OpTests;
 
-using O = DualFramework.Ops;
 
 [TestFixture]
 public class ElementwiseTests
@@ -33,25 +32,25 @@ public class ElementwiseTests
 
     public static IEnumerable<TestCaseData> UnaryCases()
     {
-        yield return new TestCaseData("neg", (Func<Tensor, Tensor>)O.Neg, (Func<double, double>)(v => -v), Xs);
-        yield return new TestCaseData("abs", (Func<Tensor, Tensor>)O.Abs, (Func<double, double>)Math.Abs, Xs);
-        yield return new TestCaseData("sign", (Func<Tensor, Tensor>)O.Sign, (Func<double, double>)(v => Math.Sign(v)), Xs);
-        yield return new TestCaseData("exp", (Func<Tensor, Tensor>)O.Exp, (Func<double, double>)Math.Exp, Xs);
-        yield return new TestCaseData("log", (Func<Tensor, Tensor>)O.Log, (Func<double, double>)Math.Log, Pos);
-        yield return new TestCaseData("sqrt", (Func<Tensor, Tensor>)O.Sqrt, (Func<double, double>)Math.Sqrt, Pos);
-        yield return new TestCaseData("rsqrt", (Func<Tensor, Tensor>)O.Rsqrt, (Func<double, double>)(v => 1 / Math.Sqrt(v)), Pos);
-        yield return new TestCaseData("tanh", (Func<Tensor, Tensor>)O.Tanh, (Func<double, double>)Math.Tanh, Xs);
-        yield return new TestCaseData("sigmoid", (Func<Tensor, Tensor>)O.Sigmoid, (Func<double, double>)(v => 1 / (1 + Math.Exp(-v))), Xs);
-        yield return new TestCaseData("erf", (Func<Tensor, Tensor>)O.Erf, (Func<double, double>)Erf, Xs);
-        yield return new TestCaseData("relu", (Func<Tensor, Tensor>)O.Relu, (Func<double, double>)(v => Math.Max(v, 0)), Xs);
-        yield return new TestCaseData("leaky_relu", (Func<Tensor, Tensor>)(t => O.LeakyRelu(t, 0.2)), (Func<double, double>)(v => v > 0 ? v : 0.2 * v), Xs);
-        yield return new TestCaseData("gelu", (Func<Tensor, Tensor>)(t => O.Gelu(t)), (Func<double, double>)(v => 0.5 * v * (1 + Erf(v / Math.Sqrt(2)))), Xs);
-        yield return new TestCaseData("gelu_tanh", (Func<Tensor, Tensor>)(t => O.Gelu(t, true)),
+        yield return new TestCaseData("neg", (Func<Tensor, Tensor>)Ops.Neg, (Func<double, double>)(v => -v), Xs);
+        yield return new TestCaseData("abs", (Func<Tensor, Tensor>)Ops.Abs, (Func<double, double>)Math.Abs, Xs);
+        yield return new TestCaseData("sign", (Func<Tensor, Tensor>)Ops.Sign, (Func<double, double>)(v => Math.Sign(v)), Xs);
+        yield return new TestCaseData("exp", (Func<Tensor, Tensor>)Ops.Exp, (Func<double, double>)Math.Exp, Xs);
+        yield return new TestCaseData("log", (Func<Tensor, Tensor>)Ops.Log, (Func<double, double>)Math.Log, Pos);
+        yield return new TestCaseData("sqrt", (Func<Tensor, Tensor>)Ops.Sqrt, (Func<double, double>)Math.Sqrt, Pos);
+        yield return new TestCaseData("rsqrt", (Func<Tensor, Tensor>)Ops.Rsqrt, (Func<double, double>)(v => 1 / Math.Sqrt(v)), Pos);
+        yield return new TestCaseData("tanh", (Func<Tensor, Tensor>)Ops.Tanh, (Func<double, double>)Math.Tanh, Xs);
+        yield return new TestCaseData("sigmoid", (Func<Tensor, Tensor>)Ops.Sigmoid, (Func<double, double>)(v => 1 / (1 + Math.Exp(-v))), Xs);
+        yield return new TestCaseData("erf", (Func<Tensor, Tensor>)Ops.Erf, (Func<double, double>)Erf, Xs);
+        yield return new TestCaseData("relu", (Func<Tensor, Tensor>)Ops.Relu, (Func<double, double>)(v => Math.Max(v, 0)), Xs);
+        yield return new TestCaseData("leaky_relu", (Func<Tensor, Tensor>)(t => Ops.LeakyRelu(t, 0.2)), (Func<double, double>)(v => v > 0 ? v : 0.2 * v), Xs);
+        yield return new TestCaseData("gelu", (Func<Tensor, Tensor>)(t => Ops.Gelu(t)), (Func<double, double>)(v => 0.5 * v * (1 + Erf(v / Math.Sqrt(2)))), Xs);
+        yield return new TestCaseData("gelu_tanh", (Func<Tensor, Tensor>)(t => Ops.Gelu(t, GeluApproximation.Tanh)),
             (Func<double, double>)(v => 0.5 * v * (1 + Math.Tanh(Math.Sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v)))), Xs);
-        yield return new TestCaseData("softplus", (Func<Tensor, Tensor>)(t => O.Softplus(t, 2.0, 3.0)),
+        yield return new TestCaseData("softplus", (Func<Tensor, Tensor>)(t => Ops.Softplus(t, 2.0, 3.0)),
             (Func<double, double>)(v => 2 * v > 3 ? v : Math.Log(1 + Math.Exp(2 * v)) / 2), Xs);
-        yield return new TestCaseData("clamp", (Func<Tensor, Tensor>)(t => O.Clamp(t, -1.0, 0.5)), (Func<double, double>)(v => Math.Min(Math.Max(v, -1), 0.5)), Xs);
-        yield return new TestCaseData("clamp_min", (Func<Tensor, Tensor>)(t => O.Clamp(t, min: 0.2)), (Func<double, double>)(v => Math.Max(v, 0.2)), Xs);
+        yield return new TestCaseData("clamp", (Func<Tensor, Tensor>)(t => Ops.Clamp(t, -1.0, 0.5)), (Func<double, double>)(v => Math.Min(Math.Max(v, -1), 0.5)), Xs);
+        yield return new TestCaseData("clamp_min", (Func<Tensor, Tensor>)(t => Ops.Clamp(t, min: 0.2)), (Func<double, double>)(v => Math.Max(v, 0.2)), Xs);
     }
 
     [TestCaseSource(nameof(UnaryCases))]
@@ -73,13 +72,13 @@ public class ElementwiseTests
 
     public static IEnumerable<TestCaseData> BinaryCases()
     {
-        yield return new TestCaseData("add", (Func<Tensor, Tensor, Tensor>)O.Add, (Func<double, double, double>)((a, b) => a + b));
-        yield return new TestCaseData("sub", (Func<Tensor, Tensor, Tensor>)O.Sub, (Func<double, double, double>)((a, b) => a - b));
-        yield return new TestCaseData("mul", (Func<Tensor, Tensor, Tensor>)O.Mul, (Func<double, double, double>)((a, b) => a * b));
-        yield return new TestCaseData("div", (Func<Tensor, Tensor, Tensor>)O.Div, (Func<double, double, double>)((a, b) => a / b));
-        yield return new TestCaseData("pow", (Func<Tensor, Tensor, Tensor>)O.Pow, (Func<double, double, double>)Math.Pow);
-        yield return new TestCaseData("maximum", (Func<Tensor, Tensor, Tensor>)O.Maximum, (Func<double, double, double>)Math.Max);
-        yield return new TestCaseData("minimum", (Func<Tensor, Tensor, Tensor>)O.Minimum, (Func<double, double, double>)Math.Min);
+        yield return new TestCaseData("add", (Func<Tensor, Tensor, Tensor>)Ops.Add, (Func<double, double, double>)((a, b) => a + b));
+        yield return new TestCaseData("sub", (Func<Tensor, Tensor, Tensor>)Ops.Sub, (Func<double, double, double>)((a, b) => a - b));
+        yield return new TestCaseData("mul", (Func<Tensor, Tensor, Tensor>)Ops.Mul, (Func<double, double, double>)((a, b) => a * b));
+        yield return new TestCaseData("div", (Func<Tensor, Tensor, Tensor>)Ops.Div, (Func<double, double, double>)((a, b) => a / b));
+        yield return new TestCaseData("pow", (Func<Tensor, Tensor, Tensor>)Ops.Pow, (Func<double, double, double>)Math.Pow);
+        yield return new TestCaseData("maximum", (Func<Tensor, Tensor, Tensor>)Ops.Maximum, (Func<double, double, double>)Math.Max);
+        yield return new TestCaseData("minimum", (Func<Tensor, Tensor, Tensor>)Ops.Minimum, (Func<double, double, double>)Math.Min);
     }
 
     // a: [2,3] positive (so pow is real), b: [3] broadcast along the first axis.
@@ -108,13 +107,13 @@ public class ElementwiseTests
     {
         using var s = TensorScope.Begin();
         double[] a = [1, 2, 3], b = [1, 5, 0];
-        GradCheck.Check(t => O.Maximum(t[0], t[1]), 1e-6, 1e-5, 1e-7, Arg.Of([3], [0.0, 2, 3]), Arg.Of([3], [1.0, 5, 0]));
+        GradCheck.Check(t => Ops.Maximum(t[0], t[1]), 1e-6, 1e-5, 1e-7, Arg.Of([3], [0.0, 2, 3]), Arg.Of([3], [1.0, 5, 0]));
         using var tape = DualFramework.Autodiff.Autograd.UseTape();
         var x = Tensor.FromArray(a, new Shape(3));
         var y = Tensor.FromArray(b, new Shape(3));
         x.RequiresGrad = true;
         y.RequiresGrad = true;
-        var g = DualFramework.Autodiff.Autograd.Grad([O.Sum(O.Maximum(x, y))], [x, y]);
+        var g = DualFramework.Autodiff.Autograd.Grad([Ops.Sum(Ops.Maximum(x, y))], [x, y]);
         g[0]!.ToDoubleArray().Should().Equal(0.5, 0, 1);
         g[1]!.ToDoubleArray().Should().Equal(0.5, 1, 0);
     }
@@ -126,7 +125,7 @@ public class ElementwiseTests
         using var tape = DualFramework.Autodiff.Autograd.UseTape();
         var x = Tensor.FromArray(new[] { -2.0, 3.0 });
         x.RequiresGrad = true;
-        O.Sign(x).RequiresGrad.Should().BeFalse();
+        Ops.Sign(x).RequiresGrad.Should().BeFalse();
         DualFramework.Operators.OpSet.Sign.IsDifferentiable.Should().BeFalse();
     }
 
@@ -136,18 +135,18 @@ public class ElementwiseTests
         using var s = TensorScope.Begin();
         var a = Tensor.FromArray(new[] { 1.0, 2, 3 });
         var b = Tensor.FromArray(new[] { 3.0, 2, 1 });
-        O.Less(a, b).ToArray<bool>().Should().Equal(true, false, false);
-        O.LessEqual(a, b).ToArray<bool>().Should().Equal(true, true, false);
-        O.Greater(a, b).ToArray<bool>().Should().Equal(false, false, true);
-        O.GreaterEqual(a, b).ToArray<bool>().Should().Equal(false, true, true);
-        O.Equal(a, b).ToArray<bool>().Should().Equal(false, true, false);
-        O.NotEqual(a, b).ToArray<bool>().Should().Equal(true, false, true);
+        Ops.Less(a, b).ToArray<bool>().Should().Equal(true, false, false);
+        Ops.LessEqual(a, b).ToArray<bool>().Should().Equal(true, true, false);
+        Ops.Greater(a, b).ToArray<bool>().Should().Equal(false, false, true);
+        Ops.GreaterEqual(a, b).ToArray<bool>().Should().Equal(false, true, true);
+        Ops.Equal(a, b).ToArray<bool>().Should().Equal(false, true, false);
+        Ops.NotEqual(a, b).ToArray<bool>().Should().Equal(true, false, true);
         var p = Tensor.FromArray(new[] { true, true, false, false });
         var q = Tensor.FromArray(new[] { true, false, true, false });
-        O.LogicalAnd(p, q).ToArray<bool>().Should().Equal(true, false, false, false);
-        O.LogicalOr(p, q).ToArray<bool>().Should().Equal(true, true, true, false);
-        O.LogicalXor(p, q).ToArray<bool>().Should().Equal(false, true, true, false);
-        O.LogicalNot(p).ToArray<bool>().Should().Equal(false, false, true, true);
+        Ops.LogicalAnd(p, q).ToArray<bool>().Should().Equal(true, false, false, false);
+        Ops.LogicalOr(p, q).ToArray<bool>().Should().Equal(true, true, true, false);
+        Ops.LogicalXor(p, q).ToArray<bool>().Should().Equal(false, true, true, false);
+        Ops.LogicalNot(p).ToArray<bool>().Should().Equal(false, false, true, true);
     }
 
     [Test]
@@ -157,8 +156,8 @@ public class ElementwiseTests
         var c = Tensor.FromArray(new[] { true, false, true });
         var a = Tensor.FromArray(new[] { 1.0, 2, 3 });
         var b = Tensor.FromArray(new[] { 10.0 });
-        O.Where(c, a, b).ToDoubleArray().Should().Equal(1, 10, 3);
-        GradCheck.Check(t => O.Where(c, t[0], t[1]), Arg.Of([3], [1.0, 2, 3]), Arg.Of([1], [10.0]));
+        Ops.Where(c, a, b).ToDoubleArray().Should().Equal(1, 10, 3);
+        GradCheck.Check(t => Ops.Where(c, t[0], t[1]), Arg.Of([3], [1.0, 2, 3]), Arg.Of([1], [10.0]));
     }
 
     [Test]
@@ -166,9 +165,9 @@ public class ElementwiseTests
     {
         using var s = TensorScope.Begin();
         var x = Tensor.FromArray(new[] { -1.7, 0.0, 2.9 });
-        O.Cast(x, DType.Int32).ToArray<int>().Should().Equal(-1, 0, 2);
-        O.Cast(x, DType.Bool).ToArray<bool>().Should().Equal(true, false, true);
-        O.Cast(x, DType.Float16).ToArray<Half>().Select(h => (double)h).Should().Equal(-1.7001953125, 0, 2.900390625);
-        GradCheck.Check(t => O.Mul(O.Cast(t[0], DType.Float32), 3.0), 1e-3, 1e-3, 1e-5, Arg.Of([3], [-1.5, 0.25, 2.0]));
+        Ops.Cast(x, DType.Int32).ToArray<int>().Should().Equal(-1, 0, 2);
+        Ops.Cast(x, DType.Bool).ToArray<bool>().Should().Equal(true, false, true);
+        Ops.Cast(x, DType.Float16).ToArray<Half>().Select(h => (double)h).Should().Equal(-1.7001953125, 0, 2.900390625);
+        GradCheck.Check(t => Ops.Mul(Ops.Cast(t[0], DType.Float32), 3.0), 1e-3, 1e-3, 1e-5, Arg.Of([3], [-1.5, 0.25, 2.0]));
     }
 }
