@@ -24,8 +24,7 @@ public static class CommunicatorExtensions
     public static Tensor AllReduce(this ICommunicator c, Tensor tensor, ReduceOp op = ReduceOp.Sum)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        var bytes = new byte[checked((int)(tensor.NumElements * tensor.DType.ElementSize()))];
-        tensor.Backend.ToBytes(tensor.Handle, tensor.Spec, bytes);
+        var bytes = tensor.ToBytes();
         c.AllReduce(bytes, tensor.DType, op);
         return Tensor.FromBytes(bytes, tensor.Spec, tensor.Backend);
     }
@@ -34,8 +33,7 @@ public static class CommunicatorExtensions
     public static Tensor Broadcast(this ICommunicator c, Tensor tensor, int root = 0)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        var bytes = new byte[checked((int)(tensor.NumElements * tensor.DType.ElementSize()))];
-        tensor.Backend.ToBytes(tensor.Handle, tensor.Spec, bytes);
+        var bytes = tensor.ToBytes();
         c.Broadcast(bytes, root);
         return Tensor.FromBytes(bytes, tensor.Spec, tensor.Backend);
     }

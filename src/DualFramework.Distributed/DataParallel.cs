@@ -160,7 +160,7 @@ public sealed class DataParallel : DistributionStrategy
         {
             var t = tensor(bucket.Members[k]);
             if (t == null) bucket.Slot(k).Clear();
-            else t.Backend.ToBytes(t.Handle, t.Spec, bucket.Slot(k));
+            else t.CopyBytesTo(bucket.Slot(k));
         }
     }
 

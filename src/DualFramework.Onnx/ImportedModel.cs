@@ -170,8 +170,7 @@ public sealed class ImportedModel : IDisposable
             if (host.TryGetValue(name, out var h)) return h;
             int i = InputNames.ToList().IndexOf(name);
             var t = inputs[i];
-            var bytes = new byte[t.NumElements * t.DType.ElementSize()];
-            t.Backend.ToBytes(t.Handle, t.Spec, bytes);
+            var bytes = t.ToBytes();
             return host[name] = (t.Spec, bytes);
         }
         foreach (var v in _variants)
@@ -214,8 +213,7 @@ public sealed class ImportedModel : IDisposable
     private static Tensor On(Tensor t, IComputeBackend backend)
     {
         if (ReferenceEquals(t.Backend, backend)) return t;
-        var b = new byte[t.NumElements * t.DType.ElementSize()];
-        t.Backend.ToBytes(t.Handle, t.Spec, b);
+        var b = t.ToBytes();
         return Tensor.FromBytes(b, t.Spec, backend);
     }
 

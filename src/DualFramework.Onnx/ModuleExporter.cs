@@ -248,12 +248,7 @@ public static class ModuleExporter
         }
     }
 
-    private static byte[] Bytes(Tensor t)
-    {
-        var b = new byte[t.NumElements * t.DType.ElementSize()];
-        t.Backend.ToBytes(t.Handle, t.Spec, b);
-        return b;
-    }
+    private static byte[] Bytes(Tensor t) => t.ToBytes();
 
     private static string Version(Assembly a) =>
         a.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? a.GetName().Version?.ToString() ?? "0";

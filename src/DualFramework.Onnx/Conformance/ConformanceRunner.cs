@@ -211,8 +211,7 @@ public static class ConformanceRunner
             for (int i = 0; i < outs.Length; i++)
             {
                 var actual = outs[i];
-                var bytes = new byte[actual.NumElements * actual.DType.ElementSize()];
-                actual.Backend.ToBytes(actual.Handle, actual.Spec, bytes);
+                var bytes = actual.ToBytes();
                 if (Compare(actual.Spec, bytes, expected[i].Spec, expected[i].Data, options.Rtol, options.Atol) is { } why)
                     return $"output {imported.OutputNames[i]}: {why}";
             }

@@ -233,7 +233,7 @@ public static class SafeTensors
                 }
                 var t = plan.Tensors[i];
                 var span = buffer.AsSpan(0, n);
-                t.Backend.ToBytes(t.Handle, t.Spec, span);
+                t.CopyBytesTo(span);
                 hash.AppendData(span);
                 s.Write(span);
             }

@@ -130,7 +130,7 @@ public sealed partial class CompiledFunction
         var buffer = ArrayPool<byte>.Shared.Rent(n);
         try
         {
-            t.Backend.ToBytes(t.Handle, t.Spec, buffer.AsSpan(0, n));
+            t.CopyBytesTo(buffer.AsSpan(0, n));
             return Tensor.FromBytes(buffer.AsSpan(0, n), t.Spec, t.Backend);
         }
         finally

@@ -35,8 +35,7 @@ internal sealed class TraceContext(SymbolicBackend backend)
     public Tensor Capture(Tensor t)
     {
         if (_captured.TryGetValue(t, out var c)) return c;
-        var bytes = new byte[t.NumElements * t.DType.ElementSize()];
-        t.Backend.ToBytes(t.Handle, t.Spec, bytes);
+        var bytes = t.ToBytes();
         c = Backend.Wrap(Graph.AddConstant(t.Spec, bytes));
         TensorScope.Release(c); // symbolic tensors own no memory; the cache must outlive the user's scopes
         _captured[t] = c;

@@ -149,12 +149,7 @@ public abstract class Module : IDisposable
         }
     }
 
-    private static byte[] ToBytes(Tensor t)
-    {
-        var bytes = new byte[t.NumElements * t.DType.ElementSize()];
-        t.Backend.ToBytes(t.Handle, t.Spec, bytes);
-        return bytes;
-    }
+    private static byte[] ToBytes(Tensor t) => t.ToBytes();
 
     /// <summary>Enters this module's name on the layer path (dispose to leave); for forwards with custom signatures.</summary>
     protected LayerPath.Scope EnterLayer() => LayerPath.Enter(LocalName.Length == 0 ? GetType().Name : LocalName);

@@ -14,16 +14,7 @@ public sealed class SeededRandom
     public SeededRandom(long seed) => _state = unchecked((ulong)seed);
 
     /// <summary>The next 64 random bits (SplitMix64).</summary>
-    public ulong NextUInt64()
-    {
-        unchecked
-        {
-            ulong z = _state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
-    }
+    public ulong NextUInt64() => SplitMix64.Next(ref _state);
 
     /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));

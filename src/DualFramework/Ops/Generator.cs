@@ -9,7 +9,6 @@ namespace DualFramework;
 /// <remarks>Thread-safe: concurrent draws get distinct seeds, though their order then depends on scheduling.</remarks>
 public sealed class Generator
 {
-    private const ulong Gamma = 0x9E3779B97F4A7C15UL;
     private long _counter;
 
     /// <summary>A generator starting at <paramref name="seed"/>.</summary>
@@ -28,7 +27,7 @@ public sealed class Generator
     public ulong NextSeed()
     {
         ulong n = unchecked((ulong)Interlocked.Increment(ref _counter));
-        return Mix(unchecked(Seed + n * Gamma));
+        return SplitMix64.Mix(unchecked(Seed + n * SplitMix64.Gamma));
     }
 
     /// <summary>Starts the sequence again from the first seed.</summary>
@@ -43,15 +42,4 @@ public sealed class Generator
 
     /// <summary>A new generator whose sequence is independent of this one's (seeded with the next draw).</summary>
     public Generator Fork() => new(NextSeed());
-
-    // splitmix64 finaliser: a bijection that spreads nearby inputs over the whole 64-bit range.
-    private static ulong Mix(ulong z)
-    {
-        unchecked
-        {
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
-    }
 }

@@ -234,8 +234,7 @@ public abstract class Optimizer : IDisposable
         var copies = entries.Select(e =>
         {
             var (i, n, t) = e;
-            var bytes = new byte[t.NumElements * t.DType.ElementSize()];
-            t.Backend.ToBytes(t.Handle, t.Spec, bytes);
+            var bytes = t.ToBytes();
             return (i, n, Tensor.FromBytes(bytes, t.Spec, _params[i].Value.Backend).DetachFromScope());
         }).ToList();
         StepCount = (long)step!.Item();

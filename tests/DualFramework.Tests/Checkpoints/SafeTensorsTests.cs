@@ -46,12 +46,7 @@ public class SafeTensorsTests
         if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
     }
 
-    private static byte[] Bytes(Tensor t)
-    {
-        var b = new byte[t.NumElements * t.DType.ElementSize()];
-        t.Backend.ToBytes(t.Handle, t.Spec, b);
-        return b;
-    }
+    private static byte[] Bytes(Tensor t) => t.ToBytes();
 
     private static byte[] RandomBytes(int n, int seed, bool boolean = false)
     {

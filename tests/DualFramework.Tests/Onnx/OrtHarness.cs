@@ -21,12 +21,7 @@ internal static class OrtHarness
         }
     }
 
-    public static byte[] Bytes(Tensor t)
-    {
-        var b = new byte[t.NumElements * t.DType.ElementSize()];
-        t.Backend.ToBytes(t.Handle, t.Spec, b);
-        return b;
-    }
+    public static byte[] Bytes(Tensor t) => t.ToBytes();
 
     private static SessionOptions Options()
     {

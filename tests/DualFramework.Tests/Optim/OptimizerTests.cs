@@ -339,8 +339,7 @@ public class OptimizerTests
     private static Dictionary<string, Tensor> Snapshot(IReadOnlyDictionary<string, Tensor> sd) =>
         sd.ToDictionary(kv => kv.Key, kv =>
         {
-            var bytes = new byte[kv.Value.NumElements * kv.Value.DType.ElementSize()];
-            kv.Value.Backend.ToBytes(kv.Value.Handle, kv.Value.Spec, bytes);
+            var bytes = kv.Value.ToBytes();
             return Tensor.FromBytes(bytes, kv.Value.Spec);
         });
 

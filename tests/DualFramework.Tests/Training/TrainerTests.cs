@@ -66,7 +66,7 @@ public class TrainerTests
     private static byte[][] Bytes(Module m) => m.StateDict().OrderBy(kv => kv.Key).Select(kv =>
     {
         var b = new byte[kv.Value.NumElements * 4];
-        kv.Value.Backend.ToBytes(kv.Value.Handle, kv.Value.Spec, b);
+        kv.Value.CopyBytesTo(b);
         return b;
     }).ToArray();
 

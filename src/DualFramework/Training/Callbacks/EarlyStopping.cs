@@ -76,10 +76,5 @@ public sealed class EarlyStopping : Callback
         trainer.Model.LoadStateDict(state);
     }
 
-    private static Dictionary<string, byte[]> Snapshot(Module model) => model.StateDict().ToDictionary(kv => kv.Key, kv =>
-    {
-        var bytes = new byte[kv.Value.NumElements * kv.Value.DType.ElementSize()];
-        kv.Value.Backend.ToBytes(kv.Value.Handle, kv.Value.Spec, bytes);
-        return bytes;
-    });
+    private static Dictionary<string, byte[]> Snapshot(Module model) => model.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.ToBytes());
 }
