@@ -4,12 +4,11 @@ namespace DualFramework.Onnx;
 
 internal static partial class Lowerings
 {
-    private static void AddElementwise(Action<Op, Action<LoweringContext>, int> add)
+    /// <summary>Lowerings of the elementwise family (<c>OpSet.Elementwise.cs</c>).</summary>
+    private static void AddElementwise(LoweringTable t)
     {
-        void Add(Op op, Action<LoweringContext> f) => add(op, f, OnnxExportOptions.MinOpset);
-        void Simple1(Op op, string onnx, bool smallInts = true) => Add(op, c => Unary(c, (x, _) => c.Op(onnx, x), smallInts));
-        void Simple2(Op op, string onnx, bool smallInts = true) => Add(op, c => Binary(c, (a, b, _) => c.Op(onnx, a, b), smallInts));
-
+        void Simple1(Op op, string onnx, bool smallInts = true) => t.Add(op, c => Unary(c, (x, _) => c.Op(onnx, x), smallInts));
+        void Simple2(Op op, string onnx, bool smallInts = true) => t.Add(op, c => Binary(c, (a, b, _) => c.Op(onnx, a, b), smallInts));
         Simple1(OpSet.Neg, "Neg");
         Simple1(OpSet.Abs, "Abs");
         Simple1(OpSet.Sign, "Sign");
@@ -19,15 +18,15 @@ internal static partial class Lowerings
         Simple1(OpSet.Tanh, "Tanh");
         Simple1(OpSet.Sigmoid, "Sigmoid");
         Simple1(OpSet.Erf, "Erf");
-        Add(OpSet.Rsqrt, c => Unary(c, (x, _) => c.Op("Reciprocal", c.Op("Sqrt", x))));
-        Add(OpSet.Relu, c => Unary(c, (x, dt) => dt.IsFloating() ? c.Op("Relu", x) : c.Op("Max", x, c.Scalar(0, dt))));
-        Add(OpSet.LeakyRelu, c => Unary(c, (x, dt) =>
+        t.Add(OpSet.Rsqrt, c => Unary(c, (x, _) => c.Op("Reciprocal", c.Op("Sqrt", x))));
+        t.Add(OpSet.Relu, c => Unary(c, (x, dt) => dt.IsFloating() ? c.Op("Relu", x) : c.Op("Max", x, c.Scalar(0, dt))));
+        t.Add(OpSet.LeakyRelu, c => Unary(c, (x, dt) =>
         {
             var alpha = c.Attrs<LeakyReluAttrs>().Alpha;
             return c.Op("Where", c.Op("Greater", x, c.Scalar(0, dt)), x, c.Op("Mul", x, c.Scalar(alpha, dt)));
         }));
         // ONNX Gelu is opset 20: decompose. Exact: x·Φ(x) = ½x(1 + erf(x/√2)); tanh form: ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
-        Add(OpSet.Gelu, c => Unary(c, (x, dt) =>
+        t.Add(OpSet.Gelu, c => Unary(c, (x, dt) =>
         {
             string inner;
             if (c.Attrs<GeluAttrs>().Approximation == GeluApproximation.Tanh)
@@ -40,7 +39,7 @@ internal static partial class Lowerings
             return c.Op("Mul", c.Op("Mul", x, c.Scalar(0.5, dt)), c.Op("Add", inner, c.Scalar(1, dt)));
         }));
         // PyTorch softplus: x where βx > threshold, else log(1 + e^(βx))/β.
-        Add(OpSet.Softplus, c => Unary(c, (x, dt) =>
+        t.Add(OpSet.Softplus, c => Unary(c, (x, dt) =>
         {
             var a = c.Attrs<SoftplusAttrs>();
             var bx = a.Beta == 1 ? x : c.Op("Mul", x, c.Scalar(a.Beta, dt));
@@ -49,7 +48,7 @@ internal static partial class Lowerings
             return c.Op("Where", c.Op("Greater", bx, c.Scalar(a.Threshold, dt)), x, sp);
         }));
         // Clip with optional bounds: an infinite bound is an omitted input. Bounds convert to the dtype as the torch kernel does.
-        Add(OpSet.Clamp, c => Unary(c, (x, dt) =>
+        t.Add(OpSet.Clamp, c => Unary(c, (x, dt) =>
         {
             var a = c.Attrs<ClampAttrs>();
             bool lo = !double.IsNegativeInfinity(a.Min), hi = !double.IsPositiveInfinity(a.Max);
@@ -59,9 +58,9 @@ internal static partial class Lowerings
             double Conv(double v) => origin.IsInteger() ? ToLong(v, origin) : v;
             return c.Op("Clip", [x, lo ? c.Scalar(Conv(a.Min), dt) : "", hi ? c.Scalar(Conv(a.Max), dt) : ""]);
         }));
-        Add(OpSet.LogicalNot, c => c.Result(0, "Not", [c.In(0)]));
-        Add(OpSet.StopGradient, c => c.Result(0, "Identity", [c.In(0)]));
-        Add(OpSet.Cast, c =>
+        t.Add(OpSet.LogicalNot, c => c.Result(0, "Not", [c.In(0)]));
+        t.Add(OpSet.StopGradient, c => c.Result(0, "Identity", [c.In(0)]));
+        t.Add(OpSet.Cast, c =>
         {
             DType from = c.InSpec(0).DType, to = c.OutSpec(0).DType;
             if (from == to) c.Result(0, "Identity", [c.In(0)]);
@@ -70,7 +69,6 @@ internal static partial class Lowerings
                 c.Result(0, "Cast", [c.Cast(c.In(0), from, DType.Float32)], OnnxAttr.Int("to", (long)OnnxTypes.ToOnnx(to)));
             else c.Result(0, "Cast", [c.In(0)], OnnxAttr.Int("to", (long)OnnxTypes.ToOnnx(to)));
         });
-
         Simple2(OpSet.Add, "Add");
         Simple2(OpSet.Sub, "Sub");
         Simple2(OpSet.Mul, "Mul");
@@ -79,15 +77,15 @@ internal static partial class Lowerings
         Simple2(OpSet.Maximum, "Max");
         Simple2(OpSet.Minimum, "Min");
         Simple2(OpSet.Equal, "Equal");
-        Add(OpSet.NotEqual, c => Binary(c, (a, b, _) => c.Op("Not", c.Op("Equal", a, b))));
+        t.Add(OpSet.NotEqual, c => Binary(c, (a, b, _) => c.Op("Not", c.Op("Equal", a, b))));
         Simple2(OpSet.Less, "Less");
         Simple2(OpSet.LessEqual, "LessOrEqual");
         Simple2(OpSet.Greater, "Greater");
         Simple2(OpSet.GreaterEqual, "GreaterOrEqual");
-        Add(OpSet.LogicalAnd, c => c.Result(0, "And", [c.In(0), c.In(1)]));
-        Add(OpSet.LogicalOr, c => c.Result(0, "Or", [c.In(0), c.In(1)]));
-        Add(OpSet.LogicalXor, c => c.Result(0, "Xor", [c.In(0), c.In(1)]));
-        Add(OpSet.Where, c => c.Result(0, "Where", [c.In(0), c.In(1), c.In(2)]));
+        t.Add(OpSet.LogicalAnd, c => c.Result(0, "And", [c.In(0), c.In(1)]));
+        t.Add(OpSet.LogicalOr, c => c.Result(0, "Or", [c.In(0), c.In(1)]));
+        t.Add(OpSet.LogicalXor, c => c.Result(0, "Xor", [c.In(0), c.In(1)]));
+        t.Add(OpSet.Where, c => c.Result(0, "Where", [c.In(0), c.In(1), c.In(2)]));
     }
 
     /// <summary>A double truncated toward zero and wrapped to an integer dtype's width (as the torch kernels convert scalars).</summary>

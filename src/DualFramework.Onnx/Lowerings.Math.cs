@@ -4,17 +4,14 @@ namespace DualFramework.Onnx;
 
 internal static partial class Lowerings
 {
-    private static void AddMath(Action<Op, Action<LoweringContext>, int> add)
+    /// <summary>Lowerings of the math family (<c>OpSet.Math.cs</c>).</summary>
+    private static void AddMath(LoweringTable t)
     {
-        void Add(Op op, Action<LoweringContext> f, int minOpset = OnnxExportOptions.MinOpset) => add(op, f, minOpset);
-        void Simple1(Op op, string onnx) => Add(op, c => Unary(c, (x, _) => c.Op(onnx, x)));
-
-        Simple1(OpSet.Cos, "Cos");
-        Simple1(OpSet.Sin, "Sin");
+        void Simple1(Op op, string onnx) => t.Add(op, c => Unary(c, (x, _) => c.Op(onnx, x)));
         // ORT implements the other trigonometric / hyperbolic ops in float32 only: float64 is computed from float64
         // kernels (Sin, Cos, Exp, Log, Sqrt) with formulas that keep double precision (series near 0 where a formula cancels).
         void Trig(Op op, string onnx, Func<LoweringContext, string, string> f64) =>
-            Add(op, c => Unary(c, (x, dt) => dt == DType.Float64 ? f64(c, x) : c.Op(onnx, x)));
+            t.Add(op, c => Unary(c, (x, dt) => dt == DType.Float64 ? f64(c, x) : c.Op(onnx, x)));
         string D(LoweringContext c, double v) => c.Scalar(v, DType.Float64);
         string Mul(LoweringContext c, params string[] xs) => xs.Skip(1).Aggregate(xs[0], (a, b) => c.Op("Mul", a, b));
         string Small(LoweringContext c, string x, string series, string exact) =>
@@ -32,6 +29,8 @@ internal static partial class Lowerings
         // asin x = 2·atan(x / (1 + √(1 − x²))), finite on [−1, 1].
         string Asin64(LoweringContext c, string x) =>
             c.Op("Mul", D(c, 2), Atan64(c, c.Op("Div", x, c.Op("Add", D(c, 1), c.Op("Sqrt", c.Op("Sub", D(c, 1), c.Op("Mul", x, x)))))));
+        Simple1(OpSet.Cos, "Cos");
+        Simple1(OpSet.Sin, "Sin");
         Trig(OpSet.Tan, "Tan", (c, x) => c.Op("Div", c.Op("Sin", x), c.Op("Cos", x)));
         Trig(OpSet.Atan, "Atan", Atan64);
         Trig(OpSet.Asin, "Asin", Asin64);
@@ -54,12 +53,11 @@ internal static partial class Lowerings
             c.Op("Mul", c.Op("Log", c.Op("Div", c.Op("Add", D(c, 1), x), c.Op("Sub", D(c, 1), x))), D(c, 0.5))));
         Simple1(OpSet.Floor, "Floor");
         Simple1(OpSet.Ceil, "Ceil");
-        Add(OpSet.Round, c => Unary(c, (x, _) => c.Op("Round", x)));
-
+        t.Add(OpSet.Round, c => Unary(c, (x, _) => c.Op("Round", x)));
         // ONNX Mod: fmod=1 is C's fmod for every dtype; fmod=0 (sign of the divisor) is defined for integers only, so a
         // floating remainder is fmod moved by b where the result's sign differs from b's.
-        Add(OpSet.Fmod, c => Binary(c, (a, b, _) => c.Op("Mod", [a, b], OnnxAttr.Int("fmod", 1))));
-        Add(OpSet.Remainder, c => Binary(c, (a, b, dt) =>
+        t.Add(OpSet.Fmod, c => Binary(c, (a, b, _) => c.Op("Mod", [a, b], OnnxAttr.Int("fmod", 1))));
+        t.Add(OpSet.Remainder, c => Binary(c, (a, b, dt) =>
         {
             if (!dt.IsFloating()) return c.Op("Mod", [a, b], OnnxAttr.Int("fmod", 0));
             var r = c.Op("Mod", [a, b], OnnxAttr.Int("fmod", 1));
@@ -67,10 +65,8 @@ internal static partial class Lowerings
             var differ = c.Op("And", c.Op("Not", c.Op("Equal", r, zero)), c.Op("Xor", c.Op("Less", r, zero), c.Op("Less", b, zero)));
             return c.Op("Where", differ, c.Op("Add", r, b), r);
         }));
-
-        Add(OpSet.Prod, c =>
+        t.Add(OpSet.Prod, (c, a) =>
         {
-            var a = c.Attrs<ReduceAttrs>();
             var dt = c.InSpec(0).DType;
             // ORT multiplies float, double, int32 and int64.
             var cd = dt is DType.Float16 or DType.BFloat16 ? DType.Float32 : dt is DType.Int8 or DType.UInt8 ? DType.Int64 : dt;
@@ -78,10 +74,8 @@ internal static partial class Lowerings
             if (a.Axes.Length > 0) attrs.Add(OnnxAttr.Ints("axes", a.Axes));
             Finish(c, 0, c.Op("ReduceProd", [c.Cast(c.In(0), dt, cd)], attrs.ToArray()), cd);
         });
-
-        Add(OpSet.CumSum, c =>
+        t.Add(OpSet.CumSum, (c, a) =>
         {
-            var a = c.Attrs<CumSumAttrs>();
             var dt = c.InSpec(0).DType;
             var cd = dt is DType.Float16 or DType.BFloat16 ? DType.Float32 : dt is DType.Int8 or DType.UInt8 ? DType.Int64 : dt;
             var y = c.Op("CumSum", [c.Cast(c.In(0), dt, cd), c.Const(DType.Int64, [], BitConverter.GetBytes((long)a.Axis))],

@@ -9,8 +9,8 @@ namespace DualFramework.Onnx;
 
 public static partial class OnnxImporter
 {
-    /// <summary>Maps ONNX nodes onto graph nodes, tracking ONNX value names. The per-family mappings are in the
-    /// <c>OnnxImporter.Nodes.*.cs</c> files.</summary>
+    /// <summary>Maps ONNX nodes onto graph nodes, tracking ONNX value names. The mapping table (ONNX op type → mapping)
+    /// is in <c>OnnxImporter.Mappings.cs</c>, its entries in the per-family <c>OnnxImporter.Mappings.*.cs</c> files.</summary>
     private sealed partial class Builder
     {
         // Largest value folded at import to serve as a shape argument.
@@ -36,6 +36,7 @@ public static partial class OnnxImporter
             this.opset = opset;
             this.needed = needed;
             _inputValue = inputValue;
+            AddMappings();
         }
 
         public Graph Graph { get; } = new();
@@ -97,7 +98,7 @@ public static partial class OnnxImporter
             Value result;
             try
             {
-                result = Map(n.OpType);
+                result = MapNode(n.OpType);
             }
             catch (ShapeInputNeededException e) when (_inputValue == null)
             {
@@ -241,8 +242,5 @@ public static partial class OnnxImporter
             return Node(OpSet.Permute, new PermuteAttrs(perm.ToArray()), x);
         }
 
-        private Value Map(string op) =>
-            MapElementwise(op) ?? MapMath(op) ?? MapReduce(op) ?? MapShape(op) ?? MapCreation(op) ?? MapNn(op) ?? MapPool(op) ?? MapLoss(op) ?? MapResize(op) ?? MapScatter(op)
-            ?? throw Bad("unsupported op"); // filtered earlier
     }
 }

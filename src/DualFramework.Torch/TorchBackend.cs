@@ -29,17 +29,22 @@ public sealed class TorchBackend : IComputeBackend
         Device = device;
         TorchDevice = device.Type == DeviceType.Cpu ? torch.CPU : torch.CUDA;
         _kernels = new KernelTable(this);
-        ElementwiseKernels.Register(_kernels);
-        ReductionKernels.Register(_kernels);
-        ShapeKernels.Register(_kernels);
-        IndexingKernels.Register(_kernels);
         ConvKernels.Register(_kernels);
-        NormKernels.Register(_kernels);
-        RandomKernels.Register(_kernels);
-        OptimKernels.Register(_kernels);
-        LossKernels.Register(_kernels);
         CreationKernels.Register(_kernels);
+        ElementwiseKernels.Register(_kernels);
+        LinalgKernels.Register(_kernels);
+        LossKernels.Register(_kernels);
         MathKernels.Register(_kernels);
+        NormKernels.Register(_kernels);
+        OneHotKernels.Register(_kernels);
+        OptimKernels.Register(_kernels);
+        PoolKernels.Register(_kernels);
+        RandomKernels.Register(_kernels);
+        ReductionsKernels.Register(_kernels);
+        ScatterKernels.Register(_kernels);
+        ShapeKernels.Register(_kernels);
+        SoftmaxKernels.Register(_kernels);
+        TakeKernels.Register(_kernels);
         NativeAutograd = new TorchAutograd();
         // libtorch's switches are process-wide: one subscription for the process, whatever the number of backends.
         if (Interlocked.Exchange(ref s_followsDeterminism, 1) == 0)
@@ -113,6 +118,9 @@ public sealed class TorchBackend : IComputeBackend
 /// <summary>Kernel signature: operands, attributes and expected output specs → a handle or an array of handles.</summary>
 internal delegate object TorchKernel(ReadOnlySpan<Tensor> inputs, OpAttrs attrs, TensorSpec[] outputs);
 
+/// <summary>A kernel of an op whose attributes are <typeparamref name="TAttrs"/> (registered without casts).</summary>
+internal delegate object TorchKernel<in TAttrs>(ReadOnlySpan<Tensor> inputs, TAttrs attrs, TensorSpec[] outputs) where TAttrs : OpAttrs;
+
 /// <summary>The op → kernel map, indexed by <see cref="Op.Id"/>.</summary>
 internal sealed class KernelTable(TorchBackend backend)
 {
@@ -125,6 +133,10 @@ internal sealed class KernelTable(TorchBackend backend)
         if (op.Id >= _kernels.Length) Array.Resize(ref _kernels, op.Id + 1);
         _kernels[op.Id] = kernel;
     }
+
+    /// <summary>Registers the kernel of <paramref name="op"/>, which receives the op's attributes typed.</summary>
+    public void Add<TAttrs>(Op<TAttrs> op, TorchKernel<TAttrs> kernel) where TAttrs : OpAttrs =>
+        Add((Op)op, new TorchKernel((inputs, attrs, outputs) => kernel(inputs, (TAttrs)attrs, outputs)));
 
     public bool Has(Op op) => op.Id < _kernels.Length && _kernels[op.Id] != null;
 

@@ -1,10 +1,11 @@
 using DualFramework.Operators;
 using TorchSharp;
+using TT = TorchSharp.torch.Tensor;
 using static DualFramework.Torch.KernelHelpers;
 
 namespace DualFramework.Torch;
 
-/// <summary>Kernels of the creation ops.</summary>
+/// <summary>libtorch kernels of the creation family (<c>OpSet.Creation.cs</c>): Arange, Eye, Full.</summary>
 internal static class CreationKernels
 {
     public static void Register(KernelTable t)
@@ -12,13 +13,13 @@ internal static class CreationKernels
         var dev = t.Backend.TorchDevice;
         t.Add(OpSet.Full, (_, a, _) =>
         {
-            var f = (FullAttrs)a;
+            var f = a;
             using var value = ScalarFor(f.Value, f.DType);
             return torch.full(f.Shape, value, ScalarTypeOf(f.DType), dev);
         });
         t.Add(OpSet.Arange, (_, a, o) =>
         {
-            var r = (ArangeAttrs)a;
+            var r = a;
             long n = o[0].Shape[0];
             // Element i = start + i·step from the inferred length: libtorch sizes integer ranges from a truncated stop,
             // which can disagree with the NumPy length rule of Infer.
@@ -37,7 +38,7 @@ internal static class CreationKernels
         });
         t.Add(OpSet.Eye, (_, a, _) =>
         {
-            var e = (EyeAttrs)a;
+            var e = a;
             return torch.eye(e.Rows, e.Cols, ScalarTypeOf(e.DType), dev);
         });
     }

@@ -1,10 +1,11 @@
 using DualFramework.Operators;
 using TorchSharp;
+using TT = TorchSharp.torch.Tensor;
 using static DualFramework.Torch.KernelHelpers;
 
 namespace DualFramework.Torch;
 
-/// <summary>Kernels of the elementwise ops.</summary>
+/// <summary>libtorch kernels of the elementwise family (<c>OpSet.Elementwise.cs</c>): Abs, Add, Cast, Clamp, Div, Equal, Erf, Exp, Gelu, Greater, GreaterEqual, LeakyRelu, Less, LessEqual, Log, LogicalAnd, LogicalNot, LogicalOr, LogicalXor, Maximum, Minimum, Mul, Neg, NotEqual, Pow, Relu, Rsqrt, Sigmoid, Sign, Softplus, Sqrt, StopGradient, Sub, Tanh, Where.</summary>
 internal static class ElementwiseKernels
 {
     public static void Register(KernelTable t)
@@ -22,21 +23,21 @@ internal static class ElementwiseKernels
         t.Add(OpSet.Relu, (x, _, _) => Operand(x, 0).relu());
         t.Add(OpSet.LeakyRelu, (x, a, _) =>
         {
-            using var alpha = Float64Scalar(((LeakyReluAttrs)a).Alpha);
+            using var alpha = Float64Scalar(a.Alpha);
             return Operand(x, 0).leaky_relu(alpha);
         });
-        t.Add(OpSet.Gelu, (x, a, _) => ((GeluAttrs)a).Approximation == GeluApproximation.Tanh
+        t.Add(OpSet.Gelu, (x, a, _) => a.Approximation == GeluApproximation.Tanh
             ? Operand(x, 0).gelu(TorchSharp.Modules.GELU.Approximate.tanh)
             : Operand(x, 0).gelu());
         t.Add(OpSet.Softplus, (x, a, _) =>
         {
-            var s = (SoftplusAttrs)a;
+            var s = a;
             // TorchSharp's softplus takes numbers only and converts them to temporaries nobody keeps alive.
             return NativeCalls.Softplus(Operand(x, 0), s.Beta, s.Threshold);
         });
         t.Add(OpSet.Clamp, (x, a, o) =>
         {
-            var c = (ClampAttrs)a;
+            var c = a;
             var v = Operand(x, 0);
             var dt = o[0].DType;
             bool lo = !double.IsNegativeInfinity(c.Min), hi = !double.IsPositiveInfinity(c.Max);
@@ -49,8 +50,7 @@ internal static class ElementwiseKernels
         });
         t.Add(OpSet.LogicalNot, (x, _, _) => Operand(x, 0).logical_not());
         t.Add(OpSet.StopGradient, (x, _, _) => Operand(x, 0).detach());
-        t.Add(OpSet.Cast, (x, a, _) => Operand(x, 0).to_type(ScalarTypeOf(((CastAttrs)a).To)));
-
+        t.Add(OpSet.Cast, (x, a, _) => Operand(x, 0).to_type(ScalarTypeOf(a.To)));
         t.Add(OpSet.Add, (x, _, _) => Operand(x, 0).add(Operand(x, 1), ScalarOne));
         t.Add(OpSet.Sub, (x, _, _) => Operand(x, 0).sub(Operand(x, 1)));
         t.Add(OpSet.Mul, (x, _, _) => Operand(x, 0).mul(Operand(x, 1)));

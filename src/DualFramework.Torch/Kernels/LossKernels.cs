@@ -1,18 +1,19 @@
 using DualFramework.Losses;
 using DualFramework.Operators;
 using TorchSharp;
+using TT = TorchSharp.torch.Tensor;
 using static DualFramework.Torch.KernelHelpers;
 
 namespace DualFramework.Torch;
 
-/// <summary>Kernels of the fused loss ops.</summary>
+/// <summary>libtorch kernels of the loss family (<c>OpSet.Loss.cs</c>): CrossEntropy.</summary>
 internal static class LossKernels
 {
     public static void Register(KernelTable t)
     {
         t.Add(OpSet.CrossEntropy, (x, a, _) =>
         {
-            var c = (CrossEntropyAttrs)a;
+            var c = a;
             var reduction = c.Reduction switch
             {
                 Reduction.Sum => torch.nn.Reduction.Sum,

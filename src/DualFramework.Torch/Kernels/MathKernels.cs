@@ -1,10 +1,11 @@
 using DualFramework.Operators;
 using TorchSharp;
+using TT = TorchSharp.torch.Tensor;
 using static DualFramework.Torch.KernelHelpers;
 
 namespace DualFramework.Torch;
 
-/// <summary>Kernels of the math ops (trigonometric, rounding, remainders, product, cumulative sum).</summary>
+/// <summary>libtorch kernels of the math family (<c>OpSet.Math.cs</c>): Acos, Acosh, Asin, Asinh, Atan, Atanh, Ceil, Cos, Cosh, CumSum, Floor, Fmod, Prod, Remainder, Round, Sin, Sinh, Tan.</summary>
 internal static class MathKernels
 {
     public static void Register(KernelTable t)
@@ -27,7 +28,7 @@ internal static class MathKernels
         t.Add(OpSet.Fmod, (x, _, _) => Operand(x, 0).fmod(Operand(x, 1)));
         t.Add(OpSet.Prod, (x, a, o) =>
         {
-            var r = (ReduceAttrs)a;
+            var r = a;
             var v = Operand(x, 0);
             var st = ScalarTypeOf(o[0].DType);
             // libtorch reduces one dim at a time (and widens small integers): keep dims, then reshape to the output.
@@ -50,7 +51,7 @@ internal static class MathKernels
         });
         t.Add(OpSet.CumSum, (x, a, o) =>
         {
-            var c = (CumSumAttrs)a;
+            var c = a;
             var v = Operand(x, 0);
             var st = ScalarTypeOf(o[0].DType);
             long n = v.shape[c.Axis];

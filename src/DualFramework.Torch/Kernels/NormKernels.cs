@@ -1,10 +1,11 @@
 using DualFramework.Operators;
 using TorchSharp;
+using TT = TorchSharp.torch.Tensor;
 using static DualFramework.Torch.KernelHelpers;
 
 namespace DualFramework.Torch;
 
-/// <summary>Kernels of the batch_norm, layer_norm and dropout ops.</summary>
+/// <summary>libtorch kernels of the norm family (<c>OpSet.Norm.cs</c>): BatchNorm, Dropout, LayerNorm.</summary>
 internal static class NormKernels
 {
     public static void Register(KernelTable t)
@@ -12,7 +13,7 @@ internal static class NormKernels
         var dev = t.Backend.TorchDevice;
         t.Add(OpSet.BatchNorm, (x, a, _) =>
         {
-            var b = (BatchNormAttrs)a;
+            var b = a;
             var input = Operand(x, 0);
             if (!b.Training)
             {
@@ -31,7 +32,7 @@ internal static class NormKernels
         });
         t.Add(OpSet.LayerNorm, (x, a, _) =>
         {
-            var l = (LayerNormAttrs)a;
+            var l = a;
             var input = Operand(x, 0);
             var shape = x[0].Shape.Dims[(x[0].Rank - l.NormalizedRank)..].ToArray();
             var w = l.HasWeight ? Operand(x, 1) : null;
@@ -40,7 +41,7 @@ internal static class NormKernels
         });
         t.Add(OpSet.Dropout, (x, a, _) =>
         {
-            var d = (DropoutAttrs)a;
+            var d = a;
             var input = Operand(x, 0);
             // The mask depends only on the seed and the shape: uniforms drawn in float32 whatever x's dtype.
             torch.Tensor mask;

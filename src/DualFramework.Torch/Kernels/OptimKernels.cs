@@ -1,16 +1,18 @@
 using DualFramework.Operators;
+using TorchSharp;
+using TT = TorchSharp.torch.Tensor;
 using static DualFramework.Torch.KernelHelpers;
 
 namespace DualFramework.Torch;
 
-/// <summary>Kernels of the fused optimizer ops.</summary>
+/// <summary>libtorch kernels of the optim family (<c>OpSet.Optim.cs</c>): AdamUpdate.</summary>
 internal static class OptimKernels
 {
     public static void Register(KernelTable t)
     {
         t.Add(OpSet.AdamUpdate, (x, a, _) =>
         {
-            var u = (AdamUpdateAttrs)a;
+            var u = a;
             var (p, g, m, v) = (Operand(x, 0), Operand(x, 1), Operand(x, 2), Operand(x, 3));
             // Owned scalars, disposed after the calls that read them (see Sc).
             using var beta1 = Float64Scalar(u.Beta1);

@@ -1,15 +1,34 @@
 using DualFramework.Operators;
 using TorchSharp;
+using TT = TorchSharp.torch.Tensor;
 using static DualFramework.Torch.KernelHelpers;
 
 namespace DualFramework.Torch;
 
-/// <summary>Kernels of the random normal/uniform ops.</summary>
+/// <summary>libtorch kernels of the random family (<c>OpSet.Random.cs</c>): RandomNormal, RandomUniform.</summary>
 internal static class RandomKernels
 {
-    // ScalarOne libtorch generator per thread and device kind, re-seeded for every op so results depend on the op seed alone.
-    [ThreadStatic] private static torch.Generator? _cpu;
+    public static void Register(KernelTable t)
+    {
+        var dev = t.Backend.TorchDevice;
+        t.Add(OpSet.RandomUniform, (_, a, _) =>
+        {
+            var u = a;
+            var r = torch.empty(u.Shape, ScalarTypeOf(u.DType), dev);
+            return r.uniform_(u.Low, u.High, Seeded(u.Seed, dev));
+        });
+        t.Add(OpSet.RandomNormal, (_, a, _) =>
+        {
+            var n = a;
+            var r = torch.empty(n.Shape, ScalarTypeOf(n.DType), dev);
+            return r.normal_(n.Mean, n.Std, Seeded(n.Seed, dev));
+        });
+    }
+
     [ThreadStatic] private static torch.Generator? _cuda;
+
+    // One libtorch generator per thread and device kind, re-seeded for every op so results depend on the op seed alone.
+    [ThreadStatic] private static torch.Generator? _cpu;
 
     /// <summary>The thread's generator for <paramref name="device"/>, seeded with <paramref name="seed"/>.</summary>
     public static torch.Generator Seeded(ulong seed, torch.Device device)
@@ -19,22 +38,5 @@ internal static class RandomKernels
         g ??= new torch.Generator(seed, device);
         g.manual_seed(unchecked((long)seed));
         return g;
-    }
-
-    public static void Register(KernelTable t)
-    {
-        var dev = t.Backend.TorchDevice;
-        t.Add(OpSet.RandomUniform, (_, a, _) =>
-        {
-            var u = (RandomUniformAttrs)a;
-            var r = torch.empty(u.Shape, ScalarTypeOf(u.DType), dev);
-            return r.uniform_(u.Low, u.High, Seeded(u.Seed, dev));
-        });
-        t.Add(OpSet.RandomNormal, (_, a, _) =>
-        {
-            var n = (RandomNormalAttrs)a;
-            var r = torch.empty(n.Shape, ScalarTypeOf(n.DType), dev);
-            return r.normal_(n.Mean, n.Std, Seeded(n.Seed, dev));
-        });
     }
 }

@@ -1,19 +1,21 @@
 using DualFramework.Operators;
 using TorchSharp;
+using TT = TorchSharp.torch.Tensor;
+using static DualFramework.Torch.KernelHelpers;
 
 namespace DualFramework.Torch;
 
-/// <summary>Kernels of take (gather along an axis with an index tensor: index_select, embedding).</summary>
-internal static class IndexingKernels
+/// <summary>libtorch kernels of the take family (<c>OpSet.Take.cs</c>): Take.</summary>
+internal static class TakeKernels
 {
     public static void Register(KernelTable t)
     {
         t.Add(OpSet.Take, (x, a, o) =>
         {
-            int axis = ((TakeAttrs)a).Axis;
-            var data = KernelHelpers.Operand(x, 0);
+            int axis = a.Axis;
+            var data = Operand(x, 0);
             long n = x[0].Shape[axis];
-            using var flatView = KernelHelpers.Operand(x, 1).reshape(-1);
+            using var flatView = Operand(x, 1).reshape(-1);
             using var flat = flatView.to_type(torch.ScalarType.Int64);
             bool negatives = false;
             if (flat.numel() > 0)
@@ -36,10 +38,10 @@ internal static class IndexingKernels
 
     private static torch.Tensor Wrapped(torch.Tensor flat, long n)
     {
-        using var zero = KernelHelpers.Int64Scalar(0L);
-        using var size = KernelHelpers.Int64Scalar(n);
+        using var zero = Int64Scalar(0L);
+        using var size = Int64Scalar(n);
         using var negative = flat.lt(zero);
-        using var shifted = flat.add(size, KernelHelpers.ScalarOne);
+        using var shifted = flat.add(size, ScalarOne);
         return torch.where(negative, shifted, flat);
     }
 }

@@ -5,8 +5,6 @@ namespace DualFramework.Onnx;
 
 public static partial class OnnxImporter
 {
-    private static readonly string[] PoolOps = ["MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"];
-
     private sealed partial class Builder
     {
         /// <summary>
@@ -15,23 +13,19 @@ public static partial class OnnxImporter
         /// applied by concatenating constant blocks (−∞ for max; for averages zeros, with the divisor from pooling a padded
         /// mask of ones unless count_include_pad).
         /// </summary>
-        private Value? MapPool(string op)
+        private void AddPool()
         {
-            switch (op)
+            Map("MaxPool", _ => MaxPool());
+            Map("AveragePool", _ => AveragePool());
+            Map(["GlobalAveragePool", "GlobalMaxPool"], op =>
             {
-                case "MaxPool": return MaxPool();
-                case "AveragePool": return AveragePool();
-                case "GlobalAveragePool" or "GlobalMaxPool":
-                {
-                    var x = Float(In(0));
-                    int rank = x.Spec.Shape.Rank;
-                    if (rank < 3) throw Bad($"input must have rank ≥ 3 ([N, C, ...]), got {x.Spec.Shape}");
-                    if (op == "GlobalAveragePool" && rank == 4) return Node(OpSet.AdaptiveAvgPool2d, new AdaptivePool2dAttrs(1, 1), x);
-                    var attrs = new ReduceAttrs(Enumerable.Range(2, rank - 2).ToArray(), true);
-                    return Node(op == "GlobalMaxPool" ? OpSet.Max : OpSet.Mean, attrs, x);
-                }
-                default: return null;
-            }
+                var x = Float(In(0));
+                int rank = x.Spec.Shape.Rank;
+                if (rank < 3) throw Bad($"input must have rank ≥ 3 ([N, C, ...]), got {x.Spec.Shape}");
+                if (op == "GlobalAveragePool" && rank == 4) return Node(OpSet.AdaptiveAvgPool2d, new AdaptivePool2dAttrs(1, 1), x);
+                var attrs = new ReduceAttrs(Enumerable.Range(2, rank - 2).ToArray(), true);
+                return Node(op == "GlobalMaxPool" ? OpSet.Max : OpSet.Mean, attrs, x);
+            });
         }
 
         // Kernel, stride and input as 2-D (1-D pooling gets a unit height), and the original spatial rank.

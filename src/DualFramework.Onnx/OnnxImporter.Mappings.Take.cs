@@ -5,17 +5,26 @@ namespace DualFramework.Onnx;
 
 public static partial class OnnxImporter
 {
-    private static readonly string[] ResizeOps = ["Resize"];
-
     private sealed partial class Builder
     {
+        /// <summary>Gather (on take) and Resize (interpolation tables applied with take and a weighted sum).</summary>
+        private void AddTake()
+        {
+            Map("Resize", _ => ImportResize());
+            Map("Gather", _ =>
+            {
+                var x = In(0);
+                int axis = Axis(Int("axis", 0), x.Spec.Shape.Rank);
+                return Node(OpSet.Take, new TakeAttrs(axis), x, WrapIndex(In(1), x.Spec.Shape[axis]));
+            });
+        }
+
         /// <summary>Resize (opsets 10–17). Input shapes are static, so each resized axis becomes an interpolation table
         /// computed here (per output position: source indices and weights) applied with existing ops: a Take along the
         /// axis, then, when a position blends several sources, a weighted sum over the taps. No Core op is needed and the
         /// result is differentiable with respect to the data.</summary>
-        private Value? MapResize(string op)
+        private Value ImportResize()
         {
-            if (op != "Resize") return null;
             if (opset < 10) throw Bad($"Resize does not exist at opset {opset}");
             var x = In(0);
             var d = x.Spec.Shape.ToArray();

@@ -6,8 +6,6 @@ namespace DualFramework.Onnx;
 
 public static partial class OnnxImporter
 {
-    private static readonly string[] LossOps = ["SoftmaxCrossEntropyLoss", "NegativeLogLikelihoodLoss"];
-
     private sealed partial class Builder
     {
         /// <summary>
@@ -15,42 +13,38 @@ public static partial class OnnxImporter
         /// moved to <c>[N·d1·…, C]</c>, targets flattened), which leaves every reduction unchanged; a per-element ("none")
         /// loss is reshaped back to <c>[N, d1, ...]</c>.
         /// </summary>
-        private Value? MapLoss(string op)
+        private void AddLoss()
         {
-            switch (op)
+            Map("SoftmaxCrossEntropyLoss", _ =>
             {
-                case "SoftmaxCrossEntropyLoss":
+                var (x, t, w, ii, red, back) = LossInputs();
+                var attrs = new CrossEntropyAttrs(ii, 0, red);
+                var loss = w == null ? Node(OpSet.CrossEntropy, attrs, x, t) : Node(OpSet.CrossEntropy, attrs, x, t, w);
+                _more.Add(Node(OpSet.LogSoftmax, new SoftmaxAttrs(1), In(0)));
+                return red == Reduction.None ? back(loss) : loss;
+            });
+            Map("NegativeLogLikelihoodLoss", _ =>
+            {
+                // Built from ops rather than LossFunctions.Nll: target values are run-time data here, so they cannot be
+                // range-checked at import; OneHot reports out-of-range targets when the graph runs.
+                var (x, t, w, ii, red, back) = LossInputs();
+                long c = x.Spec.Shape[1];
+                var ignored = Bin(OpSet.Equal, t, Sc(ii, t));
+                var safe = Select(ignored, Sc(0, t), t);
+                var onehot = Node(OpSet.OneHot, new OneHotAttrs(c, x.Spec.DType), safe);               // [M, C]
+                var rows = new ReduceAttrs([1], false);
+                var picked = Node(OpSet.Sum, rows, Bin(OpSet.Mul, onehot, x));                        // x[i, y_i]
+                var valid = CastTo(Un(OpSet.LogicalNot, ignored), x.Spec.DType);
+                var wy = w == null ? valid : Bin(OpSet.Mul, Node(OpSet.Sum, rows, Bin(OpSet.Mul, onehot, w)), valid);
+                var loss = Un(OpSet.Neg, Bin(OpSet.Mul, picked, wy));
+                var all = new ReduceAttrs([0], false);
+                return red switch
                 {
-                    var (x, t, w, ii, red, back) = LossInputs();
-                    var attrs = new CrossEntropyAttrs(ii, 0, red);
-                    var loss = w == null ? Node(OpSet.CrossEntropy, attrs, x, t) : Node(OpSet.CrossEntropy, attrs, x, t, w);
-                    _more.Add(Node(OpSet.LogSoftmax, new SoftmaxAttrs(1), In(0)));
-                    return red == Reduction.None ? back(loss) : loss;
-                }
-                case "NegativeLogLikelihoodLoss":
-                {
-                    // Built from ops rather than LossFunctions.Nll: target values are run-time data here, so they cannot be
-                    // range-checked at import; OneHot reports out-of-range targets when the graph runs.
-                    var (x, t, w, ii, red, back) = LossInputs();
-                    long c = x.Spec.Shape[1];
-                    var ignored = Bin(OpSet.Equal, t, Sc(ii, t));
-                    var safe = Select(ignored, Sc(0, t), t);
-                    var onehot = Node(OpSet.OneHot, new OneHotAttrs(c, x.Spec.DType), safe);               // [M, C]
-                    var rows = new ReduceAttrs([1], false);
-                    var picked = Node(OpSet.Sum, rows, Bin(OpSet.Mul, onehot, x));                        // x[i, y_i]
-                    var valid = CastTo(Un(OpSet.LogicalNot, ignored), x.Spec.DType);
-                    var wy = w == null ? valid : Bin(OpSet.Mul, Node(OpSet.Sum, rows, Bin(OpSet.Mul, onehot, w)), valid);
-                    var loss = Un(OpSet.Neg, Bin(OpSet.Mul, picked, wy));
-                    var all = new ReduceAttrs([0], false);
-                    return red switch
-                    {
-                        Reduction.None => back(loss),
-                        Reduction.Sum => Node(OpSet.Sum, all, loss),
-                        _ => Bin(OpSet.Div, Node(OpSet.Sum, all, loss), Node(OpSet.Sum, all, wy)),
-                    };
-                }
-                default: return null;
-            }
+                    Reduction.None => back(loss),
+                    Reduction.Sum => Node(OpSet.Sum, all, loss),
+                    _ => Bin(OpSet.Div, Node(OpSet.Sum, all, loss), Node(OpSet.Sum, all, wy)),
+                };
+            });
         }
 
         // Shared inputs of the ONNX loss ops, flattened to [M, C] scores and int64 targets [M] (M = N·d1·…), optional

@@ -1,0 +1,85 @@
+using DualFramework.Operators;
+
+namespace DualFramework.Onnx;
+
+internal static partial class Lowerings
+{
+    /// <summary>Lowerings of the shape family (<c>OpSet.Shape.cs</c>).</summary>
+    private static void AddShape(LoweringTable t)
+    {
+        t.Add(OpSet.Reshape, c =>
+        {
+            Shape x = c.InSpec(0).Shape, y = c.OutSpec(0).Shape;
+            var dims = y.ToArray();
+            if (y.NumElements == 0)
+            {
+                // An empty result: 0 in Reshape's shape means "copy" unless allowzero (opset 14) is set.
+                if (c.Opset >= 14) c.Result(0, "Reshape", [c.In(0), c.Ints(dims)], OnnxAttr.Int("allowzero", 1));
+                else c.Result(0, "ConstantOfShape", [c.Ints(dims)], OnnxAttr.Tensor("value", LoweringContext.OneElement(0, c.OutSpec(0).DType)));
+                return;
+            }
+            // Copy a leading dim that reshape keeps (0 = "as in the input"), so a symbolic batch axis survives.
+            if (x.Rank > 0 && y.Rank > 0 && x[0] == y[0]) dims[0] = 0;
+            c.Result(0, "Reshape", [c.In(0), c.Ints(dims)]);
+        });
+        t.Add(OpSet.BroadcastTo, c =>
+        {
+            Shape x = c.InSpec(0).Shape, y = c.OutSpec(0).Shape;
+            var dims = y.ToArray();
+            // Expand broadcasts both ways: 1 keeps an input dim that already has the target size (and may be symbolic).
+            for (int i = 0; i < dims.Length; i++)
+            {
+                int j = i - (y.Rank - x.Rank);
+                if (j >= 0 && x[j] == y[i]) dims[i] = 1;
+            }
+            c.Result(0, "Expand", [c.In(0), c.Ints(dims)]);
+        });
+        t.Add(OpSet.Permute, (c, a) => c.Result(0, "Transpose", [c.In(0)], OnnxAttr.Ints("perm", a.Perm)));
+        t.Add(OpSet.Concat, (c, a) => c.Result(0, "Concat", Enumerable.Range(0, c.InCount).Select(c.In).ToArray(), OnnxAttr.Int("axis", a.Axis)));
+        // Opset 13+ Split takes the piece sizes as an input.
+        t.Add(OpSet.Split, (c, a) =>
+        {
+            var outs = Enumerable.Range(0, a.Sizes.Length).Select(c.Out).ToArray();
+            c.Emit("Split", [c.In(0), c.Ints(a.Sizes)], outs, OnnxAttr.Int("axis", a.Axis));
+            for (int i = 0; i < outs.Length; i++) c.Set(i, outs[i]);
+        });
+        t.Add(OpSet.Slice, (c, a) =>
+        {
+            if (a.Axes.Length == 0) c.Result(0, "Identity", [c.In(0)]);
+            else c.Result(0, "Slice", [c.In(0), c.Ints(a.Starts), c.Ints(a.Ends), c.Ints(a.Axes), c.Ints(a.Steps)]);
+        });
+        // slice_scatter: ScatterND writes src at the coordinates of every slice element (a constant index tensor
+        // [*region, rank]), which covers any steps.
+        t.Add(OpSet.SliceScatter, (c, a) =>
+        {
+            Shape b = c.InSpec(0).Shape, region = c.InSpec(1).Shape;
+            if (region.NumElements == 0)
+            {
+                c.Result(0, "Identity", [c.In(0)]);
+                return;
+            }
+            int r = b.Rank;
+            var start = new long[r];
+            var step = Enumerable.Repeat(1L, r).ToArray();
+            for (int k = 0; k < a.Axes.Length; k++)
+            {
+                start[a.Axes[k]] = a.Starts[k];
+                step[a.Axes[k]] = a.Steps[k];
+            }
+            long n = region.NumElements;
+            var idx = new long[n * r];
+            var coord = new long[r];
+            for (long e = 0; e < n; e++)
+            {
+                for (int d = 0; d < r; d++) idx[e * r + d] = start[d] + coord[d] * step[d];
+                for (int d = r - 1; d >= 0; d--)
+                {
+                    if (++coord[d] < region[d]) break;
+                    coord[d] = 0;
+                }
+            }
+            var indices = c.Const(DType.Int64, [.. region.ToArray(), r], System.Runtime.InteropServices.MemoryMarshal.AsBytes(idx.AsSpan()).ToArray());
+            c.Result(0, "ScatterND", [c.In(0), indices, c.In(1)]);
+        });
+    }
+}

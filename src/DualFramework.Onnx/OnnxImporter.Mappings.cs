@@ -1,0 +1,56 @@
+using DualFramework.IR;
+
+namespace DualFramework.Onnx;
+
+public static partial class OnnxImporter
+{
+    private static HashSet<string>? _known;
+
+    /// <summary>Every ONNX op type the mapping table has an entry for (read from a builder's table, built on first use).</summary>
+    private static HashSet<string> Known => _known ??= new HashSet<string>(Builder.MappedOpTypes(), StringComparer.Ordinal);
+
+    private sealed partial class Builder
+    {
+        /// <summary>
+        /// The mapping table, keyed by ONNX op type as the lowerings are keyed by op: each entry turns the current node
+        /// (<c>_n</c>) into graph nodes and returns its first output (further outputs go to <c>_more</c>). The entry gets
+        /// the op type, for entries shared by several types. Each op family adds its entries in
+        /// <c>OnnxImporter.Mappings.&lt;Family&gt;.cs</c> (the families of <c>OpSet.&lt;Family&gt;.cs</c>), so an op type is
+        /// named once, next to its mapping.
+        /// </summary>
+        private readonly Dictionary<string, Func<string, Value>> _mappings = new(StringComparer.Ordinal);
+
+        /// <summary>The ONNX op types some entry maps.</summary>
+        public static IEnumerable<string> MappedOpTypes() =>
+            new Builder(new OnnxImportOptions(), MaxOpset, new HashSet<string>(), null)._mappings.Keys;
+
+        private void AddMappings()
+        {
+            AddConv();
+            AddCreation();
+            AddElementwise();
+            AddLinalg();
+            AddLoss();
+            AddMath();
+            AddNorm();
+            AddPool();
+            AddReductions();
+            AddScatter();
+            AddShape();
+            AddSoftmax();
+            AddTake();
+        }
+
+        /// <summary>Adds the entry of <paramref name="opType"/>; an op type mapped twice is a programming error.</summary>
+        private void Map(string opType, Func<string, Value> mapping) => _mappings.Add(opType, mapping);
+
+        /// <summary>Adds one entry shared by several op types.</summary>
+        private void Map(string[] opTypes, Func<string, Value> mapping)
+        {
+            foreach (var t in opTypes) Map(t, mapping);
+        }
+
+        private Value MapNode(string opType) =>
+            _mappings.TryGetValue(opType, out var mapping) ? mapping(opType) : throw Bad("unsupported op"); // filtered earlier
+    }
+}

@@ -1,0 +1,17 @@
+using DualFramework.Operators;
+using TorchSharp;
+using F = TorchSharp.torch.nn.functional;
+using TT = TorchSharp.torch.Tensor;
+using static DualFramework.Torch.KernelHelpers;
+
+namespace DualFramework.Torch;
+
+/// <summary>libtorch kernels of the linalg family (<c>OpSet.Linalg.cs</c>): Linear, MatMul.</summary>
+internal static class LinalgKernels
+{
+    public static void Register(KernelTable t)
+    {
+        t.Add(OpSet.MatMul, (x, _, _) => torch.matmul(Operand(x, 0), Operand(x, 1)));
+        t.Add(OpSet.Linear, (x, _, _) => F.linear(Operand(x, 0), Operand(x, 1), x.Length == 3 ? Operand(x, 2) : null));
+    }
+}

@@ -1,0 +1,31 @@
+using DualFramework.Operators;
+using TorchSharp;
+using F = TorchSharp.torch.nn.functional;
+using TT = TorchSharp.torch.Tensor;
+using static DualFramework.Torch.KernelHelpers;
+
+namespace DualFramework.Torch;
+
+/// <summary>libtorch kernels of the pool family (<c>OpSet.Pool.cs</c>): AdaptiveAvgPool2d, AvgPool2d, MaxPool2d.</summary>
+internal static class PoolKernels
+{
+    public static void Register(KernelTable t)
+    {
+        t.Add(OpSet.MaxPool2d, (x, a, _) =>
+        {
+            var p = a;
+            var (values, indices) = F.max_pool2d_with_indices(Operand(x, 0), p.Kernel, p.Stride, p.Padding, p.Dilation, p.CeilMode);
+            return new object[] { values, indices };
+        });
+        t.Add(OpSet.AvgPool2d, (x, a, _) =>
+        {
+            var p = a;
+            return F.avg_pool2d(Operand(x, 0), p.Kernel, p.Stride, p.Padding, ceil_mode: false, count_include_pad: p.CountIncludePad);
+        });
+        t.Add(OpSet.AdaptiveAvgPool2d, (x, a, _) =>
+        {
+            var p = a;
+            return F.adaptive_avg_pool2d(Operand(x, 0), [p.OutH, p.OutW]);
+        });
+    }
+}
