@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian 12 machine: installs the system packages the tests need (as root, or via
-# sudo), builds, runs every test and ends with one line `tests: N passed, N failed, N skipped`. A skipped test fails the
-# run (its name is printed): every test can run on Debian 12 once the packages are in.
+# sudo), checks the formatting (dotnet format --verify-no-changes), builds, runs every test and ends with one line
+# `tests: N passed, N failed, N skipped`. A skipped test fails the run (its name is printed): every test can run on
+# Debian 12 once the packages are in. Unformatted code fails the run too.
 #   --avx2        limit libtorch (oneDNN, ATen, MKL) to AVX2 kernels, as on a CPU without AVX-512
 #   other args    go to `dotnet test` (e.g. --filter Category=Parity)
 set -uo pipefail
@@ -14,6 +15,9 @@ for arg in "$@"; do
   esac
 done
 bash scripts/install-system-deps.sh --tests || exit 1
+# Formatting (.editorconfig): unformatted code fails the run; `dotnet format DualFramework.sln` applies the style.
+format_rc=0
+dotnet format DualFramework.sln --verify-no-changes || format_rc=$?
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 dotnet test DualFramework.sln -c Release --logger "trx" --results-directory "$results" "${args[@]}"
@@ -37,6 +41,10 @@ fi
 if [ "$skipped" -gt 0 ] && [ "$rc" -eq 0 ]; then
   echo "$skipped test(s) were skipped: a skip is a failure on Debian 12 (see the names above)" >&2
   rc=1
+fi
+if [ "$format_rc" -ne 0 ]; then
+  echo "dotnet format --verify-no-changes failed: run 'dotnet format DualFramework.sln' and commit the result" >&2
+  [ "$rc" -eq 0 ] && rc=1
 fi
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$rc"

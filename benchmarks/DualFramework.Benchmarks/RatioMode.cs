@@ -19,63 +19,63 @@ public static class RatioMode
         switch (suite)
         {
             case "ops":
-            {
-                using var w = new OpsWorkloads();
-                var chain = Pairs(w.RawChain, w.OursChain, pairs, 200);
-                var mm = Pairs(w.RawMatmulBackward, w.OursMatmulBackward, pairs, 20);
-                // One pair = one chain batch + one matmul batch for each side.
-                var combined = chain.Select((c, i) => (c.ours + mm[i].ours) / (c.raw + mm[i].raw)).ToArray();
-                Console.WriteLine(F($"chain100: median ratio {Median(chain.Select(p => p.ours / p.raw))}, raw {Median(chain.Select(p => p.raw)) / 200 * 1e6:F1} us/chain"));
-                Console.WriteLine(F($"matmul256+backward: median ratio {Median(mm.Select(p => p.ours / p.raw))}, raw {Median(mm.Select(p => p.raw)) / 20 * 1e6:F1} us/step"));
-                Console.WriteLine(F($"{{\"suite\":\"ops\",\"dispatch_ratio\":{Median(combined):F4},{hw}}}"));
-                return 0;
-            }
-            case "overhead":
-            {
-                using var w = new OverheadWorkloads();
-                var mlp = Pairs(w.RawMlp, w.OursMlp, pairs, 20);
-                var cnn = Pairs(w.RawCnn, w.OursCnn, pairs, 3);
-                double mlpRatio = Median(mlp.Select(p => p.ours / p.raw)), cnnRatio = Median(cnn.Select(p => p.ours / p.raw));
-                double mlpOurs = Median(mlp.Select(p => p.ours)) / 20, cnnOurs = Median(cnn.Select(p => p.ours)) / 3;
-                Console.WriteLine(F($"mlp step: raw {Median(mlp.Select(p => p.raw)) / 20 * 1e3:F3} ms, ours {mlpOurs * 1e3:F3} ms, {StepFlops.Mlp(64) / 1e9:F3} GFLOP"));
-                Console.WriteLine(F($"cnn step: raw {Median(cnn.Select(p => p.raw)) / 3 * 1e3:F3} ms, ours {cnnOurs * 1e3:F3} ms, {StepFlops.Cnn(64) / 1e9:F3} GFLOP"));
-                Console.WriteLine(F($"{{\"suite\":\"overhead\",\"mlp_ratio\":{mlpRatio:F4},\"cnn_ratio\":{cnnRatio:F4},\"mlp_floor_fraction\":{StepFlops.FloorFraction(StepFlops.Mlp(64), gemm, mlpOurs):F3},\"cnn_floor_fraction\":{StepFlops.FloorFraction(StepFlops.Cnn(64), gemm, cnnOurs):F3},{hw}}}"));
-                return 0;
-            }
-            case "graph":
-            {
-                // The same steps in raw TorchSharp (what a user would otherwise pick), timed before any ONNX Runtime session
-                // exists: interleaved with graph steps, ORT's and libtorch's thread pools contend for the cores and slow
-                // both down (libtorch's CNN took 32 ms there against 20 ms alone on a 2-core machine).
-                double rawMlp, rawCnn;
-                using (var raw = new OverheadWorkloads())
                 {
-                    rawMlp = Median(Repeat(raw.RawMlp, pairs, 20)) / 20;
-                    rawCnn = Median(Repeat(raw.RawCnn, pairs, 3)) / 3;
+                    using var w = new OpsWorkloads();
+                    var chain = Pairs(w.RawChain, w.OursChain, pairs, 200);
+                    var mm = Pairs(w.RawMatmulBackward, w.OursMatmulBackward, pairs, 20);
+                    // One pair = one chain batch + one matmul batch for each side.
+                    var combined = chain.Select((c, i) => (c.ours + mm[i].ours) / (c.raw + mm[i].raw)).ToArray();
+                    Console.WriteLine(F($"chain100: median ratio {Median(chain.Select(p => p.ours / p.raw))}, raw {Median(chain.Select(p => p.raw)) / 200 * 1e6:F1} us/chain"));
+                    Console.WriteLine(F($"matmul256+backward: median ratio {Median(mm.Select(p => p.ours / p.raw))}, raw {Median(mm.Select(p => p.raw)) / 20 * 1e6:F1} us/step"));
+                    Console.WriteLine(F($"{{\"suite\":\"ops\",\"dispatch_ratio\":{Median(combined):F4},{hw}}}"));
+                    return 0;
                 }
-                using var w = new GraphWorkloads();
-                w.Prepare();
-                // Graph steps alone too, before any eager step: R3/R4 compare the two engines each running by itself.
-                double graphMlpAlone = Median(Repeat(w.GraphMlp, pairs, 20)) / 20, graphCnnAlone = Median(Repeat(w.GraphCnn, pairs, 3)) / 3;
-                var mlp = Pairs(w.EagerMlp, w.GraphMlp, pairs, 20);
-                var cnn = Pairs(w.EagerCnn, w.GraphCnn, pairs, 3);
-                double r1 = Median(mlp.Select(p => p.ours / p.raw)), r2 = Median(cnn.Select(p => p.ours / p.raw));
-                double mlpGraph = Median(mlp.Select(p => p.ours)) / 20, cnnGraph = Median(cnn.Select(p => p.ours)) / 3;
-                double r3 = graphMlpAlone / rawMlp, r4 = graphCnnAlone / rawCnn;
-                Console.WriteLine(F($"mlp step: eager {Median(mlp.Select(p => p.raw)) / 20 * 1e3:F3} ms, graph {mlpGraph * 1e3:F3} ms (interleaved); alone: raw torchsharp {rawMlp * 1e3:F3} ms, graph {graphMlpAlone * 1e3:F3} ms"));
-                Console.WriteLine(F($"cnn step: eager {Median(cnn.Select(p => p.raw)) / 3 * 1e3:F3} ms, graph {cnnGraph * 1e3:F3} ms (interleaved); alone: raw torchsharp {rawCnn * 1e3:F3} ms, graph {graphCnnAlone * 1e3:F3} ms; traces {w.CnnTraceCount}"));
-                Console.WriteLine(F($"{{\"suite\":\"graph\",\"mlp_step_ratio\":{r1:F4},\"cnn_step_ratio\":{r2:F4},\"mlp_vs_raw_torch\":{r3:F4},\"cnn_vs_raw_torch\":{r4:F4},\"cnn_compile_ms\":{w.CnnCompileMs:F1},\"mlp_floor_fraction\":{StepFlops.FloorFraction(StepFlops.Mlp(64), gemm, graphMlpAlone):F3},\"cnn_floor_fraction\":{StepFlops.FloorFraction(StepFlops.Cnn(64), gemm, graphCnnAlone):F3},{hw}}}"));
-                return 0;
-            }
+            case "overhead":
+                {
+                    using var w = new OverheadWorkloads();
+                    var mlp = Pairs(w.RawMlp, w.OursMlp, pairs, 20);
+                    var cnn = Pairs(w.RawCnn, w.OursCnn, pairs, 3);
+                    double mlpRatio = Median(mlp.Select(p => p.ours / p.raw)), cnnRatio = Median(cnn.Select(p => p.ours / p.raw));
+                    double mlpOurs = Median(mlp.Select(p => p.ours)) / 20, cnnOurs = Median(cnn.Select(p => p.ours)) / 3;
+                    Console.WriteLine(F($"mlp step: raw {Median(mlp.Select(p => p.raw)) / 20 * 1e3:F3} ms, ours {mlpOurs * 1e3:F3} ms, {StepFlops.Mlp(64) / 1e9:F3} GFLOP"));
+                    Console.WriteLine(F($"cnn step: raw {Median(cnn.Select(p => p.raw)) / 3 * 1e3:F3} ms, ours {cnnOurs * 1e3:F3} ms, {StepFlops.Cnn(64) / 1e9:F3} GFLOP"));
+                    Console.WriteLine(F($"{{\"suite\":\"overhead\",\"mlp_ratio\":{mlpRatio:F4},\"cnn_ratio\":{cnnRatio:F4},\"mlp_floor_fraction\":{StepFlops.FloorFraction(StepFlops.Mlp(64), gemm, mlpOurs):F3},\"cnn_floor_fraction\":{StepFlops.FloorFraction(StepFlops.Cnn(64), gemm, cnnOurs):F3},{hw}}}"));
+                    return 0;
+                }
+            case "graph":
+                {
+                    // The same steps in raw TorchSharp (what a user would otherwise pick), timed before any ONNX Runtime session
+                    // exists: interleaved with graph steps, ORT's and libtorch's thread pools contend for the cores and slow
+                    // both down (libtorch's CNN took 32 ms there against 20 ms alone on a 2-core machine).
+                    double rawMlp, rawCnn;
+                    using (var raw = new OverheadWorkloads())
+                    {
+                        rawMlp = Median(Repeat(raw.RawMlp, pairs, 20)) / 20;
+                        rawCnn = Median(Repeat(raw.RawCnn, pairs, 3)) / 3;
+                    }
+                    using var w = new GraphWorkloads();
+                    w.Prepare();
+                    // Graph steps alone too, before any eager step: R3/R4 compare the two engines each running by itself.
+                    double graphMlpAlone = Median(Repeat(w.GraphMlp, pairs, 20)) / 20, graphCnnAlone = Median(Repeat(w.GraphCnn, pairs, 3)) / 3;
+                    var mlp = Pairs(w.EagerMlp, w.GraphMlp, pairs, 20);
+                    var cnn = Pairs(w.EagerCnn, w.GraphCnn, pairs, 3);
+                    double r1 = Median(mlp.Select(p => p.ours / p.raw)), r2 = Median(cnn.Select(p => p.ours / p.raw));
+                    double mlpGraph = Median(mlp.Select(p => p.ours)) / 20, cnnGraph = Median(cnn.Select(p => p.ours)) / 3;
+                    double r3 = graphMlpAlone / rawMlp, r4 = graphCnnAlone / rawCnn;
+                    Console.WriteLine(F($"mlp step: eager {Median(mlp.Select(p => p.raw)) / 20 * 1e3:F3} ms, graph {mlpGraph * 1e3:F3} ms (interleaved); alone: raw torchsharp {rawMlp * 1e3:F3} ms, graph {graphMlpAlone * 1e3:F3} ms"));
+                    Console.WriteLine(F($"cnn step: eager {Median(cnn.Select(p => p.raw)) / 3 * 1e3:F3} ms, graph {cnnGraph * 1e3:F3} ms (interleaved); alone: raw torchsharp {rawCnn * 1e3:F3} ms, graph {graphCnnAlone * 1e3:F3} ms; traces {w.CnnTraceCount}"));
+                    Console.WriteLine(F($"{{\"suite\":\"graph\",\"mlp_step_ratio\":{r1:F4},\"cnn_step_ratio\":{r2:F4},\"mlp_vs_raw_torch\":{r3:F4},\"cnn_vs_raw_torch\":{r4:F4},\"cnn_compile_ms\":{w.CnnCompileMs:F1},\"mlp_floor_fraction\":{StepFlops.FloorFraction(StepFlops.Mlp(64), gemm, graphMlpAlone):F3},\"cnn_floor_fraction\":{StepFlops.FloorFraction(StepFlops.Cnn(64), gemm, graphCnnAlone):F3},{hw}}}"));
+                    return 0;
+                }
             case "deploy":
-            {
-                using var w = new DeployWorkloads();
-                var pairsD = Pairs(w.Eager, w.Ort, pairs, 50);
-                double r = Median(pairsD.Select(p => p.ours / p.raw));
-                Console.WriteLine(F($"cnn batch-1 inference: eager torch {Median(pairsD.Select(p => p.raw)) / 50 * 1e6:F1} us, onnx runtime {Median(pairsD.Select(p => p.ours)) / 50 * 1e6:F1} us; max abs difference {w.MaxAbsDifference():E2}"));
-                Console.WriteLine(F($"{{\"suite\":\"deploy\",\"ort_vs_eager\":{r:F4},{hw}}}"));
-                return 0;
-            }
+                {
+                    using var w = new DeployWorkloads();
+                    var pairsD = Pairs(w.Eager, w.Ort, pairs, 50);
+                    double r = Median(pairsD.Select(p => p.ours / p.raw));
+                    Console.WriteLine(F($"cnn batch-1 inference: eager torch {Median(pairsD.Select(p => p.raw)) / 50 * 1e6:F1} us, onnx runtime {Median(pairsD.Select(p => p.ours)) / 50 * 1e6:F1} us; max abs difference {w.MaxAbsDifference():E2}"));
+                    Console.WriteLine(F($"{{\"suite\":\"deploy\",\"ort_vs_eager\":{r:F4},{hw}}}"));
+                    return 0;
+                }
             case "allreduce":
                 return AllReduceWorkloads.Run(pairs);
             case "memory":

@@ -69,7 +69,13 @@ catch (FileNotFoundException e)
 
 var options = new JobOptions
 {
-    Backend = backend, Model = model, Epochs = epochs, BatchSize = batchSize, DataDir = dataDir, Seed = seed, LearningRate = lr,
+    Backend = backend,
+    Model = model,
+    Epochs = epochs,
+    BatchSize = batchSize,
+    DataDir = dataDir,
+    Seed = seed,
+    LearningRate = lr,
 };
 JobResult r;
 int worldSize = 1;
@@ -77,26 +83,26 @@ bool root = true;
 switch (strategyName)
 {
     case "mpi":
-    {
-        // Every rank runs this program; rank 0 alone prints. Failures on any rank abort the whole job (docs/distributed.md).
-        using var comm = MpiCommunicator.Initialize();
-        var dp = new DataParallel(comm);
-        (worldSize, root) = (comm.Size, dp.IsRoot);
-        if (root) Header();
-        r = FashionMnistJob.Run(options with { Progress = root }, data, root ? Console.Out : null, dp);
-        break;
-    }
-    case "inprocess":
-    {
-        worldSize = replicas;
-        Header();
-        r = InProcessGroup.Run(replicas, comm =>
         {
+            // Every rank runs this program; rank 0 alone prints. Failures on any rank abort the whole job (docs/distributed.md).
+            using var comm = MpiCommunicator.Initialize();
             var dp = new DataParallel(comm);
-            return FashionMnistJob.Run(options with { Progress = dp.IsRoot }, data, dp.IsRoot ? Console.Out : null, dp);
-        })[0];
-        break;
-    }
+            (worldSize, root) = (comm.Size, dp.IsRoot);
+            if (root) Header();
+            r = FashionMnistJob.Run(options with { Progress = root }, data, root ? Console.Out : null, dp);
+            break;
+        }
+    case "inprocess":
+        {
+            worldSize = replicas;
+            Header();
+            r = InProcessGroup.Run(replicas, comm =>
+            {
+                var dp = new DataParallel(comm);
+                return FashionMnistJob.Run(options with { Progress = dp.IsRoot }, data, dp.IsRoot ? Console.Out : null, dp);
+            })[0];
+            break;
+        }
     default:
         Header();
         r = FashionMnistJob.Run(options, data, Console.Out);

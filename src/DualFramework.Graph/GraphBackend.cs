@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using DualFramework.Backends;
-using DualFramework.OnnxRuntime;
 using DualFramework.IR;
 using DualFramework.IR.Passes;
 using DualFramework.Onnx;
+using DualFramework.OnnxRuntime;
 using DualFramework.Operators;
 using Microsoft.ML.OnnxRuntime;
 

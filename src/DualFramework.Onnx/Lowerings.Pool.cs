@@ -63,8 +63,8 @@ internal static partial class Lowerings
     {
         var t = new double[m.Length];
         for (long i = 0; i < rows; i++)
-        for (long j = 0; j < cols; j++)
-            t[j * rows + i] = m[i * cols + j];
+            for (long j = 0; j < cols; j++)
+                t[j * rows + i] = m[i * cols + j];
         return t;
     }
 }

@@ -1,12 +1,12 @@
 using System.Globalization;
 using System.Reflection;
-using Module = DualFramework.NN.Module;
 using DualFramework.Autodiff;
 using DualFramework.IR;
 using DualFramework.IR.Passes;
 using DualFramework.NN;
 using DualFramework.Onnx.Proto;
 using Google.Protobuf;
+using Module = DualFramework.NN.Module;
 
 namespace DualFramework.Onnx;
 

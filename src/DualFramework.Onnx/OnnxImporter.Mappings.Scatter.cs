@@ -73,13 +73,13 @@ public static partial class OnnxImporter
             {
                 case "add": return Node(OpSet.ScatterAdd, attrs, data, index, upd);
                 case "none":
-                {
-                    var shape = data.Spec.Shape.ToArray();
-                    var zeros = Filled(shape, 0, data.Spec.DType);
-                    var hits = Node(OpSet.ScatterAdd, attrs, zeros, index, Filled(upd.Spec.Shape.ToArray(), 1, data.Spec.DType));
-                    var written = Node(OpSet.ScatterAdd, attrs, zeros, index, upd);
-                    return Select(Bin(OpSet.Greater, hits, Sc(0, hits)), written, data);
-                }
+                    {
+                        var shape = data.Spec.Shape.ToArray();
+                        var zeros = Filled(shape, 0, data.Spec.DType);
+                        var hits = Node(OpSet.ScatterAdd, attrs, zeros, index, Filled(upd.Spec.Shape.ToArray(), 1, data.Spec.DType));
+                        var written = Node(OpSet.ScatterAdd, attrs, zeros, index, upd);
+                        return Select(Bin(OpSet.Greater, hits, Sc(0, hits)), written, data);
+                    }
                 default: throw Bad($"reduction '{reduction}' is not supported");
             }
         }

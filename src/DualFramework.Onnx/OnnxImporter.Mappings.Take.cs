@@ -133,29 +133,29 @@ public static partial class OnnxImporter
                 switch (mode)
                 {
                     case "nearest":
-                    {
-                        bool right = ratio == 1 || nearest switch
                         {
-                            "round_prefer_floor" => ratio > 0.5,
-                            "round_prefer_ceil" => ratio >= 0.5,
-                            "floor" => false,
-                            _ => true,
-                        };
-                        (first, w) = (left, right ? [0, 1] : [1, 0]);
-                        break;
-                    }
+                            bool right = ratio == 1 || nearest switch
+                            {
+                                "round_prefer_floor" => ratio > 0.5,
+                                "round_prefer_ceil" => ratio >= 0.5,
+                                "floor" => false,
+                                _ => true,
+                            };
+                            (first, w) = (left, right ? [0, 1] : [1, 0]);
+                            break;
+                        }
                     case "linear": (first, w) = (left, [1 - ratio, ratio]); break;
                     default:
-                    {
-                        double r0 = ratio + 1, r1 = ratio, r2 = 1 - ratio, r3 = 2 - ratio;
-                        (first, w) = (left - 1, [
-                            ((a * r0 - 5 * a) * r0 + 8 * a) * r0 - 4 * a,
+                        {
+                            double r0 = ratio + 1, r1 = ratio, r2 = 1 - ratio, r3 = 2 - ratio;
+                            (first, w) = (left - 1, [
+                                ((a * r0 - 5 * a) * r0 + 8 * a) * r0 - 4 * a,
                             ((a + 2) * r1 - (a + 3)) * r1 * r1 + 1,
                             ((a + 2) * r2 - (a + 3)) * r2 * r2 + 1,
                             ((a * r3 - 5 * a) * r3 + 8 * a) * r3 - 4 * a,
                         ]);
-                        break;
-                    }
+                            break;
+                        }
                 }
                 if (excludeOutside)
                 {

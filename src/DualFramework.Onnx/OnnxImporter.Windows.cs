@@ -19,26 +19,26 @@ public static partial class OnnxImporter
             switch (auto)
             {
                 case "NOTSET" or "":
-                {
-                    var p = Ints("pads") ?? new long[2 * sp];
-                    if (p.Length != 2 * sp) throw Bad($"pads needs {2 * sp} entries, got {p.Length}");
-                    if (p.Any(v => v < 0)) throw Bad($"negative pads [{string.Join(", ", p)}] are not supported");
-                    return (p[..sp], p[sp..]);
-                }
+                    {
+                        var p = Ints("pads") ?? new long[2 * sp];
+                        if (p.Length != 2 * sp) throw Bad($"pads needs {2 * sp} entries, got {p.Length}");
+                        if (p.Any(v => v < 0)) throw Bad($"negative pads [{string.Join(", ", p)}] are not supported");
+                        return (p[..sp], p[sp..]);
+                    }
                 case "VALID": return (new long[sp], new long[sp]);
                 case "SAME_UPPER" or "SAME_LOWER":
-                {
-                    var b = new long[sp];
-                    var e = new long[sp];
-                    for (int i = 0; i < sp; i++)
                     {
-                        long outSize = (inSize[i] + stride[i] - 1) / stride[i];
-                        long total = Math.Max((outSize - 1) * stride[i] + span[i] - inSize[i], 0);
-                        b[i] = auto == "SAME_UPPER" ? total / 2 : total - total / 2;
-                        e[i] = total - b[i];
+                        var b = new long[sp];
+                        var e = new long[sp];
+                        for (int i = 0; i < sp; i++)
+                        {
+                            long outSize = (inSize[i] + stride[i] - 1) / stride[i];
+                            long total = Math.Max((outSize - 1) * stride[i] + span[i] - inSize[i], 0);
+                            b[i] = auto == "SAME_UPPER" ? total / 2 : total - total / 2;
+                            e[i] = total - b[i];
+                        }
+                        return (b, e);
                     }
-                    return (b, e);
-                }
                 default: throw Bad($"auto_pad '{auto}' is not supported");
             }
         }

@@ -1,7 +1,7 @@
 using DualFramework.Backends;
-using DualFramework.Torch.Native;
 using DualFramework.Operators;
 using DualFramework.Torch;
+using DualFramework.Torch.Native;
 using TorchSharp;
 using TT = TorchSharp.torch.Tensor;
 

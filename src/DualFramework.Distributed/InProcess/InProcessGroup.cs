@@ -60,7 +60,8 @@ public sealed class InProcessGroup : IDisposable
                     errors[rank] = e;
                     group.Rendezvous.Fail($"replica {rank} failed: {e.GetType().Name}: {e.Message}", rank);
                 }
-            }, 16 << 20) { Name = $"DualFramework replica {rank}", IsBackground = true };
+            }, 16 << 20)
+            { Name = $"DualFramework replica {rank}", IsBackground = true };
             threads[r].Start();
         }
         foreach (var t in threads) t.Join();

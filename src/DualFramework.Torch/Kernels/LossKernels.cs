@@ -1,8 +1,8 @@
 using DualFramework.Losses;
 using DualFramework.Operators;
 using TorchSharp;
-using TT = TorchSharp.torch.Tensor;
 using static DualFramework.Torch.KernelHelpers;
+using TT = TorchSharp.torch.Tensor;
 
 namespace DualFramework.Torch;
 

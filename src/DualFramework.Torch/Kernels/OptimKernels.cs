@@ -1,7 +1,7 @@
 using DualFramework.Operators;
 using TorchSharp;
-using TT = TorchSharp.torch.Tensor;
 using static DualFramework.Torch.KernelHelpers;
+using TT = TorchSharp.torch.Tensor;
 
 namespace DualFramework.Torch;
 

@@ -1,8 +1,8 @@
 using DualFramework.Operators;
 using TorchSharp;
+using static DualFramework.Torch.KernelHelpers;
 using F = TorchSharp.torch.nn.functional;
 using TT = TorchSharp.torch.Tensor;
-using static DualFramework.Torch.KernelHelpers;
 
 namespace DualFramework.Torch;
 

@@ -106,9 +106,9 @@ public sealed class AvgPool2dOp : Op<AvgPool2dAttrs>
             long oh = g.Shape[2], ow = g.Shape[3];
             var counts = new double[oh * ow];
             for (long i = 0; i < oh; i++)
-            for (long j = 0; j < ow; j++)
-                counts[i * ow + j] = PoolChecks.Inside(i, a.Stride[0], a.Padding[0], a.Kernel[0], x.Shape[2])
-                                     * PoolChecks.Inside(j, a.Stride[1], a.Padding[1], a.Kernel[1], x.Shape[3]);
+                for (long j = 0; j < ow; j++)
+                    counts[i * ow + j] = PoolChecks.Inside(i, a.Stride[0], a.Padding[0], a.Kernel[0], x.Shape[2])
+                                         * PoolChecks.Inside(j, a.Stride[1], a.Padding[1], a.Kernel[1], x.Shape[3]);
             var divisor = Cast(Tensor.FromArray(counts, new Shape(oh, ow), x.Backend), g.DType);
             scaled = Div(g, divisor);
         }

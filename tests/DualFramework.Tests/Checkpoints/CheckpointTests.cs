@@ -75,7 +75,10 @@ public class CheckpointTests
         };
         var progress = new TrainingProgress
         {
-            Epoch = 3, Step = 1234, RngState = "seed=7;draws=99", DataPosition = "shard=2;index=17",
+            Epoch = 3,
+            Step = 1234,
+            RngState = "seed=7;draws=99",
+            DataPosition = "shard=2;index=17",
             Metadata = new Dictionary<string, string> { ["lr"] = "0.001", ["note"] = "ünïcode" },
         };
         Checkpoint.Save(path, saved, optimizer, progress);

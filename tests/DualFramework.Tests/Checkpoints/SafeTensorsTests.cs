@@ -183,8 +183,15 @@ public class SafeTensorsTests
         var data = file.AsSpan(8 + (int)n).ToArray();
         var codes = new Dictionary<string, (string Code, int Size)>
         {
-            ["float32"] = ("F32", 4), ["float64"] = ("F64", 8), ["float16"] = ("F16", 2), ["bfloat16"] = ("BF16", 2),
-            ["int64"] = ("I64", 8), ["int32"] = ("I32", 4), ["int8"] = ("I8", 1), ["uint8"] = ("U8", 1), ["bool"] = ("BOOL", 1),
+            ["float32"] = ("F32", 4),
+            ["float64"] = ("F64", 8),
+            ["float16"] = ("F16", 2),
+            ["bfloat16"] = ("BF16", 2),
+            ["int64"] = ("I64", 8),
+            ["int32"] = ("I32", 4),
+            ["int8"] = ("I8", 1),
+            ["uint8"] = ("U8", 1),
+            ["bool"] = ("BOOL", 1),
         };
         var names = new List<string>();
         long covered = 0;

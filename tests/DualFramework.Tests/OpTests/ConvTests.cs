@@ -18,22 +18,22 @@ public class ConvTests
         ys = [n, o, oh, ow];
         var y = new double[n * o * oh * ow];
         for (long ni = 0; ni < n; ni++)
-        for (long oi = 0; oi < o; oi++)
-        for (long yi = 0; yi < oh; yi++)
-        for (long xi = 0; xi < ow; xi++)
-        {
-            double acc = b?[oi] ?? 0;
-            long grp = oi / og;
-            for (long ci = 0; ci < cg; ci++)
-            for (long a = 0; a < kh; a++)
-            for (long e = 0; e < kw; e++)
-            {
-                long ih = yi * s[0] - p[0] + a * d[0], iw = xi * s[1] - p[1] + e * d[1];
-                if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
-                acc += x[((ni * c + grp * cg + ci) * h + ih) * wd + iw] * w[((oi * cg + ci) * kh + a) * kw + e];
-            }
-            y[((ni * o + oi) * oh + yi) * ow + xi] = acc;
-        }
+            for (long oi = 0; oi < o; oi++)
+                for (long yi = 0; yi < oh; yi++)
+                    for (long xi = 0; xi < ow; xi++)
+                    {
+                        double acc = b?[oi] ?? 0;
+                        long grp = oi / og;
+                        for (long ci = 0; ci < cg; ci++)
+                            for (long a = 0; a < kh; a++)
+                                for (long e = 0; e < kw; e++)
+                                {
+                                    long ih = yi * s[0] - p[0] + a * d[0], iw = xi * s[1] - p[1] + e * d[1];
+                                    if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
+                                    acc += x[((ni * c + grp * cg + ci) * h + ih) * wd + iw] * w[((oi * cg + ci) * kh + a) * kw + e];
+                                }
+                        y[((ni * o + oi) * oh + yi) * ow + xi] = acc;
+                    }
         return y;
     }
 
@@ -47,22 +47,22 @@ public class ConvTests
         ys = [n, cout, oh, ow];
         var y = new double[n * cout * oh * ow];
         for (long ni = 0; ni < n; ni++)
-        for (long co = 0; co < cout; co++)
-        for (long i = 0; i < oh * ow; i++)
-            y[(ni * cout + co) * oh * ow + i] = b?[co] ?? 0;
+            for (long co = 0; co < cout; co++)
+                for (long i = 0; i < oh * ow; i++)
+                    y[(ni * cout + co) * oh * ow + i] = b?[co] ?? 0;
         for (long ni = 0; ni < n; ni++)
-        for (long ci = 0; ci < cin; ci++)
-        for (long ih = 0; ih < h; ih++)
-        for (long iw = 0; iw < wd; iw++)
-        for (long cl = 0; cl < cog; cl++)
-        for (long a = 0; a < kh; a++)
-        for (long e = 0; e < kw; e++)
-        {
-            long yh = ih * s[0] - p[0] + a * d[0], yw = iw * s[1] - p[1] + e * d[1];
-            if (yh < 0 || yh >= oh || yw < 0 || yw >= ow) continue;
-            long co = ci / cig * cog + cl;
-            y[((ni * cout + co) * oh + yh) * ow + yw] += x[((ni * cin + ci) * h + ih) * wd + iw] * w[((ci * cog + cl) * kh + a) * kw + e];
-        }
+            for (long ci = 0; ci < cin; ci++)
+                for (long ih = 0; ih < h; ih++)
+                    for (long iw = 0; iw < wd; iw++)
+                        for (long cl = 0; cl < cog; cl++)
+                            for (long a = 0; a < kh; a++)
+                                for (long e = 0; e < kw; e++)
+                                {
+                                    long yh = ih * s[0] - p[0] + a * d[0], yw = iw * s[1] - p[1] + e * d[1];
+                                    if (yh < 0 || yh >= oh || yw < 0 || yw >= ow) continue;
+                                    long co = ci / cig * cog + cl;
+                                    y[((ni * cout + co) * oh + yh) * ow + yw] += x[((ni * cin + ci) * h + ih) * wd + iw] * w[((ci * cog + cl) * kh + a) * kw + e];
+                                }
         return y;
     }
 

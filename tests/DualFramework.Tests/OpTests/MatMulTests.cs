@@ -31,12 +31,12 @@ public class MatMulTests
                 strideB *= bb[d];
             }
             for (long i = 0; i < m; i++)
-            for (long j = 0; j < n; j++)
-            {
-                double s = 0;
-                for (long q = 0; q < k; q++) s += a[oa * m * k + i * k + q] * b[ob * k * n + q * n + j];
-                r[t * m * n + i * n + j] = s;
-            }
+                for (long j = 0; j < n; j++)
+                {
+                    double s = 0;
+                    for (long q = 0; q < k; q++) s += a[oa * m * k + i * k + q] * b[ob * k * n + q * n + j];
+                    r[t * m * n + i * n + j] = s;
+                }
         }
         return (r, [.. batch, m, n]);
     }

@@ -23,22 +23,22 @@ public class PoolTests
         var v = new double[n * c * oh * ow];
         var idx = new long[v.Length];
         for (long pl = 0; pl < n * c; pl++)
-        for (long i = 0; i < oh; i++)
-        for (long j = 0; j < ow; j++)
-        {
-            double best = double.NegativeInfinity;
-            long at = -1;
-            for (long a = 0; a < k[0]; a++)
-            for (long b = 0; b < k[1]; b++)
-            {
-                long ih = i * s[0] - p[0] + a * d[0], iw = j * s[1] - p[1] + b * d[1];
-                if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
-                double val = x[pl * h * w + ih * w + iw];
-                if (val > best) { best = val; at = ih * w + iw; }
-            }
-            v[(pl * oh + i) * ow + j] = best;
-            idx[(pl * oh + i) * ow + j] = at;
-        }
+            for (long i = 0; i < oh; i++)
+                for (long j = 0; j < ow; j++)
+                {
+                    double best = double.NegativeInfinity;
+                    long at = -1;
+                    for (long a = 0; a < k[0]; a++)
+                        for (long b = 0; b < k[1]; b++)
+                        {
+                            long ih = i * s[0] - p[0] + a * d[0], iw = j * s[1] - p[1] + b * d[1];
+                            if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+                            double val = x[pl * h * w + ih * w + iw];
+                            if (val > best) { best = val; at = ih * w + iw; }
+                        }
+                    v[(pl * oh + i) * ow + j] = best;
+                    idx[(pl * oh + i) * ow + j] = at;
+                }
         return (v, idx, [n, c, oh, ow]);
     }
 
@@ -48,21 +48,21 @@ public class PoolTests
         long oh = (h + 2 * p[0] - k[0]) / s[0] + 1, ow = (w + 2 * p[1] - k[1]) / s[1] + 1;
         var v = new double[n * c * oh * ow];
         for (long pl = 0; pl < n * c; pl++)
-        for (long i = 0; i < oh; i++)
-        for (long j = 0; j < ow; j++)
-        {
-            double sum = 0;
-            long count = 0;
-            for (long a = 0; a < k[0]; a++)
-            for (long b = 0; b < k[1]; b++)
-            {
-                long ih = i * s[0] - p[0] + a, iw = j * s[1] - p[1] + b;
-                if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
-                sum += x[pl * h * w + ih * w + iw];
-                count++;
-            }
-            v[(pl * oh + i) * ow + j] = sum / (includePad ? k[0] * k[1] : count);
-        }
+            for (long i = 0; i < oh; i++)
+                for (long j = 0; j < ow; j++)
+                {
+                    double sum = 0;
+                    long count = 0;
+                    for (long a = 0; a < k[0]; a++)
+                        for (long b = 0; b < k[1]; b++)
+                        {
+                            long ih = i * s[0] - p[0] + a, iw = j * s[1] - p[1] + b;
+                            if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
+                            sum += x[pl * h * w + ih * w + iw];
+                            count++;
+                        }
+                    v[(pl * oh + i) * ow + j] = sum / (includePad ? k[0] * k[1] : count);
+                }
         return (v, [n, c, oh, ow]);
     }
 
@@ -71,16 +71,16 @@ public class PoolTests
         long n = xs[0], c = xs[1], h = xs[2], w = xs[3];
         var v = new double[n * c * oh * ow];
         for (long pl = 0; pl < n * c; pl++)
-        for (long i = 0; i < oh; i++)
-        for (long j = 0; j < ow; j++)
-        {
-            long h0 = (long)Math.Floor(i * (double)h / oh), h1 = (long)Math.Ceiling((i + 1) * (double)h / oh);
-            long w0 = (long)Math.Floor(j * (double)w / ow), w1 = (long)Math.Ceiling((j + 1) * (double)w / ow);
-            double sum = 0;
-            for (long a = h0; a < h1; a++)
-            for (long b = w0; b < w1; b++) sum += x[pl * h * w + a * w + b];
-            v[(pl * oh + i) * ow + j] = sum / ((h1 - h0) * (w1 - w0));
-        }
+            for (long i = 0; i < oh; i++)
+                for (long j = 0; j < ow; j++)
+                {
+                    long h0 = (long)Math.Floor(i * (double)h / oh), h1 = (long)Math.Ceiling((i + 1) * (double)h / oh);
+                    long w0 = (long)Math.Floor(j * (double)w / ow), w1 = (long)Math.Ceiling((j + 1) * (double)w / ow);
+                    double sum = 0;
+                    for (long a = h0; a < h1; a++)
+                        for (long b = w0; b < w1; b++) sum += x[pl * h * w + a * w + b];
+                    v[(pl * oh + i) * ow + j] = sum / ((h1 - h0) * (w1 - w0));
+                }
         return v;
     }
 

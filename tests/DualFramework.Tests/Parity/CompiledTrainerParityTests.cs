@@ -3,8 +3,8 @@ using DualFramework.Data;
 using DualFramework.Losses;
 using DualFramework.NN;
 using DualFramework.Optim;
-using DualFramework.Training;
 using DualFramework.Tests.Support;
+using DualFramework.Training;
 using FluentAssertions;
 using NUnit.Framework;
 

@@ -3,8 +3,8 @@ using DualFramework.Losses;
 using DualFramework.NN;
 using DualFramework.Optim;
 using FluentAssertions;
-using static DualFramework.Tests.Support.Fp32ErrorModel;
 using NUnit.Framework;
+using static DualFramework.Tests.Support.Fp32ErrorModel;
 
 namespace DualFramework.Tests.Parity;
 

@@ -88,7 +88,8 @@ public class NativeHandleLifetimeTests
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
             }
-        }) { IsBackground = true };
+        })
+        { IsBackground = true };
         collector.Start();
         var watch = System.Diagnostics.Stopwatch.StartNew();
         try

@@ -109,7 +109,8 @@ public sealed class Conv2d : ConvNd
     public Conv2d(long inChannels, long outChannels, int kernelSize, int stride = 1, int padding = 0, int dilation = 1, int groups = 1,
         bool bias = true, SeededRandom? rng = null)
         : base(nameof(Conv2d), 2, inChannels, outChannels, [kernelSize, kernelSize], [stride, stride], [padding, padding],
-            [dilation, dilation], groups, bias, rng) { }
+            [dilation, dilation], groups, bias, rng)
+    { }
 
     /// <summary>Creates the layer with per-dimension (height, width) parameters; null stride/dilation mean 1, null padding 0.</summary>
     /// <param name="inChannels">Input channels.</param>
