@@ -15,6 +15,29 @@ internal static partial class Lowerings
 
     private static long[] Pads(long[] p) => [.. p, .. p];
 
+    /// <summary>
+    /// Max pooling's plane indices for windows that tile the input (kernel = stride, no padding or dilation): each window's
+    /// taps are made the last axis (a reshape and one transpose), ArgMax picks the first maximum in row-major window order —
+    /// the tap libtorch picks on ties — and a little arithmetic turns it into a plane offset from the window's origin.
+    /// </summary>
+    private static string TiledMaxPoolIndices(LoweringContext c, string x, Shape shape, long kh, long kw)
+    {
+        long c_ = shape[1], w = shape[3], oh = shape[2] / kh, ow = w / kw;
+        var rows = c.Op("Reshape", x, c.Ints(-1, kh, ow, kw));
+        var taps = c.Op("Reshape", c.Op("Transpose", [rows], A.Ints("perm", new[] { 0, 2, 1, 3 })), c.Ints(-1, kh * kw));
+        var first = c.Op("ArgMax", [taps], A.I("axis", 1), A.I("keepdims", 0), A.I("select_last_index", 0));
+        var origin = new long[oh * ow];
+        for (long i = 0; i < oh; i++)
+        for (long j = 0; j < ow; j++) origin[i * ow + j] = i * kh * w + j * kw;
+        // Tap t = r·kw + q sits r rows and q columns into its window: plane offset r·W + q = t + ⌊t / kw⌋·(W − kw).
+        // (Arithmetic, not a Gather from a table: ONNX Runtime's Gather copies element by element, several times slower.)
+        var within = kw == w ? first : c.Op("Add", first, c.Op("Mul", c.Op("Div", first, c.Scalar(kw, DType.Int64)), c.Scalar(w - kw, DType.Int64)));
+        var offset = c.Op("Reshape", within, c.Ints(-1, c_, oh, ow));
+        return c.Op("Add", offset, c.Const(DType.Int64, [oh, ow], Bytes(origin)));
+    }
+
+    private static byte[] Bytes(long[] v) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.AsSpan()).ToArray();
+
     private static void AddNn(Action<Op, Action<LoweringContext>, int> add)
     {
         void Add(Op op, Action<LoweringContext> f) => add(op, f, OnnxExportOptions.MinOpset);
@@ -48,6 +71,22 @@ internal static partial class Lowerings
         {
             var a = c.Attrs<ConvTransposeAttrs>();
             var (ins, cd) = Widened(c);
+            var k = c.InSpec(1).Shape;
+            int r = a.Stride.Length;
+            // With stride 1 a transposed convolution is a plain one over the kernel with in/out channels swapped and taps
+            // reversed, padded by d·(k − 1) − p. ONNX Runtime runs Conv through its blocked (NCHWc) kernels and ConvTranspose
+            // through a col2im loop several times slower, and a convolution's input gradient is exactly this case.
+            if (a.Groups == 1 && a.Stride.All(v => v == 1) && a.OutputPadding.All(v => v == 0)
+                && Enumerable.Range(0, r).All(i => a.Padding[i] <= a.Dilation[i] * (k[2 + i] - 1)))
+            {
+                var axes = Enumerable.Range(2, r).Select(i => (long)i).ToArray();
+                var swapped = c.Op("Transpose", [ins[1]], A.Ints("perm", new long[] { 1, 0 }.Concat(axes)));
+                var flipped = c.Op("Slice", swapped, c.Ints(axes.Select(_ => -1L).ToArray()), c.Ints(axes.Select(_ => long.MinValue).ToArray()), c.Ints(axes), c.Ints(axes.Select(_ => -1L).ToArray()));
+                var pad = Enumerable.Range(0, r).Select(i => a.Dilation[i] * (k[2 + i] - 1) - a.Padding[i]).ToArray();
+                var conv = c.Op("Conv", [ins[0], flipped, .. ins.Skip(2)], A.Ints("pads", Pads(pad)), A.Ints("dilations", a.Dilation));
+                Finish(c, 0, conv, cd);
+                return;
+            }
             var y = c.Op("ConvTranspose", ins, A.Ints("strides", a.Stride), A.Ints("pads", Pads(a.Padding)), A.Ints("dilations", a.Dilation),
                 A.I("group", a.Groups), A.Ints("output_padding", a.OutputPadding));
             Finish(c, 0, y, cd);
@@ -57,12 +96,37 @@ internal static partial class Lowerings
             var a = c.Attrs<MaxPool2dAttrs>();
             var (ins, cd) = Widened(c);
             var x = c.InSpec(0).Shape;
+            var window = new[] { A.Ints("kernel_shape", a.Kernel), A.Ints("strides", a.Stride), A.Ints("pads", Pads(a.Padding)),
+                A.Ints("dilations", a.Dilation), A.I("ceil_mode", a.CeilMode ? 1 : 0) };
+            // ONNX Runtime's MaxPool with an Indices output runs a generic loop (~20× its vectorised values-only kernel), so the
+            // indices are asked for only when read, and for windows that tile the input they are found by an ArgMax instead.
+            bool tiles = a.Kernel.SequenceEqual(a.Stride) && a.Padding.All(p => p == 0) && a.Dilation.All(d => d == 1)
+                         && x[2] % a.Kernel[0] == 0 && x[3] % a.Kernel[1] == 0;
+            if (!c.IsUsed(1) || tiles)
+            {
+                Finish(c, 0, c.Op("MaxPool", [ins[0]], window), cd);
+                if (c.IsUsed(1)) c.Set(1, TiledMaxPoolIndices(c, ins[0], x, a.Kernel[0], a.Kernel[1]));
+                return;
+            }
             string y = c.Unique("_pool"), flat = c.Unique("_poolidx");
-            c.Emit("MaxPool", [ins[0]], [y, flat], A.Ints("kernel_shape", a.Kernel), A.Ints("strides", a.Stride), A.Ints("pads", Pads(a.Padding)),
-                A.Ints("dilations", a.Dilation), A.I("ceil_mode", a.CeilMode ? 1 : 0), A.I("storage_order", 0));
+            c.Emit("MaxPool", [ins[0]], [y, flat], [.. window, A.I("storage_order", 0)]);
             Finish(c, 0, y, cd);
             // ONNX indices are flat over the whole N·C·H·W tensor; ours are per H·W plane: (n·C + c)·HW + i ≡ i mod HW.
             c.Result(1, "Mod", [flat, c.Const(DType.Int64, [], BitConverter.GetBytes(x[2] * x[3]))]);
+        });
+        // The inverse of the plane indices above: ONNX's MaxUnpool wants them flat over the whole tensor, so each plane's
+        // offset (plane number × plane size) is added back. The batch may be symbolic, so the plane numbers come from a Range.
+        Add(OpSet.MaxUnpool2d, c =>
+        {
+            var a = c.Attrs<MaxUnpool2dAttrs>();
+            var (ins, cd) = Widened(c, 1);
+            long channels = c.InSpec(0).Shape[1], plane = a.OutH * a.OutW;
+            var lead = c.Op("Slice", c.Op("Shape", c.In(1)), c.Ints(0), c.Ints(2));
+            var planes = c.Op("Range", c.Scalar(0, DType.Int64), c.Op("ReduceProd", [lead], A.I("keepdims", 0)), c.Scalar(1, DType.Int64));
+            var offsets = c.Op("Reshape", c.Op("Mul", planes, c.Scalar(plane, DType.Int64)), c.Ints(-1, channels, 1, 1));
+            var outShape = c.Op("Concat", [lead, c.Ints(a.OutH, a.OutW)], A.I("axis", 0));
+            var y = c.Op("MaxUnpool", [ins[0], c.Op("Add", c.In(1), offsets), outShape], A.Ints("kernel_shape", new long[] { 1, 1 }));
+            Finish(c, 0, y, cd);
         });
         Add(OpSet.AvgPool2d, c =>
         {

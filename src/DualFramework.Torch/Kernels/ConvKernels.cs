@@ -37,6 +37,18 @@ internal static class ConvKernels
             var (values, indices) = F.max_pool2d_with_indices(In(x, 0), p.Kernel, p.Stride, p.Padding, p.Dilation, p.CeilMode);
             return new object[] { values, indices };
         });
+        t.Add(OpSet.MaxUnpool2d, (x, a, _) =>
+        {
+            // A scatter into each zero plane: TorchSharp 0.107's max_unpool2d loses its output_size on the way to libtorch.
+            var p = (MaxUnpool2dAttrs)a;
+            var s = x[0].Shape;
+            CheckIndex(x, "max_unpool2d", In(x, 1), p.OutH * p.OutW, 2);
+            using var planes = torch.zeros([s[0], s[1], p.OutH * p.OutW], In(x, 0).dtype);
+            using var at = In(x, 1).reshape(s[0], s[1], -1);
+            using var values = In(x, 0).reshape(s[0], s[1], -1);
+            using var y = planes.scatter_(2, at, values);
+            return y.reshape(s[0], s[1], p.OutH, p.OutW);
+        });
         t.Add(OpSet.AvgPool2d, (x, a, _) =>
         {
             var p = (AvgPool2dAttrs)a;
