@@ -71,22 +71,6 @@ internal static partial class Lowerings
         {
             var a = c.Attrs<ConvTransposeAttrs>();
             var (ins, cd) = Widened(c);
-            var k = c.InSpec(1).Shape;
-            int r = a.Stride.Length;
-            // With stride 1 a transposed convolution is a plain one over the kernel with in/out channels swapped and taps
-            // reversed, padded by d·(k − 1) − p. ONNX Runtime runs Conv through its blocked (NCHWc) kernels and ConvTranspose
-            // through a col2im loop several times slower, and a convolution's input gradient is exactly this case.
-            if (a.Groups == 1 && a.Stride.All(v => v == 1) && a.OutputPadding.All(v => v == 0)
-                && Enumerable.Range(0, r).All(i => a.Padding[i] <= a.Dilation[i] * (k[2 + i] - 1)))
-            {
-                var axes = Enumerable.Range(2, r).Select(i => (long)i).ToArray();
-                var swapped = c.Op("Transpose", [ins[1]], A.Ints("perm", new long[] { 1, 0 }.Concat(axes)));
-                var flipped = c.Op("Slice", swapped, c.Ints(axes.Select(_ => -1L).ToArray()), c.Ints(axes.Select(_ => long.MinValue).ToArray()), c.Ints(axes), c.Ints(axes.Select(_ => -1L).ToArray()));
-                var pad = Enumerable.Range(0, r).Select(i => a.Dilation[i] * (k[2 + i] - 1) - a.Padding[i]).ToArray();
-                var conv = c.Op("Conv", [ins[0], flipped, .. ins.Skip(2)], A.Ints("pads", Pads(pad)), A.Ints("dilations", a.Dilation));
-                Finish(c, 0, conv, cd);
-                return;
-            }
             var y = c.Op("ConvTranspose", ins, A.Ints("strides", a.Stride), A.Ints("pads", Pads(a.Padding)), A.Ints("dilations", a.Dilation),
                 A.I("group", a.Groups), A.Ints("output_padding", a.OutputPadding));
             Finish(c, 0, y, cd);

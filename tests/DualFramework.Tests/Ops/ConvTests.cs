@@ -130,13 +130,12 @@ public class ConvTests
         GradCheck.AssertClose(y.ToDoubleArray(), want, 1e-12, 1e-12, "conv_transpose2d");
     }
 
-    // The graph backend lowers stride-1 transposed convolutions to a Conv over the swapped, reversed kernel (ONNX Runtime's
-    // fast path); the others stay ConvTranspose. Float32 on ONNX Runtime against float64 loops: each output is a sum of K
-    // products plus a bias, so |error| ≤ γ_(K+1) · Σ|x·w| + |b| (Fp32ErrorModel), plus the inputs' own float32 rounding.
+    // Float32 on ONNX Runtime against float64 loops: each output is a sum of K products plus a bias, so
+    // |error| ≤ γ_(K+1) · Σ|x·w| + |b| (Fp32ErrorModel), plus the rounding of the result itself.
     [TestCase(1, 0, 0, 1, 1, true)]
     [TestCase(1, 1, 0, 2, 1, true)]
     [TestCase(1, 2, 0, 1, 1, false)] // padding at its limit d·(k − 1)
-    [TestCase(1, 1, 0, 1, 2, true)] // grouped: stays ConvTranspose
+    [TestCase(1, 1, 0, 1, 2, true)]
     [TestCase(2, 1, 1, 1, 1, true)]
     public void ConvTranspose2d_on_the_graph_backend_matches_loops(int stride, int pad, int outPad, int dil, int groups, bool bias)
     {
