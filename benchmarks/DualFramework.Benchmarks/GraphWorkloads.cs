@@ -71,8 +71,8 @@ public sealed class GraphWorkloads : IDisposable
     public void Prepare()
     {
         _graphMlp.Trainer.TrainStep(_graphMlp.X, _graphMlp.Y);
-        // Adam's moments appear during the first step, so the second call traces once more: both traces count as compile
-        // time, net of two steady-state runs measured afterwards.
+        // Compile time: the first two calls (the first traces and compiles; a second trace would count too, as it did before
+        // Adam's first-step graph was reused) net of two steady-state runs measured afterwards.
         var sw = Stopwatch.StartNew();
         _graphCnn.Trainer.TrainStep(_graphCnn.X, _graphCnn.Y);
         _graphCnn.Trainer.TrainStep(_graphCnn.X, _graphCnn.Y);
@@ -98,7 +98,7 @@ public sealed class GraphWorkloads : IDisposable
     public float EagerCnn() => (float)_eagerCnn.Trainer.TrainStep(_eagerCnn.X, _eagerCnn.Y);
     public float GraphCnn() => (float)_graphCnn.Trainer.TrainStep(_graphCnn.X, _graphCnn.Y);
 
-    /// <summary>Trace count of the compiled CNN train step (expected 2: before and after Adam's state exists).</summary>
+    /// <summary>Trace count of the compiled CNN train step (expected 1: Adam's first-step graph serves every step).</summary>
     public int CnnTraceCount => _graphCnn.Trainer.CompiledTrainStep?.TraceCount ?? 0;
 
     public void Dispose()

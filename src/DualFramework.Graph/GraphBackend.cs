@@ -85,6 +85,8 @@ public sealed class GraphBackend : IComputeBackend, IDisposable
         var g = graph.Clone();
         // Convolution weight gradients have tiny output planes, which ORT's im2col convolution runs far below peak.
         new SmallOutputConvToMatMul().Run(g);
+        // ReLU's gradient behind a max pool: masked on the pooled tensor (4× smaller for 2×2 windows), not the full one.
+        new MaskBeforeMaxUnpool().Run(g);
         return new OrtExecutable(this, g);
     }
 

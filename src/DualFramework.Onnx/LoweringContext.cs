@@ -72,6 +72,13 @@ internal sealed class LoweringContext
         Set(i, Out(i));
     }
 
+    /// <summary>Values some node or the graph's outputs read; null means all are taken as read.</summary>
+    internal HashSet<Value>? UsedValues { get; set; }
+
+    /// <summary>Whether anything reads output <paramref name="i"/>. A lowering may leave an unread output unbound (and skip
+    /// computing it, e.g. max pooling's indices in an inference graph).</summary>
+    public bool IsUsed(int i) => UsedValues?.Contains(Node.Outputs[i]) ?? true;
+
     internal void Begin(Node node)
     {
         Node = node;
@@ -82,7 +89,8 @@ internal sealed class LoweringContext
     internal string[] End()
     {
         for (int i = 0; i < _bound.Length; i++)
-            if (_bound[i] == null) throw new InvalidOperationException($"ONNX lowering of '{Node.Op.Name}' did not produce output {i}.");
+            if (_bound[i] == null && !IsUsed(i)) _bound[i] = "";
+            else if (_bound[i] == null) throw new InvalidOperationException($"ONNX lowering of '{Node.Op.Name}' did not produce output {i}.");
         return _bound!;
     }
 

@@ -11,12 +11,36 @@ internal static partial class Lowerings
         {
             var (ins, cd) = Widened(c);
             var x = c.InSpec(0).Shape;
+            var window = new[] { OnnxAttr.Ints("kernel_shape", a.Kernel), OnnxAttr.Ints("strides", a.Stride), OnnxAttr.Ints("pads", Pads(a.Padding)),
+                OnnxAttr.Ints("dilations", a.Dilation), OnnxAttr.Int("ceil_mode", a.CeilMode ? 1 : 0) };
+            // ONNX Runtime's MaxPool with an Indices output runs a generic loop (~20× its vectorised values-only kernel), so the
+            // indices are asked for only when read, and for windows that tile the input they are found by an ArgMax instead.
+            bool tiles = a.Kernel.SequenceEqual(a.Stride) && a.Padding.All(p => p == 0) && a.Dilation.All(d => d == 1)
+                         && x[2] % a.Kernel[0] == 0 && x[3] % a.Kernel[1] == 0;
+            if (!c.IsUsed(1) || tiles)
+            {
+                Finish(c, 0, c.Op("MaxPool", [ins[0]], window), cd);
+                if (c.IsUsed(1)) c.Set(1, TiledMaxPoolIndices(c, ins[0], x, a.Kernel[0], a.Kernel[1]));
+                return;
+            }
             string y = c.Unique("_pool"), flat = c.Unique("_poolidx");
-            c.Emit("MaxPool", [ins[0]], [y, flat], OnnxAttr.Ints("kernel_shape", a.Kernel), OnnxAttr.Ints("strides", a.Stride), OnnxAttr.Ints("pads", Pads(a.Padding)),
-                OnnxAttr.Ints("dilations", a.Dilation), OnnxAttr.Int("ceil_mode", a.CeilMode ? 1 : 0), OnnxAttr.Int("storage_order", 0));
+            c.Emit("MaxPool", [ins[0]], [y, flat], [.. window, OnnxAttr.Int("storage_order", 0)]);
             Finish(c, 0, y, cd);
             // ONNX indices are flat over the whole N·C·H·W tensor; ours are per H·W plane: (n·C + c)·HW + i ≡ i mod HW.
             c.Result(1, "Mod", [flat, c.Const(DType.Int64, [], BitConverter.GetBytes(x[2] * x[3]))]);
+        });
+        // The inverse of the plane indices above: ONNX's MaxUnpool wants them flat over the whole tensor, so each plane's
+        // offset (plane number × plane size) is added back. The batch may be symbolic, so the plane numbers come from a Range.
+        t.Add(OpSet.MaxUnpool2d, (c, a) =>
+        {
+            var (ins, cd) = Widened(c, 1);
+            long channels = c.InSpec(0).Shape[1], plane = a.OutH * a.OutW;
+            var lead = c.Op("Slice", c.Op("Shape", c.In(1)), c.Ints(0), c.Ints(2));
+            var planes = c.Op("Range", c.Scalar(0, DType.Int64), c.Op("ReduceProd", [lead], OnnxAttr.Int("keepdims", 0)), c.Scalar(1, DType.Int64));
+            var offsets = c.Op("Reshape", c.Op("Mul", planes, c.Scalar(plane, DType.Int64)), c.Ints(-1, channels, 1, 1));
+            var outShape = c.Op("Concat", [lead, c.Ints(a.OutH, a.OutW)], OnnxAttr.Int("axis", 0));
+            var y = c.Op("MaxUnpool", [ins[0], c.Op("Add", c.In(1), offsets), outShape], OnnxAttr.Ints("kernel_shape", new long[] { 1, 1 }));
+            Finish(c, 0, y, cd);
         });
         t.Add(OpSet.AvgPool2d, (c, a) =>
         {
@@ -45,6 +69,27 @@ internal static partial class Lowerings
             }
             Finish(c, 0, y, cd);
         });
+    }
+
+    /// <summary>
+    /// Max pooling's plane indices for windows that tile the input (kernel = stride, no padding or dilation): each window's
+    /// taps are made the last axis (a reshape and one transpose), ArgMax picks the first maximum in row-major window order —
+    /// the tap libtorch picks on ties — and a little arithmetic turns it into a plane offset from the window's origin.
+    /// </summary>
+    private static string TiledMaxPoolIndices(LoweringContext c, string x, Shape shape, long kh, long kw)
+    {
+        long c_ = shape[1], w = shape[3], oh = shape[2] / kh, ow = w / kw;
+        var rows = c.Op("Reshape", x, c.Ints(-1, kh, ow, kw));
+        var taps = c.Op("Reshape", c.Op("Transpose", [rows], OnnxAttr.Ints("perm", new[] { 0, 2, 1, 3 })), c.Ints(-1, kh * kw));
+        var first = c.Op("ArgMax", [taps], OnnxAttr.Int("axis", 1), OnnxAttr.Int("keepdims", 0), OnnxAttr.Int("select_last_index", 0));
+        var origin = new long[oh * ow];
+        for (long i = 0; i < oh; i++)
+            for (long j = 0; j < ow; j++) origin[i * ow + j] = i * kh * w + j * kw;
+        // Tap t = r·kw + q sits r rows and q columns into its window: plane offset r·W + q = t + ⌊t / kw⌋·(W − kw).
+        // (Arithmetic, not a Gather from a table: ONNX Runtime's Gather copies element by element, several times slower.)
+        var within = kw == w ? first : c.Op("Add", first, c.Op("Mul", c.Op("Div", first, c.Scalar(kw, DType.Int64)), c.Scalar(w - kw, DType.Int64)));
+        var offset = c.Op("Reshape", within, c.Ints(-1, c_, oh, ow));
+        return c.Op("Add", offset, c.Const(DType.Int64, [oh, ow], System.Runtime.InteropServices.MemoryMarshal.AsBytes(origin.AsSpan()).ToArray()));
     }
 
     /// <summary>The [outSize, inSize] matrix averaging PyTorch's adaptive windows.</summary>

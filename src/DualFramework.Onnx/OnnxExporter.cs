@@ -37,7 +37,10 @@ public static class OnnxExporter
         var g = new GraphProto { Name = options.GraphName ?? "main" };
         var names = new HashSet<string>(StringComparer.Ordinal);
         var valueNames = new Dictionary<Value, string>();
-        var ctx = new LoweringContext(g, opset, names, valueNames);
+        var ctx = new LoweringContext(g, opset, names, valueNames)
+        {
+            UsedValues = new HashSet<Value>(graph.Nodes.SelectMany(n => n.Inputs).Concat(graph.Outputs), ReferenceEqualityComparer.Instance),
+        };
 
         foreach (var v in graph.Inputs)
         {

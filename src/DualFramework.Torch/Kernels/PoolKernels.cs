@@ -6,7 +6,7 @@ using TT = TorchSharp.torch.Tensor;
 
 namespace DualFramework.Torch;
 
-/// <summary>libtorch kernels of the pool family (<c>OpSet.Pool.cs</c>): AdaptiveAvgPool2d, AvgPool2d, MaxPool2d.</summary>
+/// <summary>libtorch kernels of the pool family (<c>OpSet.Pool.cs</c>): AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, MaxUnpool2d.</summary>
 internal static class PoolKernels
 {
     public static void Register(KernelTable t)
@@ -16,6 +16,17 @@ internal static class PoolKernels
             var p = a;
             var (values, indices) = F.max_pool2d_with_indices(Operand(x, 0), p.Kernel, p.Stride, p.Padding, p.Dilation, p.CeilMode);
             return new object[] { values, indices };
+        });
+        t.Add(OpSet.MaxUnpool2d, (x, a, _) =>
+        {
+            // A scatter into each zero plane: TorchSharp 0.107's max_unpool2d loses its output_size on the way to libtorch.
+            var s = x[0].Shape;
+            ScatterKernels.CheckIndex(x, "max_unpool2d", Operand(x, 1), a.OutH * a.OutW, 2);
+            using var planes = torch.zeros([s[0], s[1], a.OutH * a.OutW], Operand(x, 0).dtype);
+            using var at = Operand(x, 1).reshape(s[0], s[1], -1);
+            using var values = Operand(x, 0).reshape(s[0], s[1], -1);
+            using var y = planes.scatter_(2, at, values);
+            return y.reshape(s[0], s[1], a.OutH, a.OutW);
         });
         t.Add(OpSet.AvgPool2d, (x, a, _) =>
         {

@@ -25,7 +25,7 @@ internal static class ScatterKernels
     }
 
     // Index values are data, so the shape rule cannot see them; libtorch would abort (CUDA) or throw an opaque error.
-    private static void CheckIndex(ReadOnlySpan<Tensor> inputs, string op, TT index, long size, int axis)
+    internal static void CheckIndex(ReadOnlySpan<Tensor> inputs, string op, TT index, long size, int axis)
     {
         if (index.numel() == 0) return;
         using var lo = index.min();

@@ -44,6 +44,10 @@ public sealed partial class CompiledFunction
             }
         }
 
+        /// <summary>The trace created state without branching on its absence: its graph also serves the state list
+        /// that includes the created state (inputs in the same order: declared state, then created).</summary>
+        public bool CreatedStateReusable { get; init; }
+
         public IExecutable Exe { get; }
         public IStepExecutable? Step { get; }
         public InputSource[] Sources { get; }

@@ -16,7 +16,8 @@ namespace DualFramework.IR;
 /// <remarks>
 /// <para>Signature: the backend, the argument specs, the state specs (and count), <see cref="Autograd.IsGradEnabled"/>,
 /// and the training flag of the model given at creation. A new signature means a new trace (<see cref="TraceCount"/>).
-/// State created while tracing (optimizer moments on the first step) joins the state list, so the next call retraces once.</para>
+/// State created while tracing (optimizer moments on the first step) joins the state list; the next call reuses the trace
+/// unless the traced code branched on that state's absence (then it retraces once).</para>
 /// <para>Rules for traced code: tensor values cannot be read (<see cref="SymbolicValueException"/>); shapes and C# values
 /// are baked in at trace time; concrete tensors captured from outside become constants; variables assigned inside must be
 /// in the state list. Gradients are not state: a traced step starts with cleared gradients. Optimizers' step-dependent
@@ -133,9 +134,11 @@ public sealed partial class CompiledFunction : IDisposable
         if (!_cache.TryGetValue(key, out var entry))
         {
             entry = Trace(backend, args.ToArray());
-            // Keyed by the state list seen BEFORE tracing: when tracing created state (first optimizer step), the next call
-            // has a longer list and retraces, since host code may branch on that state's existence (SGD's first momentum step).
+            // Keyed by the state list seen BEFORE tracing. When tracing created state (an optimizer's first step), the next
+            // call sees a longer list: the same graph serves it (one trace, one session) unless host code branched on that
+            // state's existence (SGD's first momentum step), which needs a trace with the state present.
             _cache[key] = entry;
+            if (entry.CreatedStateReusable) _cache[Key(backend, args)] = entry;
         }
         var specs = new TensorSpec[args.Length];
         for (int i = 0; i < specs.Length; i++) specs[i] = args[i].Spec;
@@ -268,7 +271,10 @@ public sealed partial class CompiledFunction : IDisposable
         graph.Verify();
         LastGraph = graph;
         var allState = state.Concat(ctx.LateState.Select(l => l.Var)).ToArray();
-        var entry = new Entry(backend.Compile(graph), graph, sources.ToArray(), allState, state.Length, results.Length, ctx.HostActions.ToArray(), ctx.ScalarCount);
+        var entry = new Entry(backend.Compile(graph), graph, sources.ToArray(), allState, state.Length, results.Length, ctx.HostActions.ToArray(), ctx.ScalarCount)
+        {
+            CreatedStateReusable = ctx.LateState.Count > 0 && !ctx.BranchedOnMissingState,
+        };
         LastExecutable = entry.Exe;
         return entry;
     }

@@ -20,6 +20,10 @@ internal sealed class TraceContext(SymbolicBackend backend)
     /// <summary>State variables created while tracing, with their concrete values (swapped out until the trace ends).</summary>
     public List<(Variable Var, Tensor Concrete)> LateState { get; } = [];
 
+    /// <summary>Set when traced code asked whether state exists and it did not (e.g. SGD's first momentum step): the
+    /// graph then differs from the one a trace with that state would give, so it serves only the state list it saw.</summary>
+    public bool BranchedOnMissingState { get; set; }
+
     /// <summary>Host work to replay before each run of the compiled graph, in trace order (counter updates, scalar inputs).</summary>
     public List<Action<double[]>> HostActions { get; } = [];
 

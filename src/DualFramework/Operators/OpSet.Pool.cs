@@ -18,6 +18,11 @@ public sealed record MaxPool2dAttrs(long[] Kernel, long[] Stride, long[] Padding
 /// <param name="CountIncludePad">Divide by the full window size (true) or by the number of non-padding elements (false).</param>
 public sealed record AvgPool2dAttrs(long[] Kernel, long[] Stride, long[] Padding, bool CountIncludePad) : OpAttrs;
 
+/// <summary>Output plane size of max unpooling.</summary>
+/// <param name="OutH">Output height (≥ 1).</param>
+/// <param name="OutW">Output width (≥ 1).</param>
+public sealed record MaxUnpool2dAttrs(long OutH, long OutW) : OpAttrs;
+
 /// <summary>Output size of adaptive pooling.</summary>
 /// <param name="OutH">Output height (≥ 1).</param>
 /// <param name="OutW">Output width (≥ 1).</param>
@@ -62,9 +67,49 @@ public sealed class MaxPool2dOp : Op<MaxPool2dAttrs>
         if (!ctx.NeedsGrad(0)) return [null];
         Tensor x = ctx.Inputs[0], idx = ctx.Outputs[1], g = ctx.Grad;
         Shape s = x.Shape;
+        // Windows that cannot share a position (span ≤ stride) route each gradient to a distinct place: an unpooling, which
+        // ONNX Runtime runs several times faster than an accumulating scatter.
+        var a = ctx.AttrsAs<MaxPool2dAttrs>();
+        if (a.Dilation[0] * (a.Kernel[0] - 1) + 1 <= a.Stride[0] && a.Dilation[1] * (a.Kernel[1] - 1) + 1 <= a.Stride[1])
+            return [MaxUnpool2dTo(g, idx, s[2], s[3])];
         long n = s[0], c = s[1], plane = s[2] * s[3], outPlane = idx.Shape[2] * idx.Shape[3];
         var gx = ScatterAdd(Zeros(new Shape(n, c, plane), x.DType, x.Backend), Reshape(idx, n, c, outPlane), Reshape(g, n, c, outPlane), 2);
         return [Reshape(gx, s.ToArray())];
+    }
+}
+
+/// <summary>
+/// The partial inverse of <see cref="MaxPool2dOp"/>: a zero <c>[N, C, OutH, OutW]</c> tensor with each value of <c>x</c>
+/// (<c>[N, C, h, w]</c>) written at its int64 position <c>indices</c> (same shape, flattened over the output's
+/// <c>OutH·OutW</c> plane, as max pooling returns them). Positions must be distinct within a plane (they are for pooling
+/// windows that do not overlap); with repeats the value written is unspecified, as in PyTorch and ONNX.
+/// </summary>
+public sealed class MaxUnpool2dOp : Op<MaxUnpool2dAttrs>
+{
+    internal MaxUnpool2dOp() : base("max_unpool2d") { }
+
+    /// <inheritdoc />
+    protected override TensorSpec[] Infer(ReadOnlySpan<TensorSpec> inputs, MaxUnpool2dAttrs attrs)
+    {
+        Arity(inputs, 2);
+        var x = PoolChecks.Input(this, inputs);
+        if (inputs[1].DType != DType.Int64) throw Fail(inputs, $"indices must be int64, got {inputs[1].DType.Name()}");
+        if (inputs[1].Shape != x) throw Fail(inputs, $"indices must have the input's shape {x}, got {inputs[1].Shape}");
+        if (attrs.OutH < 1 || attrs.OutW < 1) throw Fail(inputs, $"output size ({attrs.OutH}, {attrs.OutW}) must be positive");
+        if (attrs.OutH * attrs.OutW < x[2] * x[3])
+            throw Fail(inputs, $"output plane {attrs.OutH}×{attrs.OutW} is smaller than the input plane {x[2]}×{x[3]}: positions would repeat");
+        return One(Shape.Own([x[0], x[1], attrs.OutH, attrs.OutW]), inputs[0].DType);
+    }
+
+    /// <inheritdoc />
+    public override Tensor?[] Gradient(GradContext ctx)
+    {
+        if (!ctx.NeedsGrad(0)) return [null, null];
+        Tensor x = ctx.Inputs[0], idx = ctx.Inputs[1], g = ctx.Grad;
+        long n = x.Shape[0], c = x.Shape[1];
+        // Each input value went to one output position: its gradient is read back from there.
+        var gx = GatherElements(Reshape(g, n, c, g.Shape[2] * g.Shape[3]), Reshape(idx, n, c, x.Shape[2] * x.Shape[3]), 2);
+        return [Reshape(gx, x.Shape.ToArray()), null];
     }
 }
 
@@ -197,6 +242,9 @@ public static partial class OpSet
 {
     /// <summary>2-D max pooling (values and flattened indices).</summary>
     public static readonly MaxPool2dOp MaxPool2d = new();
+
+    /// <summary>2-D max unpooling (the partial inverse of max pooling).</summary>
+    public static readonly MaxUnpool2dOp MaxUnpool2d = new();
 
     /// <summary>2-D average pooling.</summary>
     public static readonly AvgPool2dOp AvgPool2d = new();

@@ -36,6 +36,30 @@ public static partial class Ops
         return (outs[0], outs[1]);
     }
 
+    /// <summary>
+    /// 2-D max unpooling, the partial inverse of <see cref="MaxPool2dWithIndices(Tensor, int, int?, int, int, bool)"/>: a zero
+    /// tensor with each value of <paramref name="x"/> written at its position in <paramref name="indices"/> (int64, flattened over
+    /// each output plane). The output plane is <paramref name="outputSize"/> (height, width) or, by default,
+    /// <c>(in − 1)·stride − 2·padding + kernel</c> per dimension, as PyTorch's <c>max_unpool2d</c>.
+    /// </summary>
+    public static Tensor MaxUnpool2d(Tensor x, Tensor indices, int kernel, int? stride = null, int padding = 0, long[]? outputSize = null)
+    {
+        const string op = "max_unpool2d";
+        long s = stride ?? kernel;
+        if (kernel < 1 || s < 1 || padding < 0)
+            throw new OpException(op, [x.Spec, indices.Spec], $"kernel {kernel} and stride {s} must be positive and padding {padding} non-negative", LayerPath.Current);
+        if (outputSize is { Length: not 2 })
+            throw new OpException(op, [x.Spec, indices.Spec], $"output size needs 2 entries (height, width), got [{string.Join(", ", outputSize)}]", LayerPath.Current);
+        if (x.Rank != 4) throw new OpException(op, [x.Spec, indices.Spec], $"input must have rank 4 [N, C, H, W], got {x.Shape}", LayerPath.Current);
+        long outH = outputSize?[0] ?? (x.Shape[2] - 1) * s - 2 * padding + kernel;
+        long outW = outputSize?[1] ?? (x.Shape[3] - 1) * s - 2 * padding + kernel;
+        return MaxUnpool2dTo(x, indices, outH, outW);
+    }
+
+    /// <summary>2-D max unpooling to an <paramref name="outH"/>×<paramref name="outW"/> output plane.</summary>
+    internal static Tensor MaxUnpool2dTo(Tensor x, Tensor indices, long outH, long outW) =>
+        Apply(OpSet.MaxUnpool2d, new MaxUnpool2dAttrs(outH, outW), CastTo(x, DTypes.ToFloating(x.DType)), indices);
+
     /// <summary>2-D average pooling of <c>[N, C, H, W]</c> with a square window; <paramref name="stride"/> defaults to the kernel
     /// size. With <paramref name="countIncludePad"/> false, windows overlapping the padding average only real elements.</summary>
     public static Tensor AvgPool2d(Tensor x, int kernel, int? stride = null, int padding = 0, bool countIncludePad = true)

@@ -169,7 +169,12 @@ public abstract class Optimizer : IDisposable
     }
 
     /// <summary>True once state <paramref name="name"/> exists for parameter <paramref name="index"/>.</summary>
-    protected bool HasState(int index, string name) => _state.ContainsKey((index, name));
+    protected bool HasState(int index, string name)
+    {
+        bool has = _state.ContainsKey((index, name));
+        if (!has && SymbolicTrace.Current is { } trace) trace.BranchedOnMissingState = true;
+        return has;
+    }
 
     /// <summary>
     /// The optimizer's state: <c>step</c> (int64 scalar), <c>lr</c> (float64 scalar), <c>&lt;parameter name&gt;.step</c>

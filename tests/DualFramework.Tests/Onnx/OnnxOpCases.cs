@@ -264,6 +264,10 @@ internal static class OnnxOpCases
         Add("conv_transpose1d_groups_dilation", OpSet.ConvTranspose, new ConvTransposeAttrs([3], [2], [1], [2], 2),
             () => [F(188, -1, 1, 2, 4, 5), F(189, -1, 1, 4, 1, 3), F(190, -1, 1, 2)]);
         Add("max_pool2d", OpSet.MaxPool2d, new MaxPool2dAttrs([3, 2], [2, 2], [1, 0], [1, 1], false), () => [F(191, -2, 2, 2, 3, 6, 5)]);
+        Add("max_pool2d_tiled", OpSet.MaxPool2d, new MaxPool2dAttrs([2, 3], [2, 3], [0, 0], [1, 1], false), () => [F(198, -2, 2, 2, 3, 6, 9)]);
+        Add("max_unpool2d", OpSet.MaxUnpool2d, new MaxUnpool2dAttrs(3, 4), () => [F(199, -2, 2, 2, 1, 2, 2), I64([0, 5, 11, 2, 3, 7, 6, 10], 2, 1, 2, 2)]);
+        Add("conv_transpose2d_stride1", OpSet.ConvTranspose, new ConvTransposeAttrs([1, 1], [1, 0], [0, 0], [1, 2], 1),
+            () => [F(224, -1, 1, 2, 4, 5, 4), F(225, -1, 1, 4, 3, 3, 2), F(226, -1, 1, 3)]);
         Add("max_pool2d_ceil_dilation", OpSet.MaxPool2d, new MaxPool2dAttrs([2, 2], [2, 2], [1, 1], [2, 1], true), () => [F(192, -2, 2, 2, 2, 7, 6)]);
         Add("avg_pool2d", OpSet.AvgPool2d, new AvgPool2dAttrs([3, 3], [2, 2], [1, 1], true), () => [F(193, -2, 2, 2, 3, 6, 5)]);
         Add("avg_pool2d_exclude_pad", OpSet.AvgPool2d, new AvgPool2dAttrs([3, 2], [2, 1], [1, 1], false), () => [F(194, -2, 2, 1, 2, 6, 5)]);

@@ -46,6 +46,26 @@ public class OnnxOpTests
     }
 
     [Test]
+    public void Max_pool_asks_ONNX_for_indices_only_when_they_are_read()
+    {
+        using var s = TensorScope.Begin();
+        // Values only (inference): MaxPool with a single output, ONNX Runtime's vectorised kernel.
+        var pool = Cases["max_pool2d"];
+        var x = pool.Inputs()[0];
+        var values = new DualFramework.IR.Graph();
+        values.AddOutput(values.AddNode(pool.Op, pool.Attrs, [values.AddInput(x.Spec, "x")], "test.layer")[0]);
+        var model = OnnxExporter.ToModel(values);
+        model.Graph.Node.Where(n => n.OpType == "MaxPool").Select(n => n.Output.Count).Should().Equal(1);
+        // Indices read, tiling windows: found by ArgMax rather than MaxPool's slow Indices output.
+        var tiled = Cases["max_pool2d_tiled"];
+        var tg = OnnxExporter.ToModel(OrtHarness.OneNode(tiled.Op, tiled.Attrs, tiled.Inputs()));
+        tg.Graph.Node.Select(n => n.OpType).Should().Contain("ArgMax");
+        tg.Graph.Node.Where(n => n.OpType == "MaxPool").Select(n => n.Output.Count).Should().Equal(1);
+        // Indices read, windows not tiling: MaxPool's own indices.
+        OnnxExporter.ToModel(OrtHarness.OneNode(pool.Op, pool.Attrs, pool.Inputs())).Graph.Node.Where(n => n.OpType == "MaxPool").Select(n => n.Output.Count).Should().Equal(2);
+    }
+
+    [Test]
     public void Layer_norm_decomposes_below_opset_17_and_uses_LayerNormalization_at_17()
     {
         using var s = TensorScope.Begin();

@@ -129,6 +129,35 @@ public class ConvTests
         GradCheck.AssertClose(y.ToDoubleArray(), want, 1e-12, 1e-12, "conv_transpose2d");
     }
 
+    // Float32 on ONNX Runtime against float64 loops: each output is a sum of K products plus a bias, so
+    // |error| ≤ γ_(K+1) · Σ|x·w| + |b| (Fp32ErrorModel), plus the rounding of the result itself.
+    [TestCase(1, 0, 0, 1, 1, true)]
+    [TestCase(1, 1, 0, 2, 1, true)]
+    [TestCase(1, 2, 0, 1, 1, false)] // padding at its limit d·(k − 1)
+    [TestCase(1, 1, 0, 1, 2, true)]
+    [TestCase(2, 1, 1, 1, 1, true)]
+    public void ConvTranspose2d_on_the_graph_backend_matches_loops(int stride, int pad, int outPad, int dil, int groups, bool bias)
+    {
+        using var s = TensorScope.Begin();
+        var graph = DualFramework.Backends.BackendRegistry.Get("graph");
+        var x = Rnd(9, 2, 4, 5, 4);
+        var w = Rnd(10, 4, 3, 3, 3);
+        var b = bias ? Rnd(11, 3 * groups) : null;
+        Arg F32(Arg a) => a with { Data = a.Data.Select(v => (double)(float)v).ToArray() };
+        (x, w) = (F32(x), F32(w));
+        if (b != null) b = F32(b);
+        var y = Ops.ConvTranspose2d(x.ToFloat32(graph), w.ToFloat32(graph), b?.ToFloat32(graph), stride, pad, outPad, dil, groups);
+        var want = NaiveConvTranspose(x.Data, x.Shape, w.Data, w.Shape, b?.Data, [stride, stride], [pad, pad], [outPad, outPad], [dil, dil], groups, out var ys);
+        var mag = NaiveConvTranspose(x.Data.Select(Math.Abs).ToArray(), x.Shape, w.Data.Select(Math.Abs).ToArray(), w.Shape,
+            b?.Data.Select(Math.Abs).ToArray(), [stride, stride], [pad, pad], [outPad, outPad], [dil, dil], groups, out _);
+        y.Shape.Should().Be(new Shape(ys));
+        var got = y.ToFloatArray();
+        int k = (int)(w.Shape[0] / groups * w.Shape[2] * w.Shape[3]) + 1;
+        for (int i = 0; i < got.Length; i++)
+            Math.Abs(got[i] - want[i]).Should().BeLessThanOrEqualTo(Fp32ErrorModel.Gamma(k) * mag[i] + Fp32ErrorModel.UnitRoundoff * Math.Abs(want[i]),
+                $"output {i} of conv_transpose2d (stride {stride}, padding {pad}, dilation {dil}, groups {groups})");
+    }
+
     [Test]
     public void ConvTranspose1d_matches_loops()
     {

@@ -136,6 +136,73 @@ public class PoolTests
         GradCheck.Check(t => Ops.MaxPool2d(t[0], k, stride, pad, dil, ceil), Distinct(3, 2, 2, 5, 6));
     }
 
+    // Inputs drawn from four values have ties in most windows; libtorch, the loop above and the graph backend (whose
+    // lowering finds tiled windows' maxima by ArgMax, others by ONNX MaxPool's indices) must all pick the first maximum in
+    // row-major window order, and route the gradient only there.
+    [TestCase("torch", 2, 2, 2, 2, 0)]
+    [TestCase("graph", 2, 2, 2, 2, 0)]
+    [TestCase("graph", 3, 2, 3, 2, 0)] // tiling with a non-square window
+    [TestCase("graph", 2, 2, 1, 1, 0)] // overlapping windows: MaxPool's own indices and an accumulating scatter
+    [TestCase("graph", 3, 3, 2, 2, 1)] // padded: not a tiling
+    public void MaxPool2d_with_ties_picks_the_first_maximum_and_routes_the_gradient_there(string backend, int kh, int kw, int sh, int sw, int pad)
+    {
+        using var s = TensorScope.Begin();
+        var be = DualFramework.Backends.BackendRegistry.Get(backend);
+        long[] shape = [2, 3, 6, 8];
+        var rng = new Random(5);
+        var data = Enumerable.Range(0, 2 * 3 * 6 * 8).Select(_ => (double)rng.Next(0, 4)).ToArray();
+        var x = Tensor.FromArray(data.Select(v => (float)v).ToArray(), new Shape(shape), be);
+        x.RequiresGrad = true;
+        var (values, indices) = Ops.MaxPool2dWithIndices(x, [kh, kw], [sh, sw], [pad, pad]);
+        var (v, idx, outShape) = NaiveMax(data, shape, [kh, kw], [sh, sw], [pad, pad], [1, 1], false);
+        values.ToDoubleArray().Should().Equal(v);
+        indices.ToArray<long>().Should().Equal(idx);
+
+        var cot = Enumerable.Range(0, v.Length).Select(i => (float)(i % 5 + 1)).ToArray();
+        var g = DualFramework.Autodiff.Autograd.Grad([Ops.Sum(Ops.Mul(values, Tensor.FromArray(cot, new Shape(outShape), be)))], [x])[0]!.ToDoubleArray();
+        var expected = new double[data.Length];
+        long plane = shape[2] * shape[3], outPlane = outShape[2] * outShape[3];
+        for (int i = 0; i < idx.Length; i++) expected[i / outPlane * plane + idx[i]] += cot[i];
+        g.Should().Equal(expected);
+    }
+
+    [TestCase("torch")]
+    [TestCase("graph")]
+    public void MaxUnpool2d_writes_each_value_at_its_position(string backend)
+    {
+        using var s = TensorScope.Begin();
+        var be = DualFramework.Backends.BackendRegistry.Get(backend);
+        // Two images × two channels of 2×2 values, unpooled into 4×5 planes at hand-picked distinct positions.
+        var x = Tensor.FromArray(Enumerable.Range(1, 16).Select(i => (float)i).ToArray(), new Shape(2, 2, 2, 2), be);
+        long[] at = [0, 3, 12, 19, 1, 2, 5, 6, 19, 18, 17, 16, 7, 9, 11, 13];
+        var y = Ops.MaxUnpool2d(x, Tensor.FromArray(at, new Shape(2, 2, 2, 2), be), 2, outputSize: [4, 5]);
+        y.Shape.Should().Be(new Shape(2, 2, 4, 5));
+        var expected = new double[2 * 2 * 20];
+        for (int i = 0; i < 16; i++) expected[i / 4 * 20 + at[i]] = i + 1;
+        y.ToDoubleArray().Should().Equal(expected);
+        // Default output size: (in − 1)·stride − 2·padding + kernel.
+        Ops.MaxUnpool2d(x, Tensor.FromArray(at.Select(a => a % 9).ToArray(), new Shape(2, 2, 2, 2), be), 3, 1).Shape.Should().Be(new Shape(2, 2, 4, 4));
+    }
+
+    [Test]
+    public void MaxUnpool2d_gradient()
+    {
+        using var s = TensorScope.Begin();
+        var at = Tensor.FromArray(new long[] { 4, 0, 7, 2, 8, 6, 1, 3 }, new Shape(1, 2, 2, 2));
+        GradCheck.Check(t => Ops.MaxUnpool2d(t[0], at, 2, outputSize: [3, 3]), Arg.Random(3, -1, 1, 1, 2, 2, 2));
+    }
+
+    [Test]
+    public void MaxUnpool2d_rejects_bad_operands()
+    {
+        var x = Ops.Zeros(new Shape(1, 2, 2, 2));
+        Throws(() => Ops.MaxUnpool2d(x, Ops.Zeros(new Shape(1, 2, 2, 2), DType.Int32), 2), "*indices must be int64*");
+        Throws(() => Ops.MaxUnpool2d(x, Ops.Zeros(new Shape(1, 2, 2, 1), DType.Int64), 2), "*indices must have the input's shape*");
+        Throws(() => Ops.MaxUnpool2d(x, Ops.Zeros(new Shape(1, 2, 2, 2), DType.Int64), 2, outputSize: [1, 3]), "*smaller than the input plane*");
+        Throws(() => Ops.MaxUnpool2d(x, Ops.Zeros(new Shape(1, 2, 2, 2), DType.Int64), 0), "*must be positive*");
+        Throws(() => Ops.MaxUnpool2d(Ops.Zeros(new Shape(2, 2, 2)), Ops.Zeros(new Shape(2, 2, 2), DType.Int64), 2), "*rank 4*");
+    }
+
     [TestCase(2, 2, 0, true)]
     [TestCase(3, 2, 1, true)]
     [TestCase(3, 2, 1, false)]

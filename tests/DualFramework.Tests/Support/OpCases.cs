@@ -65,6 +65,7 @@ public static class OpCases
         ["conv"] = (t => Ops.Conv2d(t[0], t[1], t[2], stride: 2, padding: 1), [Arg.Random(41, -1, 1, 1, 2, 5, 5), Arg.Random(42, -1, 1, 2, 2, 3, 3), Arg.Random(43, -1, 1, 2)]),
         ["conv_transpose"] = (t => Ops.ConvTranspose2d(t[0], t[1], null, stride: 2), [Arg.Random(44, -1, 1, 1, 2, 3, 3), Arg.Random(45, -1, 1, 2, 1, 2, 2)]),
         ["max_pool2d"] = (t => Ops.MaxPool2d(t[0], 2), [Arg.Of([1, 1, 2, 4], [0.1, 0.8, 0.3, 0.2, 0.5, 0.4, 0.9, 0.6])]),
+        ["max_unpool2d"] = (t => Ops.MaxUnpool2d(t[0], I64(t[0], [4, 0, 7, 2, 8, 6, 1, 3], new Shape(1, 2, 2, 2)), 2, outputSize: [3, 3]), [Arg.Random(55, -1, 1, 1, 2, 2, 2)]),
         ["avg_pool2d"] = (t => Ops.AvgPool2d(t[0], 2, 1, 1, countIncludePad: false), [Arg.Random(46, -1, 1, 1, 1, 3, 3)]),
         ["adaptive_avg_pool2d"] = (t => Ops.AdaptiveAvgPool2d(t[0], 2, 3), [Arg.Random(47, -1, 1, 1, 1, 3, 4)]),
         ["batch_norm"] = (t => Ops.BatchNorm(t[0], t[1], t[2], null, null, training: true), [Arg.Random(48, -1, 1, 3, 2), Arg.Random(49, 0.5, 1.5, 2), Arg.Random(50, -1, 1, 2)]),
