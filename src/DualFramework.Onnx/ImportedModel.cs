@@ -18,7 +18,8 @@ namespace DualFramework.Onnx;
 /// <para>Training mode (the default for a new module, as for every <see cref="Module"/>; call <c>Eval()</c> for inference)
 /// changes two kinds of nodes in <see cref="Forward(Tensor[])"/>: a BatchNormalization node whose scale or bias is
 /// trainable normalises with the batch statistics and updates its running mean and variance (PyTorch's rule: unbiased
-/// batch variance, weight 1 − momentum of the ONNX node on the new batch); one whose scale and bias are both frozen stays
+/// batch variance, weight 1 − momentum of the ONNX node, or <see cref="OnnxImportOptions.BatchNormMomentum"/>, on the new
+/// batch); one whose scale and bias are both frozen stays
 /// in inference mode, as Keras's frozen BatchNormalization (fine-tuning the top of a pretrained network keeps the
 /// statistics of the frozen part). A Dropout node with a known ratio drops elements with masks from
 /// <see cref="Generator"/>. Evaluation mode and <see cref="Run(Tensor[])"/> use the stored statistics and no dropout.</para>
@@ -41,6 +42,7 @@ public sealed class ImportedModel : Module, IHasGenerator
     private readonly IBackend? _backend;
     private readonly Variable[] _state;
     private readonly bool _static;
+    private readonly double? _batchNormMomentum;
 
     /// <summary>One graph, for the input specs and shape-input values in its key.</summary>
     private sealed class Variant(Graph graph, OnnxImporter.TrainingNodes training, TensorSpec[] specs, Dictionary<string, (TensorSpec Spec, byte[] Data)> key) : IDisposable
@@ -72,6 +74,9 @@ public sealed class ImportedModel : Module, IHasGenerator
         OutputSpecs = outputSpecs;
         Opset = opset;
         _backend = options.Backend;
+        if (options.BatchNormMomentum is { } bm && !(bm >= 0 && bm <= 1))
+            throw new ArgumentOutOfRangeException(nameof(options), $"OnnxImportOptions.BatchNormMomentum must be in [0, 1], got {bm}.");
+        _batchNormMomentum = options.BatchNormMomentum;
         Generator = new Generator(options.DropoutSeed);
         _state = new Variable[state.Length];
         for (int i = 0; i < state.Length; i++) _state[i] = RegisterVariable(state[i].Name, state[i].Variable);
@@ -194,7 +199,7 @@ public sealed class ImportedModel : Module, IHasGenerator
             var args = n.Inputs.Select(Get).ToArray();
             Tensor[] outs;
             if (Training && variant.Training.BatchNormMomentum.TryGetValue(n, out var momentum) && !FrozenBatchNorm(n, stateOf))
-                outs = [TrainingBatchNorm(n, args, momentum, stateOf)];
+                outs = [TrainingBatchNorm(n, args, _batchNormMomentum ?? 1 - momentum, stateOf)];
             else
             {
                 outs = Dispatcher.ApplyMulti(n.Op, n.Attrs, args);
@@ -210,11 +215,12 @@ public sealed class ImportedModel : Module, IHasGenerator
     private static bool FrozenBatchNorm(Node n, Dictionary<Value, Variable> stateOf) =>
         !(stateOf.TryGetValue(n.Inputs[1], out var scale) && scale.Trainable) && !(stateOf.TryGetValue(n.Inputs[2], out var bias) && bias.Trainable);
 
-    // Batch statistics; the running statistics (when they are state) are replaced by PyTorch's update with weight 1 − m.
-    private static Tensor TrainingBatchNorm(Node n, Tensor[] a, double momentum, Dictionary<Value, Variable> stateOf)
+    // Batch statistics; the running statistics (when they are state) are replaced by PyTorch's update, the new batch
+    // weighing newBatchWeight.
+    private static Tensor TrainingBatchNorm(Node n, Tensor[] a, double newBatchWeight, Dictionary<Value, Variable> stateOf)
     {
         double eps = ((BatchNormAttrs)n.Attrs).Eps;
-        var y = Ops.BatchNorm(a[0], a[1], a[2], a[3], a[4], training: true, 1 - momentum, eps, out var mean, out var variance);
+        var y = Ops.BatchNorm(a[0], a[1], a[2], a[3], a[4], training: true, newBatchWeight, eps, out var mean, out var variance);
         if (stateOf.TryGetValue(n.Inputs[3], out var rm)) rm.Assign(mean);
         if (stateOf.TryGetValue(n.Inputs[4], out var rv)) rv.Assign(variance);
         return y;
