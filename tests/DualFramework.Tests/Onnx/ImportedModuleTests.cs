@@ -1,6 +1,7 @@
 using DualFramework.Autodiff;
 using DualFramework.Backends;
 using DualFramework.Data;
+using DualFramework.Distributed;
 using DualFramework.Losses;
 using DualFramework.NN;
 using DualFramework.Onnx;
@@ -234,5 +235,44 @@ public class ImportedModuleTests
         // (The exporter folds the transposed first weight into a constant of its own name.)
         back.StateDict().Keys.Should().BeEquivalentTo(FloatInitializers(bytes));
         back.StateDict().Keys.Should().Contain(["0.1.weight", "0.1.running_mean", "1.weight", "1.bias"]);
+    }
+
+    // Replicas of an imported model (no BatchNorm: replicas would normalise with their own shard's statistics) trained by
+    // DataParallel on half batches end where one process training on whole batches ends.
+    private static Dictionary<string, float[]> TrainDataParallel(byte[] onnx, DataParallel? strategy)
+    {
+        int rank = strategy?.Rank ?? 0;
+        using var scope = TensorScope.Begin();
+        using var onBackend = BackendRegistry.Use(Torch);
+        var imported = OnnxImporter.FromBytes(onnx, new OnnxImportOptions { Backend = Torch });
+        // The head starts from a different seed on each rank: DataParallel's broadcast must replace it.
+        using var model = new Sequential(imported, new Linear(16, 4, rng: new SeededRandom(10 + rank)));
+        using var opt = new Sgd(model.Parameters(), 0.05, momentum: 0.9);
+        using var trainer = new Trainer(model, strategy);
+        trainer.Compile(opt, new CrossEntropyLoss());
+        trainer.Fit(Data(1), 1);
+        return model.NamedVariables().ToDictionary(kv => kv.Key, kv => kv.Value.Value.ToFloatArray());
+    }
+
+    [Test]
+    public void Imported_model_trains_data_parallel_like_one_process()
+    {
+        byte[] onnx;
+        using (TensorScope.Begin())
+        using (var features = new Sequential(new Linear(8, 16, rng: new SeededRandom(5)), new Tanh()))
+            onnx = ModuleExporter.ToModel(features, [Tensor.FromArray(new float[2 * 8], new Shape(2, 8))]).ToByteArray();
+        var single = TrainDataParallel(onnx, null);
+        var replicas = InProcessGroup.Run(2, c => TrainDataParallel(onnx, new DataParallel(c)), TimeSpan.FromMinutes(2));
+        single.Keys.Should().Contain(["0.0.weight", "0.0.bias", "1.weight"]);
+        // The whole batch's gradient sums 16 rows; the replicas sum 8 and average two partial sums: γ_K with K from the
+        // forward fan-ins (8, 16, 4), the softmax and the batch sums, per step, carried by SGD over 6 steps.
+        double gamma = Fp32ErrorModel.Gamma(8 + 16 + 4 + 4 + 16 + 2);
+        foreach (var r in replicas)
+        {
+            r.Keys.Should().BeEquivalentTo(single.Keys);
+            foreach (var (name, want) in single)
+                Fp32ErrorModel.Distance(r[name], want).Should().BeLessThanOrEqualTo(2 * gamma * StepsPerEpoch * Fp32ErrorModel.Norm(want), name);
+        }
+        replicas[1].Should().BeEquivalentTo(replicas[0], o => o.WithStrictOrdering(), "replicas apply identical updates");
     }
 }
