@@ -1,7 +1,11 @@
-// Imports the pretrained ResNet18 (ONNX, from the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18), extracts frozen
-// 512-d features for a few hundred Fashion-MNIST images (upsampled to 224×224, 3 channels) and trains a linear classifier
-// head on them, on either backend. The last stdout line is one JSON object.
-// dotnet run -c Release --project samples/ImportResNet18 -- [--backend torch|graph] [--train N] [--test N] [--data DIR] [--model PATH]
+// Imports the pretrained ResNet18 (ONNX, from the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18) as a Module and
+// adapts it to a few hundred Fashion-MNIST images (upsampled to 224×224, 3 channels), on either backend:
+//   --mode finetune (default): Sequential(ResNet18, Flatten, BatchNorm1d, Linear) trained by the Trainer, with the last
+//                              residual block and the head trainable and everything before it frozen;
+//   --mode features:           frozen 512-d features of the whole network and a linear head on them.
+// The last stdout line is one JSON object.
+// dotnet run -c Release --project samples/ImportResNet18 -- [--mode finetune|features] [--backend torch|graph] [--train N]
+//     [--test N] [--epochs N] [--data DIR] [--model PATH]
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
@@ -13,9 +17,11 @@ using DualFramework.Losses;
 using DualFramework.NN;
 using DualFramework.Onnx;
 using DualFramework.Optim;
+using DualFramework.Training;
 
 string backendName = BackendRegistry.NameFromEnvironmentVariable();
-int trainCount = 300, testCount = 200;
+int trainCount = 300, testCount = 200, epochs = 6;
+string mode = "finetune";
 string? dataDir = null, modelPath = null;
 try
 {
@@ -28,11 +34,14 @@ try
             case "--train": trainCount = int.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--test": testCount = int.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--data": dataDir = Next(); break;
+            case "--mode": mode = Next(); break;
+            case "--epochs": epochs = int.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--model": modelPath = Next(); break;
             default: throw new ArgumentException($"unknown argument '{args[i]}'");
         }
     }
-    if (trainCount < 10 || testCount < 1) throw new ArgumentException("--train must be at least 10 and --test at least 1");
+    if (trainCount < 10 || testCount < 1 || epochs < 1) throw new ArgumentException("--train must be at least 10, --test and --epochs at least 1");
+    if (mode is not ("finetune" or "features")) throw new ArgumentException($"--mode must be finetune or features, got '{mode}'");
     BackendRegistry.SetDefault(backendName);
 }
 catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
@@ -56,80 +65,126 @@ catch (FileNotFoundException e)
 }
 
 var sw = Stopwatch.StartNew();
-using var resnet = OnnxImporter.Load(modelPath);
-Console.WriteLine($"imported {Path.GetFileName(modelPath)}: input {resnet.InputSpecs[0]}, output {resnet.OutputSpecs[0]}, {resnet.Graph.Nodes.Count} nodes");
+double[] means = [123.68, 116.78, 103.94];
 
-// ResNet18 features of images [first, first + count) of a split: 28×28 grey → 224×224 (nearest) × 3 channels, 0–255 minus
-// ImageNet channel means, as the featurizer's CNTK model expects.
-float[] Features(LabeledImages split, int count)
+// 28×28 grey → 224×224 (nearest) × 3 channels, 0–255 minus ImageNet channel means, as the featurizer's CNTK model expects.
+void Preprocess(LabeledImages split, int n, Span<float> input)
 {
-    var result = new float[count * 512];
-    double[] means = [123.68, 116.78, 103.94];
-    var input = new float[3 * 224 * 224];
-    for (int n = 0; n < count; n++)
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < 224; y++)
+            for (int x = 0; x < 224; x++)
+                input[(c * 224 + y) * 224 + x] = (float)(split.Pixels[n * 784 + (y / 8) * 28 + x / 8] - means[c]);
+}
+
+return mode == "finetune" ? FineTune() : FrozenFeatures();
+
+// The output of the second-to-last residual block (ReLU after its Add) in the CNTK export: everything after it — the last
+// block's two convolutions and batch norms — is fine-tuned.
+int FineTune()
+{
+    const string lastBlockInput = "ReLU379_Output_0";
+    using var resnet = OnnxImporter.Load(modelPath, new OnnxImportOptions { BatchNormMomentum = 0.1 });
+    var top = resnet.InitializersAfter(lastBlockInput);
+    resnet.Freeze(n => !top.Contains(n));
+    Console.WriteLine($"imported {Path.GetFileName(modelPath)}: {resnet.StateDict().Count} initializers, {resnet.Parameters().Count()} trainable (last block: {string.Join(", ", top)})");
+
+    var rng = new SeededRandom(0);
+    using var model = new Sequential(resnet, new Flatten(), new BatchNorm1d(512), new Linear(512, 10, rng: rng));
+    Dataset<Batch> Images(LabeledImages split, int count, bool shuffle)
     {
-        for (int c = 0; c < 3; c++)
-            for (int y = 0; y < 224; y++)
-                for (int x = 0; x < 224; x++)
-                    input[(c * 224 + y) * 224 + x] = (float)(split.Pixels[n * 784 + (y / 8) * 28 + x / 8] - means[c]);
-        using var s = TensorScope.Begin();
-        var outputs = resnet.Run(Tensor.FromArray(input, new Shape(1, 3, 224, 224)));
-        outputs[0].ToFloatArray().CopyTo(result, n * 512);
+        var x = new float[count * 3 * 224 * 224];
+        for (int n = 0; n < count; n++) Preprocess(split, n, x.AsSpan(n * 3 * 224 * 224, 3 * 224 * 224));
+        var examples = Dataset.FromArrays(x, [3, 224, 224], split.Labels[..count]);
+        return (shuffle ? examples.Shuffle(1) : examples).Batch(25);
     }
-    return result;
+    var train = Images(data.Train, trainCount, shuffle: true);
+    var test = Images(data.Test, testCount, shuffle: false);
+
+    using var opt = new Adam(model.Parameters(), 1e-3);
+    using var trainer = new Trainer(model);
+    trainer.Compile(opt, new CrossEntropyLoss(), [new Accuracy()]);
+    var history = trainer.Fit(train, epochs);
+    for (int e = 0; e < epochs; e++)
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {e}: loss {history["loss"][e]:F4}, train accuracy {history["accuracy"][e]:F4}, {history["epoch_seconds"][e]:F1} s"));
+    double accuracy = trainer.Evaluate(test)["accuracy"];
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fine-tuned last block + head: test accuracy {accuracy:F4}"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{{\"backend\":\"{backendName}\",\"model\":\"resnet18_finetune_last_block+head\",\"train_images\":{trainCount},\"test_images\":{testCount},\"epochs\":{epochs},\"test_accuracy\":{accuracy:F4},\"seconds\":{sw.Elapsed.TotalSeconds:F1}}}"));
+    return 0;
 }
 
-var trainX = Features(data.Train, trainCount);
-var testX = Features(data.Test, testCount);
-double featureSeconds = sw.Elapsed.TotalSeconds;
-Console.WriteLine($"features: {trainCount} train + {testCount} test images in {featureSeconds:F1} s");
+int FrozenFeatures()
+{
+    // Inference only: initializers as constants let the backend fold and pre-pack the weights.
+    using var resnet = OnnxImporter.Load(modelPath, new OnnxImportOptions { InitializersAsConstants = true });
+    Console.WriteLine($"imported {Path.GetFileName(modelPath)}: input {resnet.InputSpecs[0]}, output {resnet.OutputSpecs[0]}, {resnet.Graph.Nodes.Count} nodes");
 
-// Standardise features with the training statistics, then fit a linear head with Adam (full batch).
-var mean = new double[512];
-var std = new double[512];
-for (int j = 0; j < 512; j++)
-{
-    for (int n = 0; n < trainCount; n++) mean[j] += trainX[n * 512 + j] / trainCount;
-    for (int n = 0; n < trainCount; n++) std[j] += Math.Pow(trainX[n * 512 + j] - mean[j], 2) / trainCount;
-    std[j] = Math.Sqrt(std[j]) + 1e-6;
-}
-void Standardize(float[] x, int count)
-{
-    for (int n = 0; n < count; n++)
-        for (int j = 0; j < 512; j++) x[n * 512 + j] = (float)((x[n * 512 + j] - mean[j]) / std[j]);
-}
-Standardize(trainX, trainCount);
-Standardize(testX, testCount);
+    float[] Features(LabeledImages split, int count)
+    {
+        var result = new float[count * 512];
+        var input = new float[3 * 224 * 224];
+        for (int n = 0; n < count; n++)
+        {
+            Preprocess(split, n, input);
+            using var s = TensorScope.Begin();
+            var outputs = resnet.Run(Tensor.FromArray(input, new Shape(1, 3, 224, 224)));
+            outputs[0].ToFloatArray().CopyTo(result, n * 512);
+        }
+        return result;
+    }
 
-using var head = new Linear(512, 10, rng: new SeededRandom(0));
-using var opt = new Adam(head.Parameters(), 1e-2);
-var loss = new CrossEntropyLoss();
-using var root = TensorScope.Begin();
-var xTrain = Tensor.FromArray(trainX, new Shape(trainCount, 512));
-var yTrain = Tensor.FromArray(data.Train.Labels[..trainCount], new Shape(trainCount));
-var xTest = Tensor.FromArray(testX, new Shape(testCount, 512));
-var yTest = Tensor.FromArray(data.Test.Labels[..testCount], new Shape(testCount));
-double lastLoss = 0;
-for (int step = 0; step < 200; step++)
-{
-    using var s = TensorScope.Begin();
-    opt.ZeroGrad();
-    var l = loss.Compute(head.Call(xTrain), yTrain);
-    l.Backward();
-    opt.Step();
-    lastLoss = l.Item();
+    var trainX = Features(data.Train, trainCount);
+    var testX = Features(data.Test, testCount);
+    double featureSeconds = sw.Elapsed.TotalSeconds;
+    Console.WriteLine($"features: {trainCount} train + {testCount} test images in {featureSeconds:F1} s");
+
+    // Standardise features with the training statistics, then fit a linear head with Adam (full batch).
+    var mean = new double[512];
+    var std = new double[512];
+    for (int j = 0; j < 512; j++)
+    {
+        for (int n = 0; n < trainCount; n++) mean[j] += trainX[n * 512 + j] / trainCount;
+        for (int n = 0; n < trainCount; n++) std[j] += Math.Pow(trainX[n * 512 + j] - mean[j], 2) / trainCount;
+        std[j] = Math.Sqrt(std[j]) + 1e-6;
+    }
+    void Standardize(float[] x, int count)
+    {
+        for (int n = 0; n < count; n++)
+            for (int j = 0; j < 512; j++) x[n * 512 + j] = (float)((x[n * 512 + j] - mean[j]) / std[j]);
+    }
+    Standardize(trainX, trainCount);
+    Standardize(testX, testCount);
+
+    using var head = new Linear(512, 10, rng: new SeededRandom(0));
+    using var opt = new Adam(head.Parameters(), 1e-2);
+    var loss = new CrossEntropyLoss();
+    using var root = TensorScope.Begin();
+    var xTrain = Tensor.FromArray(trainX, new Shape(trainCount, 512));
+    var yTrain = Tensor.FromArray(data.Train.Labels[..trainCount], new Shape(trainCount));
+    var xTest = Tensor.FromArray(testX, new Shape(testCount, 512));
+    var yTest = Tensor.FromArray(data.Test.Labels[..testCount], new Shape(testCount));
+    double lastLoss = 0;
+    for (int step = 0; step < 200; step++)
+    {
+        using var s = TensorScope.Begin();
+        opt.ZeroGrad();
+        var l = loss.Compute(head.Call(xTrain), yTrain);
+        l.Backward();
+        opt.Step();
+        lastLoss = l.Item();
+    }
+    double accuracy;
+    using (var s = TensorScope.Begin())
+    using (Autograd.NoGrad())
+    {
+        var predicted = Ops.ArgMax(head.Eval().Call(xTest), 1);
+        accuracy = Ops.Mean(Ops.Cast(Ops.Equal(predicted, yTest), DType.Float32)).Item();
+    }
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"head: final train loss {lastLoss:F4}, test accuracy {accuracy:F4}"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{{\"backend\":\"{backendName}\",\"model\":\"resnet18_features+linear\",\"train_images\":{trainCount},\"test_images\":{testCount},\"test_accuracy\":{accuracy:F4},\"seconds\":{sw.Elapsed.TotalSeconds:F1}}}"));
+    return 0;
 }
-double accuracy;
-using (var s = TensorScope.Begin())
-using (Autograd.NoGrad())
-{
-    var predicted = Ops.ArgMax(head.Call(xTest), 1);
-    accuracy = Ops.Mean(Ops.Cast(Ops.Equal(predicted, yTest), DType.Float32)).Item();
-}
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"head: final train loss {lastLoss:F4}, test accuracy {accuracy:F4}"));
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"{{\"backend\":\"{backendName}\",\"model\":\"resnet18_features+linear\",\"train_images\":{trainCount},\"test_images\":{testCount},\"test_accuracy\":{accuracy:F4},\"seconds\":{sw.Elapsed.TotalSeconds:F1}}}"));
-return 0;
 
 static string? FindResNet18()
 {

@@ -21,6 +21,7 @@ public static partial class OnnxImporter
         private readonly IReadOnlySet<string> needed;
         private readonly Func<string, (TensorSpec Spec, byte[] Data)>? _inputValue;
         private readonly Dictionary<Value, string> _dataInputs = new(ReferenceEqualityComparer.Instance);
+        private readonly Dictionary<Value, string> _stateInputs = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<Value, (TensorSpec Spec, byte[] Data)> _folded = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<string, string> _deferred = new(StringComparer.Ordinal);
         private readonly List<string> _shapeInputs = [];
@@ -49,11 +50,22 @@ public static partial class OnnxImporter
         /// <summary>True when some node could not be built because it needs a shape-input value (probe only).</summary>
         public bool HasDeferred => _deferred.Count > 0;
 
+        /// <summary>Nodes that behave differently in training mode (see <see cref="TrainingNodes"/>).</summary>
+        public TrainingNodes Training { get; } = new();
+
         public void AddDataInput(string name, TensorSpec spec)
         {
             var v = Graph.AddInput(spec, name);
             Values[name] = v;
             _dataInputs[v] = name;
+        }
+
+        /// <summary>Adds a graph input for a float initializer that is a state variable of the model.</summary>
+        public void AddStateInput(string name, TensorSpec spec)
+        {
+            var v = Graph.AddInput(spec, name);
+            Values[name] = v;
+            _stateInputs[v] = name;
         }
 
         public Value Get(string name, string what)
@@ -135,7 +147,8 @@ public static partial class OnnxImporter
             if (_folded.TryGetValue(v, out var f)) return f;
             if (v.IsInput)
             {
-                if (!_dataInputs.TryGetValue(v, out var name)) return null; // a trainable parameter
+                if (!_dataInputs.TryGetValue(v, out var name))
+                    throw new InitializerNeededException(_stateInputs[v]); // a state variable: make it a constant and rebuild
                 if (_inputValue == null) throw new ShapeInputNeededException(name);
                 var value = _inputValue(name);
                 if (!_shapeInputs.Contains(name)) _shapeInputs.Add(name);

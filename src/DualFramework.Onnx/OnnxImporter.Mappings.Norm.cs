@@ -50,7 +50,13 @@ public static partial class OnnxImporter
             if (Int("spatial", 1) != 1) throw Bad("spatial=0 is not supported");
             double eps = Float("epsilon", 1e-5f);
             bool training = opset >= 14 && Int("training_mode", 0) != 0;
-            if (!training) return Node(OpSet.BatchNorm, new BatchNormAttrs(false, eps), In(0), In(1), In(2), In(3), In(4));
+            if (!training)
+            {
+                var bn = Node(OpSet.BatchNorm, new BatchNormAttrs(false, eps), In(0), In(1), In(2), In(3), In(4));
+                // In a module in training mode this node normalises with batch statistics (ImportedModel.Forward).
+                Training.BatchNormMomentum[bn.Producer!] = Float("momentum", 0.9f);
+                return bn;
+            }
             // Training mode: normalise with the batch statistics (biased variance) and output the updated running statistics.
             var x = Float(In(0));
             int rank = x.Spec.Shape.Rank;
@@ -98,15 +104,30 @@ public static partial class OnnxImporter
                 if (mode == null) throw Bad("a training_mode that is not a model constant is not supported");
                 if (mode.Any(b => b != 0))
                 {
-                    byte[]? ratio = Has(1) && ConstData.TryGetValue(_n.Input[1], out var r) ? r.Data : null;
-                    bool zero = ratio != null && ratio.All(b => b == 0);
+                    byte[]? known = Has(1) && KnownValue(1) is { } kv ? kv.Data : null;
+                    bool zero = known != null && known.All(b => b == 0);
                     if (!zero) throw Bad("training_mode=true with a ratio that is not a constant 0 (a random mask) is not supported");
                 }
             }
             var x = In(0);
             if (_n.Output.Count > 1 && needed.Contains(_n.Output[1]))
                 _more.Add(Filled(x.Spec.Shape.ToArray(), 1, DType.Bool));
+            // In a module in training mode the ratio applies: a no-op reshape marks the place (ImportedModel.Forward).
+            double ratio = opset >= 12 ? (Has(1) ? (KnownValue(1) is { } r ? ScalarOf(r) : double.NaN) : 0.5) : Float("ratio", 0.5f);
+            if (ratio > 0 && x.Spec.DType.IsFloating())
+            {
+                var marked = Node(OpSet.Reshape, new ShapeAttrs(x.Spec.Shape.ToArray()), x);
+                Training.DropoutRatio[marked.Producer!] = ratio;
+                return marked;
+            }
             return x;
+        }
+
+        private double ScalarOf((TensorSpec Spec, byte[] Data) c)
+        {
+            using var s = TensorScope.Begin();
+            var v = Tensor.FromBytes(c.Data, c.Spec, options.Backend).ToDoubleArray();
+            return v.Length == 1 ? v[0] : throw Bad("ratio must be a scalar");
         }
     }
 }

@@ -6,9 +6,17 @@ namespace DualFramework.Onnx;
 
 public static partial class OnnxImporter
 {
-    /// <summary>The graph built by <see cref="ImportPlan.Build"/> (null when some node needed an unknown shape-input value)
-    /// and the inputs whose values it used (or would need).</summary>
-    internal sealed record BuildResult(Graph? Graph, IReadOnlyList<string> ShapeInputs);
+    /// <summary>The graph built by <see cref="ImportPlan.Build"/> (null when some node needed an unknown shape-input value),
+    /// the inputs whose values it used (or would need), and the nodes that behave differently in training mode.</summary>
+    internal sealed record BuildResult(Graph? Graph, IReadOnlyList<string> ShapeInputs, TrainingNodes Training);
+
+    /// <summary>Nodes of a built graph that behave differently in training mode: BatchNormalization nodes (imported in
+    /// inference form) with their ONNX momentum, and the no-op nodes that mark where a Dropout node was, with its ratio.</summary>
+    internal sealed class TrainingNodes
+    {
+        public Dictionary<Node, double> BatchNormMomentum { get; } = new(ReferenceEqualityComparer.Instance);
+        public Dictionary<Node, double> DropoutRatio { get; } = new(ReferenceEqualityComparer.Instance);
+    }
 
     /// <summary>
     /// Everything needed to (re)build the graph of a model: its live nodes, inputs, initializer data (read once and shared
@@ -17,23 +25,27 @@ public static partial class OnnxImporter
     /// </summary>
     internal sealed class ImportPlan(OnnxImportOptions options, int opset, IReadOnlyList<NodeProto> live, IReadOnlySet<string> needed,
         IReadOnlyList<(string Name, TensorSpec Spec)> inputs, IReadOnlyList<(string Name, TensorSpec Spec, byte[] Data)> constants,
-        IReadOnlyList<(string Name, TensorSpec Spec)> trainable, IReadOnlyList<string> outputNames)
+        IReadOnlyList<(string Name, TensorSpec Spec)> state, IReadOnlyList<string> outputNames)
     {
         public IReadOnlyList<string> OutputNames => outputNames;
 
+        /// <summary>The live ONNX nodes, in order.</summary>
+        public IReadOnlyList<NodeProto> Nodes => live;
+
         /// <param name="inputValue">The value of a model input by name, or null for the probe (values unknown).</param>
-        public BuildResult Build(Func<string, (TensorSpec Spec, byte[] Data)>? inputValue)
+        /// <param name="inputSpecs">Specs of the model inputs for this build; null for the declared ones.</param>
+        public BuildResult Build(Func<string, (TensorSpec Spec, byte[] Data)>? inputValue, IReadOnlyList<TensorSpec>? inputSpecs = null)
         {
             var b = new Builder(options, opset, needed, inputValue);
-            foreach (var (name, spec) in inputs) b.AddDataInput(name, spec);
+            for (int i = 0; i < inputs.Count; i++) b.AddDataInput(inputs[i].Name, inputSpecs?[i] ?? inputs[i].Spec);
             foreach (var (name, spec, data) in constants)
             {
                 b.Values[name] = b.Graph.AddConstant(spec, data, name);
                 b.ConstData[name] = (spec, data);
             }
-            foreach (var (name, spec) in trainable) b.Values[name] = b.Graph.AddInput(spec, name);
+            foreach (var (name, spec) in state) b.AddStateInput(name, spec);
             foreach (var n in live) b.Import(n);
-            if (b.HasDeferred) return new BuildResult(null, b.ShapeInputs);
+            if (b.HasDeferred) return new BuildResult(null, b.ShapeInputs, b.Training);
             foreach (var o in outputNames) b.Graph.AddOutput(b.Get(o, "graph output"));
             try
             {
@@ -45,7 +57,7 @@ public static partial class OnnxImporter
             }
             // Nodes that only computed shape arguments (folded into attributes) are dropped.
             new DeadCodeElimination().Run(b.Graph);
-            return new BuildResult(b.Graph, b.ShapeInputs);
+            return new BuildResult(b.Graph, b.ShapeInputs, b.Training);
         }
     }
 

@@ -1,3 +1,4 @@
+using DualFramework.Backends;
 using DualFramework.IR;
 using DualFramework.NN;
 using DualFramework.Onnx.Proto;
@@ -94,27 +95,44 @@ public static partial class OnnxImporter
             if (inits.Contains(i.Name)) continue; // IR < 4 models list initializers as inputs too
             inputs.Add((i.Name, InputSpec(i, options)));
         }
+        // Running statistics of BatchNormalization nodes are buffers (never trainable).
+        var runningStats = new HashSet<string>(live.Where(n => n.OpType == "BatchNormalization").SelectMany(n => n.Input.Skip(3).Take(2)), StringComparer.Ordinal);
         var constants = new List<(string Name, TensorSpec Spec, byte[] Data)>();
-        var trainable = new List<(string Name, TensorSpec Spec, byte[] Data)>();
+        var state = new List<(string Name, TensorSpec Spec, byte[] Data)>();
         foreach (var t in g.Initializer)
         {
             if (!needed.Contains(t.Name)) continue; // only dead nodes use it
             var (spec, data) = TensorData.Read(t, options, baseDirectory);
-            if (options.TrainableInitializers && spec.DType.IsFloating()) trainable.Add((t.Name, spec, data));
+            if (!options.InitializersAsConstants && spec.DType.IsFloating()) state.Add((t.Name, spec, data));
             else constants.Add((t.Name, spec, data));
         }
-        var parameters = trainable.Select(p => new Variable(Tensor.FromBytes(p.Data, p.Spec).DetachFromScope(), true, p.Name)).ToArray();
-        var plan = new ImportPlan(options, opset, live, needed, inputs, constants, trainable.Select(p => (p.Name, p.Spec)).ToList(),
-            g.Output.Select(o => o.Name).ToList());
-
-        var probe = plan.Build(null);
         var inputNames = inputs.Select(i => i.Name).ToArray();
-        var outputNames = plan.OutputNames.ToArray();
-        if (probe.Graph != null)
-            return new ImportedModel(probe.Graph, inputs.Count, inputNames, outputNames, parameters, opset, options.Backend);
-        // The graph depends on the values of shape inputs: it is built per value set when the model runs.
-        var outputSpecs = g.Output.Select(o => DeclaredSpec(o, options)).ToArray();
-        return new ImportedModel(plan, inputs.Select(i => i.Spec).ToArray(), inputNames, outputNames, outputSpecs, probe.ShapeInputs, parameters, opset, options.Backend);
+        var outputNames = g.Output.Select(o => o.Name).ToArray();
+        while (true)
+        {
+            var plan = new ImportPlan(options, opset, live, needed, inputs, constants, state.Select(p => (p.Name, p.Spec)).ToList(), outputNames);
+            BuildResult probe;
+            try
+            {
+                probe = plan.Build(null);
+            }
+            catch (InitializerNeededException e)
+            {
+                // A float initializer used as a shape, ratio or bound: it stays a constant (and out of the state dict).
+                int k = state.FindIndex(p => p.Name == e.Initializer);
+                constants.Add(state[k]);
+                state.RemoveAt(k);
+                continue;
+            }
+            var backend = options.Backend ?? BackendRegistry.Default;
+            var variables = state.Select(p => (p.Name, new Variable(Tensor.FromBytes(p.Data, p.Spec, backend).DetachFromScope(),
+                trainable: !runningStats.Contains(p.Name)))).ToArray();
+            var outputSpecs = probe.Graph?.Outputs.Select(v => v.Spec).ToArray() ?? g.Output.Select(o => DeclaredSpec(o, options)).ToArray();
+            // A graph that depends on the values of shape inputs is built per value set when the model runs.
+            var imported = new ImportedModel(plan, probe, inputs.Select(i => i.Spec).ToArray(), inputNames, outputNames, outputSpecs, variables, opset, options);
+            if (options.Trainable is { } trainable) imported.Freeze(n => !trainable(n));
+            return imported;
+        }
     }
 
     /// <summary>The ONNX op types the importer maps.</summary>

@@ -147,7 +147,7 @@ public static class ConformanceRunner
         // Unsupported ops are reported before looking at the data (sequence/optional data would not parse as tensors).
         try
         {
-            OnnxImporter.FromModel(model.Clone(), new OnnxImportOptions { Backend = backend }, dir).Dispose();
+            OnnxImporter.FromModel(model.Clone(), new OnnxImportOptions { Backend = backend, InitializersAsConstants = true }, dir).Dispose();
         }
         catch (OnnxImportException e) when (IsUnsupported(e))
         {
@@ -191,7 +191,7 @@ public static class ConformanceRunner
         ImportedModel imported;
         try
         {
-            imported = OnnxImporter.FromModel(model, new OnnxImportOptions { Backend = backend }, dir);
+            imported = OnnxImporter.FromModel(model, new OnnxImportOptions { Backend = backend, InitializersAsConstants = true }, dir);
         }
         catch (OnnxImportException e)
         {

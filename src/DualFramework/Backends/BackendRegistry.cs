@@ -103,6 +103,50 @@ public static class BackendRegistry
         get { lock (Lock) return Instances.Values.ToArray(); }
     }
 
+    /// <summary>
+    /// Disposes every backend this registry created (those that are <see cref="IDisposable"/>: e.g. the graph backend's
+    /// ONNX Runtime sessions and options) and forgets them, so a later <see cref="Get"/> creates a new one; the process-wide
+    /// default (and this thread's <see cref="Use"/> override) is reset when it was one of them. Tensors of a disposed
+    /// backend must not be used afterwards. Returns how many backends were forgotten.
+    /// </summary>
+    /// <exception cref="AggregateException">Some backends threw while being disposed (all were still forgotten).</exception>
+    public static int DisposeLoaded()
+    {
+        IComputeBackend[] created;
+        lock (Lock)
+        {
+            created = Instances.Values.Distinct().ToArray();
+            Instances.Clear();
+        }
+        return Forget(created);
+    }
+
+    /// <summary>Disposes and forgets the backend called <paramref name="name"/> if this registry created it (see
+    /// <see cref="DisposeLoaded"/>); returns false when there was none.</summary>
+    public static bool Dispose(string name)
+    {
+        IComputeBackend? b;
+        lock (Lock)
+            if (!Instances.Remove(name, out b)) return false;
+        Forget([b]);
+        return true;
+    }
+
+    private static int Forget(IComputeBackend[] created)
+    {
+        lock (Lock)
+            if (_default != null && created.Contains(_default)) _default = null;
+        if (_threadDefault != null && created.Contains(_threadDefault)) _threadDefault = null;
+        var errors = new List<Exception>();
+        foreach (var b in created)
+        {
+            try { (b as IDisposable)?.Dispose(); }
+            catch (Exception e) { errors.Add(e); }
+        }
+        if (errors.Count > 0) throw new AggregateException("Disposing backends failed.", errors);
+        return created.Length;
+    }
+
     /// <summary>The backend called <paramref name="name"/>, created on first use.</summary>
     /// <exception cref="ArgumentException">No such backend can be found.</exception>
     public static IComputeBackend Get(string name)

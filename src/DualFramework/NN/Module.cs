@@ -15,49 +15,101 @@ public abstract class Module : IDisposable
     private readonly List<(string Name, Variable V)> _parameters = [];
     private readonly List<(string Name, Variable V)> _buffers = [];
     private readonly List<(string Name, Module M)> _children = [];
+    private Module? _parent;
     private bool _disposed;
 
     /// <summary>Name of this module inside its parent ("" for a root).</summary>
     public string LocalName { get; private set; } = "";
 
+    /// <summary>Dotted path of this module from the root module that owns it ("" for a root), e.g. <c>encoder.fc1</c>.
+    /// Every variable's <see cref="Variable.Name"/> is this path joined with the variable's local name.</summary>
+    public string FullName => _parent == null ? "" : Join(_parent.FullName, LocalName);
+
     /// <summary>True in training mode (the default); affects dropout and batch normalisation.</summary>
     public bool Training { get; private set; } = true;
 
     /// <summary>Registers a trainable parameter that takes ownership of <paramref name="init"/>.</summary>
-    protected Variable RegisterParameter(string name, Tensor init) => Register(_parameters, name, new Variable(init, trainable: true, name));
+    protected Variable RegisterParameter(string name, Tensor init) => Register(_parameters, name, new Variable(init, trainable: true));
 
     /// <summary>Registers a non-trainable buffer (saved in the state dict, not optimised).</summary>
-    protected Variable RegisterBuffer(string name, Tensor init) => Register(_buffers, name, new Variable(init, trainable: false, name));
+    protected Variable RegisterBuffer(string name, Tensor init) => Register(_buffers, name, new Variable(init, trainable: false));
+
+    /// <summary>
+    /// Registers an existing variable, taking ownership of it: as a parameter when <see cref="Variable.Trainable"/>, else as
+    /// a buffer. Unlike <see cref="RegisterParameter"/>, <paramref name="name"/> may contain '.' (for state whose names come
+    /// from elsewhere, e.g. ONNX initializers named <c>layer1.0.conv1.weight</c>); its first segment must not be the name of
+    /// a child module.
+    /// </summary>
+    protected Variable RegisterVariable(string name, Variable variable)
+    {
+        ArgumentNullException.ThrowIfNull(variable);
+        if (string.IsNullOrEmpty(name)) throw new ArgumentException("A variable name must be non-empty.", nameof(name));
+        CheckUnique(name);
+        return Add(variable.Trainable ? _parameters : _buffers, name, variable);
+    }
 
     private Variable Register(List<(string, Variable)> list, string name, Variable v)
     {
         CheckName(name);
+        return Add(list, name, v);
+    }
+
+    private Variable Add(List<(string, Variable)> list, string name, Variable v)
+    {
         list.Add((name, v));
+        // The name is assigned here, once: the full path from the root (updated once more if this module is attached to
+        // a parent later), never by enumeration.
+        v.Name = Join(FullName, name);
         return v;
     }
 
-    /// <summary>Registers a child module under <paramref name="name"/>.</summary>
+    /// <summary>
+    /// Registers a child module under <paramref name="name"/>. The child's variables are renamed once, here, to their full
+    /// dotted path from this module's root (a module built before it was attached had names relative to itself).
+    /// </summary>
     protected T RegisterModule<T>(string name, T module) where T : Module
     {
+        ArgumentNullException.ThrowIfNull(module);
         CheckName(name);
-        if (!string.IsNullOrEmpty(module.LocalName)) throw new ArgumentException($"Module '{module.LocalName}' is already registered in another parent.", nameof(module));
+        if (module._parent != null)
+            throw new ArgumentException($"Module '{module.FullName}' ({module.GetType().Name}) is already registered in another parent.", nameof(module));
+        if (ReferenceEquals(module, this) || NamedModules().Any(m => ReferenceEquals(m.Module, module)) || module.NamedModules().Any(m => ReferenceEquals(m.Module, this)))
+            throw new ArgumentException($"Registering {module.GetType().Name} as '{name}' in {GetType().Name} would make a cycle or share a module.", nameof(module));
         module.LocalName = name;
+        module._parent = this;
         _children.Add((name, module));
+        module.RenameVariables();
         return module;
+    }
+
+    // Gives every variable of this subtree its full path from the root; runs when the subtree is attached to a parent.
+    private void RenameVariables()
+    {
+        var prefix = FullName;
+        foreach (var (n, v) in Walk(prefix, m => m._parameters, trainableOnly: false)) v.Name = n;
+        foreach (var (n, v) in Walk(prefix, m => m._buffers, trainableOnly: false)) v.Name = n;
     }
 
     private void CheckName(string name)
     {
         if (string.IsNullOrEmpty(name) || name.Contains('.'))
             throw new ArgumentException($"Invalid name '{name}': names must be non-empty and contain no '.'.", nameof(name));
-        if (_parameters.Any(p => p.Name == name) || _buffers.Any(b => b.Name == name) || _children.Any(c => c.Name == name))
+        CheckUnique(name);
+    }
+
+    private void CheckUnique(string name)
+    {
+        var head = name.Split('.')[0];
+        if (_parameters.Any(p => p.Name == name) || _buffers.Any(b => b.Name == name) || _children.Any(c => c.Name == name || c.Name == head)
+            || _parameters.Concat(_buffers).Any(p => p.Name.Split('.')[0] == name))
             throw new ArgumentException($"'{name}' is already registered in {GetType().Name}.", nameof(name));
     }
 
     /// <summary>Direct children with their names.</summary>
     public IEnumerable<(string Name, Module Module)> NamedChildren() => _children.Select(c => (c.Name, c.M));
 
-    /// <summary>This module and all descendants, with dotted names ("" for this one).</summary>
+    /// <summary>This module and all descendants, with dotted names relative to this module, after
+    /// <paramref name="prefix"/> ("" for this one).</summary>
     public IEnumerable<(string Name, Module Module)> NamedModules(string prefix = "")
     {
         yield return (prefix, this);
@@ -66,56 +118,77 @@ public abstract class Module : IDisposable
                 yield return d;
     }
 
-    /// <summary>All trainable parameters with dotted names, in registration order (own first, then children's).</summary>
-    public IEnumerable<(string Name, Variable Parameter)> NamedParameters(string prefix = "") => Walk(prefix, m => m._parameters);
+    /// <summary>
+    /// Trainable parameters of this module and its descendants (own first, then children's, in registration order), with
+    /// dotted names relative to this module after <paramref name="prefix"/>. Frozen parameters (see <see cref="Freeze"/>)
+    /// are left out. Enumerating renames nothing: <see cref="Variable.Name"/> stays the full path from the root.
+    /// </summary>
+    public IEnumerable<(string Name, Variable Parameter)> NamedParameters(string prefix = "") => Walk(prefix, m => m._parameters, trainableOnly: true);
 
-    /// <summary>All buffers with dotted names.</summary>
-    public IEnumerable<(string Name, Variable Buffer)> NamedBuffers(string prefix = "") => Walk(prefix, m => m._buffers);
+    /// <summary>All buffers with dotted names relative to this module after <paramref name="prefix"/>.</summary>
+    public IEnumerable<(string Name, Variable Buffer)> NamedBuffers(string prefix = "") => Walk(prefix, m => m._buffers, trainableOnly: false);
 
-    /// <summary>All trainable parameters.</summary>
+    /// <summary>All trainable (not frozen) parameters.</summary>
     public IEnumerable<Variable> Parameters() => NamedParameters().Select(p => p.Parameter);
 
     /// <summary>Total number of trainable scalars.</summary>
     public long ParameterCount() => Parameters().Sum(p => p.Spec.Shape.NumElements);
 
-    private IEnumerable<(string, Variable)> Walk(string prefix, Func<Module, List<(string Name, Variable V)>> select)
+    private IEnumerable<(string, Variable)> Walk(string prefix, Func<Module, List<(string Name, Variable V)>> select, bool trainableOnly)
     {
         foreach (var (n, v) in select(this))
-        {
-            v.Name = Join(prefix, n);
-            yield return (v.Name, v);
-        }
+            if (!trainableOnly || v.Trainable)
+                yield return (Join(prefix, n), v);
         foreach (var (n, m) in _children)
-            foreach (var d in m.Walk(Join(prefix, n), select))
+            foreach (var d in m.Walk(Join(prefix, n), select, trainableOnly))
                 yield return d;
     }
 
     private static string Join(string prefix, string name) => prefix.Length == 0 ? name : prefix + "." + name;
 
-    /// <summary>Sets training mode on this module and all descendants; returns this.</summary>
-    public Module Train(bool training = true)
+    /// <summary>
+    /// Freezes the parameters of this module and its descendants whose names (relative to this module) match
+    /// <paramref name="where"/> (all when null): they stay in the state dict but stop requiring gradients and leave
+    /// <see cref="Parameters"/>. Create optimizers (and compile trainers) after freezing. Returns how many changed.
+    /// </summary>
+    public int Freeze(Func<string, bool>? where = null) => SetTrainable(false, where);
+
+    /// <summary>Makes frozen parameters whose names (relative to this module) match <paramref name="where"/> (all when null)
+    /// trainable again; returns how many changed.</summary>
+    public int Unfreeze(Func<string, bool>? where = null) => SetTrainable(true, where);
+
+    private int SetTrainable(bool trainable, Func<string, bool>? where)
     {
-        foreach (var (_, m) in NamedModules()) m.Training = training;
-        return this;
+        int changed = 0;
+        foreach (var (n, v) in Walk("", m => m._parameters, trainableOnly: false))
+            if (v.Trainable != trainable && (where == null || where(n)))
+            {
+                v.SetTrainable(trainable);
+                changed++;
+            }
+        return changed;
     }
 
-    /// <summary>Sets evaluation mode (same as <c>Train(false)</c>).</summary>
-    public Module Eval() => Train(false);
+    /// <summary>Sets training mode on this module and all descendants. The typed, fluent forms are the extension methods
+    /// <see cref="ModuleExtensions.Train{T}(T, bool)"/> and <see cref="ModuleExtensions.Eval{T}(T)"/>.</summary>
+    public void SetTraining(bool training)
+    {
+        foreach (var (_, m) in NamedModules()) m.Training = training;
+    }
 
-    /// <summary>Current values of every parameter and buffer by dotted name (live tensors, not copies).</summary>
+    /// <summary>Current values of every parameter (frozen or not) and buffer by dotted name (live tensors, not copies).</summary>
     public IReadOnlyDictionary<string, Tensor> StateDict()
     {
         var d = new Dictionary<string, Tensor>();
-        foreach (var (n, v) in NamedParameters()) d[n] = v.Value;
-        foreach (var (n, v) in NamedBuffers()) d[n] = v.Value;
+        foreach (var (n, v) in NamedVariables()) d[n] = v.Value;
         return d;
     }
 
-    /// <summary>All variables (parameters then buffers) by dotted name.</summary>
+    /// <summary>All variables (parameters, frozen ones included, then buffers) by dotted name relative to this module.</summary>
     public IReadOnlyDictionary<string, Variable> NamedVariables()
     {
         var d = new Dictionary<string, Variable>();
-        foreach (var (n, v) in NamedParameters()) d[n] = v;
+        foreach (var (n, v) in Walk("", m => m._parameters, trainableOnly: false)) d[n] = v;
         foreach (var (n, v) in NamedBuffers()) d[n] = v;
         return d;
     }
@@ -165,14 +238,28 @@ public abstract class Module : IDisposable
     public virtual Tensor Forward(Tensor input) =>
         throw new NotSupportedException($"{GetType().Name} does not take a single tensor input.");
 
-    /// <summary>Frees every variable of this module and its descendants.</summary>
+    /// <summary>Frees every variable of this module and its descendants (see <see cref="Dispose(bool)"/>).</summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>True once <see cref="Dispose()"/> ran.</summary>
+    protected bool IsDisposed => _disposed;
+
+    /// <summary>
+    /// Frees what this module owns: its variables and child modules. Override to free more (compiled graphs, native
+    /// handles), and call the base implementation. Runs once; <paramref name="disposing"/> is false only from a finalizer
+    /// a derived class may add (then free only unmanaged state).
+    /// </summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (!disposing) return;
         foreach (var (_, v) in _parameters) v.Dispose();
         foreach (var (_, v) in _buffers) v.Dispose();
         foreach (var (_, m) in _children) m.Dispose();
-        GC.SuppressFinalize(this);
     }
 }

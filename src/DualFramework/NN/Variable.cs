@@ -23,11 +23,26 @@ public sealed class Variable : IDisposable
         _value = Adopt(value);
     }
 
-    /// <summary>Hierarchical name (e.g. <c>encoder.fc1.weight</c>), set when the owning module is registered.</summary>
+    /// <summary>
+    /// Full dotted path from the root module that owns the variable (e.g. <c>encoder.fc1.weight</c>): set when it is
+    /// registered and updated once when its module is attached to a parent; enumerating a sub-module never changes it.
+    /// Optimizer state and checkpoints use this name.
+    /// </summary>
     public string Name { get; internal set; }
 
-    /// <summary>True for parameters updated by optimizers.</summary>
-    public bool Trainable { get; }
+    /// <summary>True for parameters updated by optimizers (false for buffers and frozen parameters, see
+    /// <see cref="Module.Freeze"/>).</summary>
+    public bool Trainable { get; private set; }
+
+    /// <summary>Freezes or unfreezes: sets <see cref="Trainable"/> and whether the value requires gradients.</summary>
+    internal void SetTrainable(bool trainable)
+    {
+        if (trainable && !_value.DType.IsFloating())
+            throw new InvalidOperationException($"Variable '{Name}' ({Spec}) cannot be trainable: it is not floating.");
+        Trainable = trainable;
+        _value.Grad = null;
+        _value.RequiresGrad = trainable;
+    }
 
     /// <summary>The current value.</summary>
     public Tensor Value => _value;

@@ -17,7 +17,10 @@ namespace DualFramework.Training;
 /// <see cref="DistributionStrategy"/> each rank's trainer trains its replica on its shard of every batch, with gradients
 /// averaged over replicas (docs/distributed.md).
 /// </summary>
-public sealed class Trainer
+/// <remarks>The trainer owns what it creates (the compiled train, eval, gradient and update steps and their backend
+/// buffers) and frees it in <see cref="Dispose"/>; the model, the optimizer, the loss and the metrics belong to the
+/// caller.</remarks>
+public sealed class Trainer : IDisposable
 {
     private Optimizer? _optimizer;
     private Loss? _loss;
@@ -25,6 +28,7 @@ public sealed class Trainer
     private CompiledFunction? _trainFn, _evalFn, _gradFn, _updateFn;
     private Module[]? _modules;
     private Variable? _firstParameter;
+    private bool _disposed;
 
     /// <summary>Creates a trainer for <paramref name="model"/>, optionally one replica of a data-parallel group.</summary>
     public Trainer(Module model, DistributionStrategy? strategy = null)
@@ -89,23 +93,41 @@ public sealed class Trainer
     /// <summary>Set by a callback to end <see cref="Fit"/> after the current epoch.</summary>
     public bool StopTraining { get; set; }
 
-    private static InvalidOperationException NotCompiled() => new("Call Trainer.Compile(optimizer, loss, metrics) first.");
+    private InvalidOperationException NotCompiled() =>
+        _disposed ? new ObjectDisposedException(nameof(Trainer)) : new("Call Trainer.Compile(optimizer, loss, metrics) first.");
 
     /// <summary>Sets the optimizer, the loss, the metrics and optional gradient clipping.</summary>
     public void Compile(Optimizer optimizer, Loss loss, IEnumerable<Metric>? metrics = null, double? clipNorm = null)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         _optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer));
         _loss = loss ?? throw new ArgumentNullException(nameof(loss));
         _metrics = metrics?.ToArray() ?? [];
         if (_metrics.Select(m => m.Name).Distinct().Count() != _metrics.Length) throw new ArgumentException("Metric names must be distinct.", nameof(metrics));
         ClipNorm = clipNorm;
+        DisposeSteps();
+        _modules = null;
+        _firstParameter = null;
+    }
+
+    private void DisposeSteps()
+    {
         _trainFn?.Dispose();
         _evalFn?.Dispose();
         _gradFn?.Dispose();
         _updateFn?.Dispose();
         _trainFn = _evalFn = _gradFn = _updateFn = null;
-        _modules = null;
-        _firstParameter = null;
+    }
+
+    /// <summary>Frees the compiled steps (and the backend buffers they hold). The model and the optimizer are not
+    /// disposed: they belong to the caller. Using the trainer afterwards throws <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        DisposeSteps();
+        _optimizer = null;
+        _loss = null;
     }
 
     /// <summary>One optimisation step on a batch: forward, loss, backward, (clip), update. Returns the loss; updates

@@ -1,5 +1,6 @@
 using DualFramework.IR;
 using DualFramework.IR.Passes;
+using DualFramework.NN;
 using DualFramework.Operators;
 using FluentAssertions;
 using NUnit.Framework;

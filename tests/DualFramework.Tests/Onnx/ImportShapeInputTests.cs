@@ -64,7 +64,7 @@ public class ImportShapeInputTests
         model.Run(Torch, X(), S(4, -1))[0].Shape.Should().Be(new Shape(4, 6));
         model.GraphCount.Should().Be(2, "a value seen before reuses its graph");
         model.GraphFor(X(), S(6, 4)).Nodes.Select(n => n.Op.Name).Should().Equal("reshape", "relu");
-        model.Forward(X(), S(3, 8))[0].Shape.Should().Be(new Shape(3, 8));
+        model.Forward([X(), S(3, 8)])[0].Shape.Should().Be(new Shape(3, 8));
     }
 
     [Test]

@@ -287,16 +287,16 @@ public class ImportTests
     // ---- fine-tuning ----
 
     [Test]
-    public void TrainableInitializers_SgdReducesLoss()
+    public void Initializers_are_state_and_Sgd_reduces_the_loss()
     {
         using var s = TensorScope.Begin();
         var m = Mlp();
         var x = Rand(11, 8, 6);
         var bytes = ModuleExporter.ToModel(m, [x], new ModuleExportOptions { DynamicBatch = false }).ToByteArray();
-        using var model = OnnxImporter.FromBytes(bytes, new OnnxImportOptions { TrainableInitializers = true, Backend = Torch });
-        model.Parameters.Should().HaveCount(4);
+        using var model = OnnxImporter.FromBytes(bytes, new OnnxImportOptions { Backend = Torch });
+        model.Parameters().Should().HaveCount(4);
         var target = Tensor.FromArray(NNRef.RandF(12, 8 * 4, -0.5, 0.5), new Shape(8, 4));
-        var opt = new Sgd(model.Parameters, 0.1);
+        var opt = new Sgd(model.Parameters(), 0.1);
         double first = 0, last = 0;
         for (int step = 0; step < 10; step++)
         {
