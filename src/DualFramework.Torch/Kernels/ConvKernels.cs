@@ -11,17 +11,15 @@ internal static class ConvKernels
 {
     public static void Register(KernelTable t)
     {
-        t.Add(OpSet.Conv, (x, a, _) =>
+        t.Add(OpSet.Conv, (x, c, _) =>
         {
-            var c = a;
             var bias = x.Length == 3 ? Operand(x, 2) : null;
             return c.SpatialRank == 1
                 ? F.conv1d(Operand(x, 0), Operand(x, 1), bias, c.Stride[0], c.Padding[0], c.Dilation[0], c.Groups)
                 : F.conv2d(Operand(x, 0), Operand(x, 1), bias, c.Stride, c.Padding, c.Dilation, c.Groups);
         });
-        t.Add(OpSet.ConvTranspose, (x, a, _) =>
+        t.Add(OpSet.ConvTranspose, (x, c, _) =>
         {
-            var c = a;
             var bias = x.Length == 3 ? Operand(x, 2) : null;
             return c.SpatialRank == 1
                 ? F.conv_transpose1d(Operand(x, 0), Operand(x, 1), bias, c.Stride[0], c.Padding[0], c.OutputPadding[0], c.Dilation[0], c.Groups)

@@ -11,15 +11,13 @@ internal static class CreationKernels
     public static void Register(KernelTable t)
     {
         var dev = t.Backend.TorchDevice;
-        t.Add(OpSet.Full, (_, a, _) =>
+        t.Add(OpSet.Full, (_, f, _) =>
         {
-            var f = a;
             using var value = ScalarFor(f.Value, f.DType);
             return torch.full(f.Shape, value, ScalarTypeOf(f.DType), dev);
         });
-        t.Add(OpSet.Arange, (_, a, o) =>
+        t.Add(OpSet.Arange, (_, r, o) =>
         {
-            var r = a;
             long n = o[0].Shape[0];
             // Element i = start + i·step from the inferred length: libtorch sizes integer ranges from a truncated stop,
             // which can disagree with the NumPy length rule of Infer.
@@ -36,9 +34,8 @@ internal static class CreationKernels
             if (values.dtype == ScalarTypeOf(r.DType)) return values;
             using (values) return values.to_type(ScalarTypeOf(r.DType));
         });
-        t.Add(OpSet.Eye, (_, a, _) =>
+        t.Add(OpSet.Eye, (_, e, _) =>
         {
-            var e = a;
             return torch.eye(e.Rows, e.Cols, ScalarTypeOf(e.DType), dev);
         });
     }

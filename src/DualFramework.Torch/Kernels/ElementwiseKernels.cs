@@ -29,15 +29,13 @@ internal static class ElementwiseKernels
         t.Add(OpSet.Gelu, (x, a, _) => a.Approximation == GeluApproximation.Tanh
             ? Operand(x, 0).gelu(TorchSharp.Modules.GELU.Approximate.tanh)
             : Operand(x, 0).gelu());
-        t.Add(OpSet.Softplus, (x, a, _) =>
+        t.Add(OpSet.Softplus, (x, s, _) =>
         {
-            var s = a;
             // TorchSharp's softplus takes numbers only and converts them to temporaries nobody keeps alive.
             return NativeCalls.Softplus(Operand(x, 0), s.Beta, s.Threshold);
         });
-        t.Add(OpSet.Clamp, (x, a, o) =>
+        t.Add(OpSet.Clamp, (x, c, o) =>
         {
-            var c = a;
             var v = Operand(x, 0);
             var dt = o[0].DType;
             bool lo = !double.IsNegativeInfinity(c.Min), hi = !double.IsPositiveInfinity(c.Max);

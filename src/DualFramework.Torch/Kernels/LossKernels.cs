@@ -11,9 +11,8 @@ internal static class LossKernels
 {
     public static void Register(KernelTable t)
     {
-        t.Add(OpSet.CrossEntropy, (x, a, _) =>
+        t.Add(OpSet.CrossEntropy, (x, c, _) =>
         {
-            var c = a;
             var reduction = c.Reduction switch
             {
                 Reduction.Sum => torch.nn.Reduction.Sum,

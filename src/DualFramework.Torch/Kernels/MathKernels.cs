@@ -26,9 +26,8 @@ internal static class MathKernels
         t.Add(OpSet.Round, (x, _, _) => Operand(x, 0).round());
         t.Add(OpSet.Remainder, (x, _, _) => Operand(x, 0).remainder(Operand(x, 1)));
         t.Add(OpSet.Fmod, (x, _, _) => Operand(x, 0).fmod(Operand(x, 1)));
-        t.Add(OpSet.Prod, (x, a, o) =>
+        t.Add(OpSet.Prod, (x, r, o) =>
         {
-            var r = a;
             var v = Operand(x, 0);
             var st = ScalarTypeOf(o[0].DType);
             // libtorch reduces one dim at a time (and widens small integers): keep dims, then reshape to the output.
@@ -49,9 +48,8 @@ internal static class MathKernels
             y.Dispose();
             return res;
         });
-        t.Add(OpSet.CumSum, (x, a, o) =>
+        t.Add(OpSet.CumSum, (x, c, o) =>
         {
-            var c = a;
             var v = Operand(x, 0);
             var st = ScalarTypeOf(o[0].DType);
             long n = v.shape[c.Axis];

@@ -11,9 +11,8 @@ internal static class NormKernels
     public static void Register(KernelTable t)
     {
         var dev = t.Backend.TorchDevice;
-        t.Add(OpSet.BatchNorm, (x, a, _) =>
+        t.Add(OpSet.BatchNorm, (x, b, _) =>
         {
-            var b = a;
             var input = Operand(x, 0);
             if (!b.Training)
             {
@@ -30,18 +29,16 @@ internal static class NormKernels
             var (var, mean) = torch.var_mean(input, dims, unbiased: true);
             return new object[] { yt, mean, var };
         });
-        t.Add(OpSet.LayerNorm, (x, a, _) =>
+        t.Add(OpSet.LayerNorm, (x, l, _) =>
         {
-            var l = a;
             var input = Operand(x, 0);
             var shape = x[0].Shape.Dims[(x[0].Rank - l.NormalizedRank)..].ToArray();
             var w = l.HasWeight ? Operand(x, 1) : null;
             var bias = l.HasBias ? Operand(x, l.HasWeight ? 2 : 1) : null;
             return torch.nn.functional.layer_norm(input, shape, w!, bias!, l.Eps);
         });
-        t.Add(OpSet.Dropout, (x, a, _) =>
+        t.Add(OpSet.Dropout, (x, d, _) =>
         {
-            var d = a;
             var input = Operand(x, 0);
             // The mask depends only on the seed and the shape: uniforms drawn in float32 whatever x's dtype.
             torch.Tensor mask;

@@ -10,9 +10,8 @@ internal static class OneHotKernels
 {
     public static void Register(KernelTable t)
     {
-        t.Add(OpSet.OneHot, (x, a, o) =>
+        t.Add(OpSet.OneHot, (x, h, o) =>
         {
-            var h = a;
             var idx = Operand(x, 0);
             // libtorch's one_hot takes int64 indices only and returns int64.
             using var i64 = idx.dtype == torch.ScalarType.Int64 ? null : idx.to_type(torch.ScalarType.Int64);

@@ -10,9 +10,8 @@ internal static class OptimKernels
 {
     public static void Register(KernelTable t)
     {
-        t.Add(OpSet.AdamUpdate, (x, a, _) =>
+        t.Add(OpSet.AdamUpdate, (x, u, _) =>
         {
-            var u = a;
             var (p, g, m, v) = (Operand(x, 0), Operand(x, 1), Operand(x, 2), Operand(x, 3));
             // Owned scalars, disposed after the calls that read them (see Sc).
             using var beta1 = Float64Scalar(u.Beta1);

@@ -11,15 +11,13 @@ internal static class RandomKernels
     public static void Register(KernelTable t)
     {
         var dev = t.Backend.TorchDevice;
-        t.Add(OpSet.RandomUniform, (_, a, _) =>
+        t.Add(OpSet.RandomUniform, (_, u, _) =>
         {
-            var u = a;
             var r = torch.empty(u.Shape, ScalarTypeOf(u.DType), dev);
             return r.uniform_(u.Low, u.High, Seeded(u.Seed, dev));
         });
-        t.Add(OpSet.RandomNormal, (_, a, _) =>
+        t.Add(OpSet.RandomNormal, (_, n, _) =>
         {
-            var n = a;
             var r = torch.empty(n.Shape, ScalarTypeOf(n.DType), dev);
             return r.normal_(n.Mean, n.Std, Seeded(n.Seed, dev));
         });

@@ -10,25 +10,21 @@ internal static class ReductionsKernels
 {
     public static void Register(KernelTable t)
     {
-        t.Add(OpSet.Sum, (x, a, o) =>
+        t.Add(OpSet.Sum, (x, r, o) =>
         {
-            var r = a;
             var v = Operand(x, 0);
             return v.sum(Axes(r, x[0].Rank), r.KeepDims, ScalarTypeOf(o[0].DType));
         });
-        t.Add(OpSet.Mean, (x, a, _) =>
+        t.Add(OpSet.Mean, (x, r, _) =>
         {
-            var r = a;
             return Operand(x, 0).mean(Axes(r, x[0].Rank), r.KeepDims);
         });
-        t.Add(OpSet.Max, (x, a, _) =>
+        t.Add(OpSet.Max, (x, r, _) =>
         {
-            var r = a;
             return Operand(x, 0).amax(Axes(r, x[0].Rank), r.KeepDims);
         });
-        t.Add(OpSet.Min, (x, a, _) =>
+        t.Add(OpSet.Min, (x, r, _) =>
         {
-            var r = a;
             return Operand(x, 0).amin(Axes(r, x[0].Rank), r.KeepDims);
         });
         t.Add(OpSet.ArgMax, (x, a, o) => ArgReduce(Operand(x, 0), a, o[0], max: true));

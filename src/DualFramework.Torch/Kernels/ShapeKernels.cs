@@ -20,9 +20,8 @@ internal static class ShapeKernels
             for (int i = 0; i < parts.Length; i++) parts[i] = Operand(x, i);
             return torch.cat(parts, a.Axis);
         });
-        t.Add(OpSet.Split, (x, a, _) =>
+        t.Add(OpSet.Split, (x, s, _) =>
         {
-            var s = a;
             var pieces = Operand(x, 0).split(s.Sizes, s.Axis);
             // The dispatcher expects a bare handle, not an array, when there is one output.
             return pieces.Length == 1 ? pieces[0] : pieces.Cast<object>().ToArray();
