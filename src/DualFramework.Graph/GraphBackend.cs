@@ -32,12 +32,12 @@ public sealed class GraphBackend : IComputeBackend, IDisposable
             _options.ProfileOutputPathPrefix = profile; // read when profiling is enabled
             _options.EnableProfiling = true;
         }
-        if (ThreadBudget.IsConstrained)
-        {
-            // Sharing cores with other ranks: a bounded pool that sleeps instead of spinning while waiting.
-            _options.IntraOpNumThreads = ThreadBudget.PerProcess;
-            _options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        }
+        // Always an explicit pool size: left at 0, ONNX Runtime makes one thread per physical core and pins each to its core,
+        // while the .NET thread that calls Run (and works in the pool's loops) is not pinned; in a process running only the
+        // compiled CNN step, one run in five took ~40 ms instead of ~20 ms per step that way (none in six with the size set).
+        _options.IntraOpNumThreads = ThreadBudget.PerProcess;
+        // Sharing cores with other ranks: a pool that sleeps instead of spinning while waiting.
+        if (ThreadBudget.IsConstrained) _options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
     }
 
     /// <summary>Environment variable: a path prefix under which every session writes ONNX Runtime's per-node profile.</summary>
