@@ -147,7 +147,10 @@ internal sealed class LoweringContext
     public string Scalar(double value, DType dtype) => Const(dtype, [], OnnxTypes.ScalarBytes(value, dtype));
 
     /// <summary>A 1-D int64 constant.</summary>
-    public string Ints(params long[] values) => Const(DType.Int64, [values.Length], MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+    public string Ints(params long[] values) => IntTensor([values.Length], values);
+
+    /// <summary>An int64 constant of shape <paramref name="dims"/> holding <paramref name="values"/> (row-major).</summary>
+    public string IntTensor(long[] dims, long[] values) => Const(DType.Int64, dims, MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
 
     /// <summary>A 1-D int64 constant.</summary>
     public string Ints(IEnumerable<int> values) => Ints(values.Select(v => (long)v).ToArray());

@@ -11,7 +11,7 @@ internal static partial class Lowerings
         t.Add(OpSet.OneHot, (c, a) =>
         {
             var idx = c.Cast(c.In(0), c.InSpec(0).DType, DType.Int64);
-            var classes = c.Const(DType.Int64, [a.Depth], System.Runtime.InteropServices.MemoryMarshal.AsBytes(Enumerable.Range(0, (int)a.Depth).Select(i => (long)i).ToArray().AsSpan()).ToArray());
+            var classes = c.Ints(Enumerable.Range(0, (int)a.Depth).Select(i => (long)i).ToArray());
             var hit = c.Op("Equal", c.Op("Unsqueeze", idx, c.Ints(-1)), classes);
             Finish(c, 0, hit, DType.Bool);
         });

@@ -89,7 +89,7 @@ internal static partial class Lowerings
         // (Arithmetic, not a Gather from a table: ONNX Runtime's Gather copies element by element, several times slower.)
         var within = kw == w ? first : c.Op("Add", first, c.Op("Mul", c.Op("Div", first, c.Scalar(kw, DType.Int64)), c.Scalar(w - kw, DType.Int64)));
         var offset = c.Op("Reshape", within, c.Ints(-1, c_, oh, ow));
-        return c.Op("Add", offset, c.Const(DType.Int64, [oh, ow], System.Runtime.InteropServices.MemoryMarshal.AsBytes(origin.AsSpan()).ToArray()));
+        return c.Op("Add", offset, c.IntTensor([oh, ow], origin));
     }
 
     /// <summary>The [outSize, inSize] matrix averaging PyTorch's adaptive windows.</summary>

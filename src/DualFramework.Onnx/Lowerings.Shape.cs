@@ -78,7 +78,7 @@ internal static partial class Lowerings
                     coord[d] = 0;
                 }
             }
-            var indices = c.Const(DType.Int64, [.. region.ToArray(), r], System.Runtime.InteropServices.MemoryMarshal.AsBytes(idx.AsSpan()).ToArray());
+            var indices = c.IntTensor([.. region.ToArray(), r], idx);
             c.Result(0, "ScatterND", [c.In(0), indices, c.In(1)]);
         });
     }

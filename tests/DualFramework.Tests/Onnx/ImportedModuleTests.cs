@@ -24,18 +24,7 @@ public class ImportedModuleTests
     private static readonly IComputeBackend Torch = BackendRegistry.Get("torch");
     private static readonly IComputeBackend GraphBackend = BackendRegistry.Get("graph");
 
-    private static Dataset<Batch> Data(long seed)
-    {
-        var rng = new SeededRandom(seed);
-        var x = new float[96 * 8];
-        var y = new long[96];
-        for (int i = 0; i < 96; i++)
-        {
-            y[i] = i % 4;
-            for (int j = 0; j < 8; j++) x[i * 8 + j] = (float)((j == y[i] ? 1.5 : 0) + 0.5 * rng.Normal());
-        }
-        return Dataset.FromArrays(x, [8], y).Shuffle(3).Batch(16);
-    }
+    private static Dataset<Batch> Data(long seed) => ClusterData.Batches(seed);
 
     // The feature extractor exported to ONNX (eval mode: BatchNormalization with its running statistics as initializers).
     private static Sequential Features() =>

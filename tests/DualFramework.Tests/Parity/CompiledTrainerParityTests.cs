@@ -17,18 +17,7 @@ namespace DualFramework.Tests.Parity;
 [Category("Parity")]
 public class CompiledTrainerParityTests
 {
-    private static Dataset<Batch> Data(long seed)
-    {
-        var rng = new SeededRandom(seed);
-        var x = new float[96 * 8];
-        var y = new long[96];
-        for (int i = 0; i < 96; i++)
-        {
-            y[i] = i % 4;
-            for (int j = 0; j < 8; j++) x[i * 8 + j] = (float)((j == y[i] ? 1.5 : 0) + 0.5 * rng.Normal());
-        }
-        return Dataset.FromArrays(x, [8], y).Shuffle(3).Batch(16);
-    }
+    private static Dataset<Batch> Data(long seed) => ClusterData.Batches(seed);
 
     // Longest path of reductions: forward fan-ins 8 and 16, BatchNorm's batch statistics (16, twice), the 4-way softmax;
     // backward fan-outs 4 and 16, BatchNorm's backward sums (16, twice); weight gradients over the batch of 16.
