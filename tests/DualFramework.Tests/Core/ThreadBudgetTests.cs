@@ -41,6 +41,17 @@ public class ThreadBudgetTests
         });
         With(((cores + 1) * 2).ToString(System.Globalization.CultureInfo.InvariantCulture), null, () => ThreadBudget.PerProcess.Should().Be(1));
         With("2", "3", () => ThreadBudget.PerProcess.Should().Be(3));
+        // The graph backend always sizes ONNX Runtime's pool itself (left at 0, ORT pins one thread per core).
+        With(null, null, () =>
+        {
+            using var graph = new DualFramework.OnnxRuntime.GraphBackend();
+            graph.Options.IntraOpNumThreads.Should().Be(cores);
+        });
+        With("2", null, () =>
+        {
+            using var graph = new DualFramework.OnnxRuntime.GraphBackend();
+            graph.Options.IntraOpNumThreads.Should().Be(Math.Max(1, cores / 2));
+        });
         With("junk", "0", () =>
         {
             ThreadBudget.LocalProcesses.Should().Be(1);
