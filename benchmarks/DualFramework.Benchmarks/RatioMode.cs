@@ -76,12 +76,31 @@ public static class RatioMode
                     Console.WriteLine(F($"{{\"suite\":\"deploy\",\"ort_vs_eager\":{r:F4},{hw}}}"));
                     return 0;
                 }
+            case "precision":
+                {
+                    // Each pair interleaves float32 and a mixed policy on one backend (the graph pairs run after the torch
+                    // ones: interleaving the two engines makes their thread pools contend).
+                    using var w = new PrecisionWorkloads();
+                    var torch32 = w.Step("torch", "float32");
+                    var bf = Pairs(torch32, w.Step("torch", "mixed_bfloat16"), pairs, 3);
+                    var fp = Pairs(torch32, w.Step("torch", "mixed_float16"), pairs, 3);
+                    var g = Pairs(w.Step("graph", "float32"), w.Step("graph", "mixed_bfloat16"), pairs, 3);
+                    double r1 = Median(bf.Select(p => p.ours / p.raw)), r2 = Median(g.Select(p => p.ours / p.raw)), r3 = Median(fp.Select(p => p.ours / p.raw));
+                    double Ms(IEnumerable<double> xs) => Median(xs) / 3 * 1e3;
+                    double t32 = Ms(bf.Select(p => p.raw)), tbf = Ms(bf.Select(p => p.ours)), tfp = Ms(fp.Select(p => p.ours));
+                    double g32 = Ms(g.Select(p => p.raw)), gbf = Ms(g.Select(p => p.ours));
+                    Console.WriteLine(F($"cnn step, torch: float32 {t32:F2} ms, mixed_bfloat16 {tbf:F2} ms, mixed_float16 {tfp:F2} ms"));
+                    Console.WriteLine(F($"cnn step, graph (compiled): float32 {g32:F2} ms, mixed_bfloat16 {gbf:F2} ms"));
+                    var cpu = DualFramework.MixedPrecision.CpuFeatures.Current;
+                    Console.WriteLine(F($"{{\"suite\":\"precision\",\"cpu\":\"{cpu.Kind}\",\"torch_bf16_vs_fp32\":{r1:F4},\"graph_bf16_vs_fp32\":{r2:F4},\"torch_fp16_vs_fp32\":{r3:F4},{hw}}}"));
+                    return 0;
+                }
             case "allreduce":
                 return AllReduceWorkloads.Run(pairs);
             case "memory":
                 return MemoryWorkloads.Run(steps: 300);
             default:
-                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy, allreduce, memory)");
+                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy, precision, allreduce, memory)");
                 return 2;
         }
     }

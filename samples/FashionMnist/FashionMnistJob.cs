@@ -25,6 +25,9 @@ public sealed record JobOptions
     public long Seed { get; init; }
     /// <summary>Peak learning rate (cosine decay to 0 over the run).</summary>
     public double LearningRate { get; init; } = 2e-3;
+    /// <summary>Dtype policy name (<c>float32</c>, <c>mixed_bfloat16</c>, <c>mixed_float16</c>…); null: the global policy
+    /// (<c>DUALFRAMEWORK_PRECISION</c>, default float32).</summary>
+    public string? Precision { get; init; }
     /// <summary>Show the progress bar and per-epoch lines.</summary>
     public bool Progress { get; init; } = true;
 }
@@ -33,7 +36,9 @@ public sealed record JobOptions
 /// <param name="TestAccuracy">Accuracy on the 10,000 test images.</param>
 /// <param name="TestLoss">Mean cross-entropy on the test images.</param>
 /// <param name="TrainSeconds">Wall time of <c>Fit</c>.</param>
-public sealed record JobResult(double TestAccuracy, double TestLoss, double TrainSeconds);
+/// <param name="Precision">The dtype policy trained under.</param>
+/// <param name="SkippedSteps">Steps the loss scaler skipped (non-finite gradients); 0 without one.</param>
+public sealed record JobResult(double TestAccuracy, double TestLoss, double TrainSeconds, string Precision = "float32", long SkippedSteps = 0);
 
 /// <summary>The main job: Fashion-MNIST with an MLP or a CNN, Adam with cosine decay, standardised pixels.</summary>
 public static class FashionMnistJob
@@ -64,7 +69,7 @@ public static class FashionMnistJob
             log?.WriteLine($"{net.ParameterCount()} parameters");
             using var optimizer = new Adam(net.Parameters(), o.LearningRate);
             var trainer = new Trainer(net, strategy);
-            trainer.Compile(optimizer, new CrossEntropyLoss(), [new Accuracy()]);
+            trainer.Compile(optimizer, new CrossEntropyLoss(), [new Accuracy()], precision: o.Precision);
             long batches = (data.Train.Count + o.BatchSize - 1) / o.BatchSize;
             int world = strategy?.WorldSize ?? 1;
             var callbacks = new List<Callback> { new LearningRateScheduler(new CosineLr(o.Epochs * batches), perStep: true) };
@@ -75,7 +80,7 @@ public static class FashionMnistJob
             trainer.Fit(train, o.Epochs, callbacks: callbacks);
             double seconds = sw.Elapsed.TotalSeconds;
             var result = trainer.Evaluate(test);
-            return new JobResult(result["accuracy"], result["loss"], seconds);
+            return new JobResult(result["accuracy"], result["loss"], seconds, trainer.PrecisionPolicy.Name, trainer.LossScaler?.SkippedSteps ?? 0);
         }
     }
 }

@@ -1,6 +1,7 @@
 // The main job: trains an MLP or a CNN on Fashion-MNIST with DualFramework and prints one JSON line last.
 // dotnet run -c Release --project samples/FashionMnist -- [--backend torch|graph] [--model mlp|cnn] [--epochs N]
 //     [--batch-size N] [--data DIR] [--seed N] [--strategy none|inprocess|mpi] [--replicas N]
+//     [--precision float32|mixed_bfloat16|mixed_float16|bfloat16|float16]
 // Data-parallel: mpirun --allow-run-as-root --oversubscribe -np 2 dotnet samples/FashionMnist/bin/Release/net10.0/FashionMnist.dll --strategy mpi
 using System.Diagnostics;
 using System.Globalization;
@@ -16,7 +17,7 @@ using DualFramework.Samples.FashionMnist;
 using DualFramework.Training;
 
 string backend = BackendRegistry.NameFromEnvironmentVariable(), model = "cnn", strategyName = "none";
-string? dataDir = null;
+string? dataDir = null, precision = null;
 int epochs = 2, batchSize = 64, replicas = 2;
 long seed = 0;
 double lr = 2e-3;
@@ -36,9 +37,11 @@ try
             case "--lr": lr = double.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--strategy": strategyName = Next(); break;
             case "--replicas": replicas = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--precision": precision = DualFramework.MixedPrecision.DTypePolicy.Parse(Next()).Name; break;
             case "-h" or "--help":
                 Console.WriteLine("usage: FashionMnist [--backend torch|graph] [--model mlp|cnn] [--epochs N] [--batch-size N] [--data DIR] [--seed N] [--lr X]\n" +
                                   "                    [--strategy none|inprocess|mpi] [--replicas N (inprocess)]\n" +
+                                  "                    [--precision float32|mixed_bfloat16|mixed_float16|bfloat16|float16] (default: DUALFRAMEWORK_PRECISION or float32)\n" +
                                   "  mpi: mpirun --allow-run-as-root --oversubscribe -np 2 dotnet FashionMnist.dll --strategy mpi");
                 return 0;
             default: throw new ArgumentException($"unknown argument '{args[i]}'");
@@ -76,6 +79,7 @@ var options = new JobOptions
     DataDir = dataDir,
     Seed = seed,
     LearningRate = lr,
+    Precision = precision,
 };
 JobResult r;
 int worldSize = 1;
@@ -111,8 +115,8 @@ switch (strategyName)
 if (!root) return 0;
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test loss {r.TestLoss:F4}, test accuracy {r.TestAccuracy:F4}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"{{\"backend\":\"{backend}\",\"model\":\"{model}\",\"epochs\":{epochs},\"strategy\":\"{strategyName}\",\"world_size\":{worldSize},\"test_accuracy\":{r.TestAccuracy:F4},\"train_seconds\":{r.TrainSeconds:F1}}}"));
+    $"{{\"backend\":\"{backend}\",\"model\":\"{model}\",\"epochs\":{epochs},\"strategy\":\"{strategyName}\",\"world_size\":{worldSize},\"precision\":\"{r.Precision}\",\"skipped_steps\":{r.SkippedSteps},\"test_accuracy\":{r.TestAccuracy:F4},\"train_seconds\":{r.TrainSeconds:F1}}}"));
 return 0;
 
 void Header() =>
-    Console.WriteLine($"backend {backend}, model {model}, {data.Train.Count} train / {data.Test.Count} test images, batch {batchSize}, seed {seed}, strategy {strategyName} ({worldSize} replica{(worldSize == 1 ? "" : "s")})");
+    Console.WriteLine($"backend {backend}, model {model}, {data.Train.Count} train / {data.Test.Count} test images, batch {batchSize}, seed {seed}, strategy {strategyName} ({worldSize} replica{(worldSize == 1 ? "" : "s")}), precision {precision ?? Precision.GlobalPolicy.Name}");

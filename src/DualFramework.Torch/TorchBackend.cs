@@ -1,4 +1,5 @@
 using DualFramework.Backends;
+using DualFramework.MixedPrecision;
 using DualFramework.Operators;
 using DualFramework.Torch;
 using DualFramework.Torch.Native;
@@ -13,7 +14,7 @@ namespace DualFramework.Torch;
 /// The eager backend: every op runs at once as a libtorch kernel through TorchSharp; gradients come from libtorch autograd.
 /// Handles are <see cref="TorchSharp.torch.Tensor"/> objects owned by their <see cref="Tensor"/>.
 /// </summary>
-public sealed class TorchBackend : IComputeBackend
+public sealed partial class TorchBackend : IComputeBackend, ILowPrecisionKernels
 {
     private readonly KernelTable _kernels;
 
@@ -82,7 +83,9 @@ public sealed class TorchBackend : IComputeBackend
 
     /// <inheritdoc />
     public object Execute(Op op, OpAttrs attrs, ReadOnlySpan<Tensor> inputs, TensorSpec[] outputs) =>
-        _kernels.Get(op)(inputs, attrs, outputs);
+        inputs.Length > 0 && EmulatesLowPrecision(inputs[0].DType) && op.Autocast == AutocastCategory.LowerPrecision
+            ? ExecuteThroughFloat32(op, attrs, inputs, outputs)
+            : _kernels.Get(op)(inputs, attrs, outputs);
 
     /// <inheritdoc />
     public object FromBytes(ReadOnlySpan<byte> data, TensorSpec spec)

@@ -149,6 +149,8 @@ public static class Autograd
         for (int i = 0; i < outputs.Length; i++) Accumulate(grads, outputs[i], seeds[i]!);
 
         var noGrad = createGraph ? null : NoGradCoreOnly();
+        // Gradient rules run in the dtypes the forward ran in (as libtorch's autograd does): no autocast inside them.
+        using var noAutocast = MixedPrecision.Autocast.Suspend();
         try
         {
             for (int k = order.Count - 1; k >= 0; k--)

@@ -10,7 +10,7 @@ namespace DualFramework.NN;
 /// <see cref="RegisterModule{T}"/>. Implement <see cref="Forward(Tensor)"/> (or a forward of your own signature wrapped in
 /// <see cref="EnterLayer"/>), and call modules through <see cref="Call(Tensor)"/> so errors carry the layer path.
 /// </remarks>
-public abstract class Module : IDisposable
+public abstract partial class Module : IDisposable
 {
     private readonly List<(string Name, Variable V)> _parameters = [];
     private readonly List<(string Name, Variable V)> _buffers = [];
@@ -29,10 +29,10 @@ public abstract class Module : IDisposable
     public bool Training { get; private set; } = true;
 
     /// <summary>Registers a trainable parameter that takes ownership of <paramref name="init"/>.</summary>
-    protected Variable RegisterParameter(string name, Tensor init) => Register(_parameters, name, new Variable(init, trainable: true));
+    protected Variable RegisterParameter(string name, Tensor init) => Register(_parameters, name, new Variable(InPolicyDType(init), trainable: true));
 
     /// <summary>Registers a non-trainable buffer (saved in the state dict, not optimised).</summary>
-    protected Variable RegisterBuffer(string name, Tensor init) => Register(_buffers, name, new Variable(init, trainable: false));
+    protected Variable RegisterBuffer(string name, Tensor init) => Register(_buffers, name, new Variable(InPolicyDType(init), trainable: false));
 
     /// <summary>
     /// Registers an existing variable, taking ownership of it: as a parameter when <see cref="Variable.Trainable"/>, else as
@@ -224,14 +224,16 @@ public abstract class Module : IDisposable
 
     private static byte[] ToBytes(Tensor t) => t.ToBytes();
 
-    /// <summary>Enters this module's name on the layer path (dispose to leave); for forwards with custom signatures.</summary>
-    protected LayerPath.Scope EnterLayer() => LayerPath.Enter(LocalName.Length == 0 ? GetType().Name : LocalName);
+    /// <summary>Enters this module's name on the layer path and its dtype policy (<see cref="Policy"/>) for the duration of
+    /// a forward (dispose to leave both); for forwards with custom signatures.</summary>
+    protected LayerScope EnterLayer() => new(LayerPath.Enter(LocalName.Length == 0 ? GetType().Name : LocalName), EnterPolicy());
 
-    /// <summary>Runs <see cref="Forward(Tensor)"/> with this module on the layer path.</summary>
+    /// <summary>Runs <see cref="Forward(Tensor)"/> with this module on the layer path, under its dtype policy (a pure
+    /// low-precision policy casts a floating <paramref name="input"/> to its compute dtype first, as Keras layers do).</summary>
     public Tensor Call(Tensor input)
     {
-        using var _ = EnterLayer();
-        return Forward(input);
+        using var scope = EnterLayer();
+        return Forward(scope.CastInput(input));
     }
 
     /// <summary>The computation for one input. Modules with other signatures override nothing and define their own.</summary>

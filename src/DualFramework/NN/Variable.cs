@@ -47,7 +47,7 @@ public sealed class Variable : IDisposable
     /// <summary>The current value.</summary>
     public Tensor Value => _value;
 
-    /// <summary>Shape and dtype (fixed for the variable's life).</summary>
+    /// <summary>Shape and dtype (fixed for the variable's life, except when a dtype policy recasts it: <see cref="Module.Policy"/>).</summary>
     public TensorSpec Spec => _value.Spec;
 
     /// <summary>The gradient accumulated by <see cref="Tensor.Backward"/>, or null.</summary>
@@ -60,9 +60,15 @@ public sealed class Variable : IDisposable
     /// Replaces the value with <paramref name="newValue"/> (same shape and dtype), taking ownership of it and disposing the
     /// previous value. A gradient-tracking history of <paramref name="newValue"/> is dropped.
     /// </summary>
-    public void Assign(Tensor newValue)
+    public void Assign(Tensor newValue) => Replace(newValue, allowDTypeChange: false);
+
+    /// <summary><see cref="Assign(Tensor)"/> to a value of another dtype (a dtype policy recasting the variable).</summary>
+    internal void Recast(Tensor newValue) => Replace(newValue, allowDTypeChange: true);
+
+    private void Replace(Tensor newValue, bool allowDTypeChange)
     {
-        if (newValue.Spec != _value.Spec)
+        bool same = allowDTypeChange ? newValue.Shape == _value.Shape : newValue.Spec == _value.Spec;
+        if (!same)
             throw new ArgumentException($"Cannot assign {newValue.Spec} to variable '{Name}' of {_value.Spec}.", nameof(newValue));
         if (ReferenceEquals(newValue, _value)) return;
         var old = _value;

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using DualFramework.Autodiff;
 using DualFramework.Backends;
 using DualFramework.IR;
+using DualFramework.MixedPrecision;
 
 namespace DualFramework.Operators;
 
@@ -55,6 +56,7 @@ public static class Dispatcher
     {
         // While tracing, concrete operands mixed with symbolic ones become graph constants (one thread-static check otherwise).
         if (SymbolicTrace.Current != null) inputs = SymbolicTrace.Capture(op, inputs);
+        if (Autocast.IsEnabled) inputs = Autocast.Apply(op, inputs);
         var (backend, outSpecs, result) = Run(op, attrs, inputs);
         if (outSpecs.Length == 1 && result is not object[])
         {
@@ -69,6 +71,7 @@ public static class Dispatcher
     public static Tensor[] ApplyMulti(Op op, OpAttrs attrs, params Tensor[] inputs)
     {
         if (SymbolicTrace.Current != null) inputs = SymbolicTrace.Capture(op, inputs).ToArray();
+        if (Autocast.IsEnabled) inputs = Autocast.Apply(op, inputs).ToArray();
         var (backend, outSpecs, result) = Run(op, attrs, inputs);
         return Wrap(op, attrs, inputs, backend, outSpecs, result);
     }

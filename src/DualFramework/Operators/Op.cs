@@ -1,4 +1,5 @@
 using DualFramework.Autodiff;
+using DualFramework.MixedPrecision;
 
 namespace DualFramework.Operators;
 
@@ -39,6 +40,10 @@ public abstract class Op
 
     /// <summary>True for ops that create tensors from attributes alone (no tensor inputs).</summary>
     public virtual bool IsCreation => false;
+
+    /// <summary>How autocast treats the op's floating operands (<see cref="MixedPrecision.Autocast"/>). Ops of the op set
+    /// declare it in <c>OpSet.Autocast.cs</c>; an op defined elsewhere overrides this.</summary>
+    public virtual AutocastCategory Autocast => OpSet.AutocastOf(this);
 
     /// <summary>
     /// The shape/dtype rule: validates the operands and attributes and returns the output specs.

@@ -58,10 +58,54 @@ public abstract class Optimizer : IDisposable
     /// Applies one update to every parameter that has a gradient. Gradients are kept (moved onto the new values), as
     /// PyTorch keeps <c>.grad</c> after <c>step()</c>: call <see cref="ZeroGrad"/> before the next backward pass.
     /// </summary>
-    public void Step()
+    public void Step() => StepCore(null);
+
+    /// <summary>
+    /// <see cref="Step"/> unless <paramref name="skip"/> (a bool scalar, e.g. <see cref="MixedPrecision.LossScaler.Unscale"/>'s
+    /// non-finite flag) is true; returns whether it stepped. Eagerly the flag is read on the host. Inside a traced function
+    /// the decision stays in the graph: every parameter and state buffer becomes <c>where(skip, old, new)</c>, and the
+    /// traced function's caller reports a skipped run with <see cref="RevertStepCounters"/>. The return value is then true.
+    /// </summary>
+    public bool StepUnless(Tensor skip)
     {
+        ArgumentNullException.ThrowIfNull(skip);
+        if (SymbolicTrace.Current != null && SymbolicTrace.IsSymbolic(skip))
+        {
+            StepCore(skip);
+            return true;
+        }
+        if (skip.Item() != 0) return false;
+        StepCore(null);
+        return true;
+    }
+
+    /// <summary>
+    /// Undoes the counter increments of the last <see cref="Step"/> (the step count and each parameter's count, which feed
+    /// bias corrections): for a compiled step whose masked update (<see cref="StepUnless"/>) turned out to be skipped.
+    /// </summary>
+    public void RevertStepCounters()
+    {
+        StepCount = _countsBeforeStep.Step;
+        Array.Copy(_countsBeforeStep.Params, _paramSteps, _paramSteps.Length);
+    }
+
+    private (long Step, long[] Params) _countsBeforeStep = (0, []);
+
+    private void SaveCounts()
+    {
+        if (_countsBeforeStep.Params.Length != _paramSteps.Length) _countsBeforeStep.Params = new long[_paramSteps.Length];
+        _countsBeforeStep.Step = StepCount;
+        Array.Copy(_paramSteps, _countsBeforeStep.Params, _paramSteps.Length);
+    }
+
+    private readonly Dictionary<(int, string), Tensor> _createdInStep = [];
+
+    private void StepCore(Tensor? skip)
+    {
+        _createdInStep.Clear();
         var trace = SymbolicTrace.Current;
         if (trace != null) BeginTracedStep(trace);
+        SaveCounts();
         StepCount++;
         using var scope = TensorScope.Begin();
         using var noGrad = Autograd.NoGrad();
@@ -83,7 +127,9 @@ public abstract class Optimizer : IDisposable
             if (tape) old.TapeGrad = null;
             try
             {
+                var before = skip == null ? null : StateOf(i);
                 Update(i, p, g);
+                if (skip != null) MaskUpdate(i, p, old, before!, skip);
             }
             finally
             {
@@ -108,7 +154,38 @@ public abstract class Optimizer : IDisposable
                 Array.Copy(steps, _paramSteps, steps.Length);
             });
         }
-        trace.HostActions.Add(_ => StepCount++);
+        trace.HostActions.Add(_ =>
+        {
+            SaveCounts();
+            StepCount++;
+        });
+    }
+
+    private Dictionary<string, Tensor> StateOf(int index)
+    {
+        var d = new Dictionary<string, Tensor>();
+        foreach (var ((i, n), v) in _state)
+            if (i == index) d[n] = v.Value;
+        return d;
+    }
+
+    // A traced update kept only where skip is false: the old value (or zeros, for state the update created) otherwise.
+    private void MaskUpdate(int index, Variable parameter, Tensor oldValue, Dictionary<string, Tensor> before, Tensor skip)
+    {
+        if (!ReferenceEquals(parameter.Value, oldValue)) parameter.Assign(Ops.Where(skip, oldValue, parameter.Value));
+        foreach (var ((i, n), v) in _state)
+        {
+            if (i != index) continue;
+            if (before.TryGetValue(n, out var was))
+            {
+                if (!ReferenceEquals(was, v.Value)) v.Assign(Ops.Where(skip, was, v.Value));
+            }
+            else
+            {
+                var initial = _createdInStep.TryGetValue((i, n), out var input) ? input : Ops.ZerosLike(v.Value);
+                v.Assign(Ops.Where(skip, initial, v.Value));
+            }
+        }
     }
 
     /// <summary>
@@ -160,6 +237,7 @@ public abstract class Optimizer : IDisposable
                 v = new Variable(Ops.Zeros(p.Shape, p.DType, trace.Backend.Target).DetachFromScope(), trainable: false, $"{_names[index]}.{name}");
                 _state[(index, name)] = v;
                 trace.AddLateState(v);
+                _createdInStep[(index, name)] = v.Value; // the graph input holding the buffer's value before this run
                 return v;
             }
             v = new Variable(Ops.ZerosLike(p), trainable: false, $"{_names[index]}.{name}");

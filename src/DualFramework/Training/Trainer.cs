@@ -5,6 +5,7 @@ using DualFramework.Checkpoints;
 using DualFramework.Data;
 using DualFramework.IR;
 using DualFramework.Losses;
+using DualFramework.MixedPrecision;
 using DualFramework.NN;
 using DualFramework.Optim;
 
@@ -28,6 +29,8 @@ public sealed class Trainer : IDisposable
     private CompiledFunction? _trainFn, _evalFn, _gradFn, _updateFn;
     private Module[]? _modules;
     private Variable? _firstParameter;
+    private LossScaler? _lossScaler;
+    private bool _ownsLossScaler;
     private bool _disposed;
 
     /// <summary>Creates a trainer for <paramref name="model"/>, optionally one replica of a data-parallel group.</summary>
@@ -65,6 +68,13 @@ public sealed class Trainer : IDisposable
     /// <summary>The metrics given to <see cref="Compile"/>.</summary>
     public IReadOnlyList<Metric> Metrics => _metrics;
 
+    /// <summary>The dtype policy the model trains under: the model's own (<see cref="Module.Policy"/>, set by
+    /// <see cref="Compile"/>'s <c>precision</c>), else <see cref="Precision.GlobalPolicy"/>.</summary>
+    public DTypePolicy PrecisionPolicy => Model.Policy ?? Precision.GlobalPolicy;
+
+    /// <summary>The dynamic loss scaler in use, or null (the default under every policy but <c>mixed_float16</c>).</summary>
+    public LossScaler? LossScaler => _lossScaler;
+
     /// <summary>When set, gradients are clipped to this global L2 norm before each update.</summary>
     public double? ClipNorm { get; set; }
 
@@ -96,10 +106,22 @@ public sealed class Trainer : IDisposable
     private InvalidOperationException NotCompiled() =>
         _disposed ? new ObjectDisposedException(nameof(Trainer)) : new("Call Trainer.Compile(optimizer, loss, metrics) first.");
 
-    /// <summary>Sets the optimizer, the loss, the metrics and optional gradient clipping.</summary>
-    public void Compile(Optimizer optimizer, Loss loss, IEnumerable<Metric>? metrics = null, double? clipNorm = null)
+    /// <summary>
+    /// Sets the optimizer, the loss, the metrics, optional gradient clipping and optionally the precision: a policy name
+    /// (<c>float32</c>, <c>mixed_bfloat16</c>, <c>mixed_float16</c>, <c>bfloat16</c>, <c>float16</c>; docs/precision.md)
+    /// that becomes the model's <see cref="Module.Policy"/>. Under <c>mixed_float16</c> the trainer scales the loss with a
+    /// new <see cref="MixedPrecision.LossScaler"/> unless <paramref name="lossScaler"/> gives one (which the caller owns);
+    /// pass a scaler under any other policy to scale there too.
+    /// </summary>
+    public void Compile(Optimizer optimizer, Loss loss, IEnumerable<Metric>? metrics = null, double? clipNorm = null,
+        string? precision = null, LossScaler? lossScaler = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (precision != null) Model.Policy = DTypePolicy.Parse(precision);
+        if (_ownsLossScaler) _lossScaler?.Dispose();
+        _ownsLossScaler = lossScaler == null && PrecisionPolicy.NeedsLossScaling;
+        _lossScaler = lossScaler ?? (_ownsLossScaler ? new LossScaler(backend: Model.Parameters().FirstOrDefault()?.Value.Backend) : null);
+        if (PrecisionPolicy.IsLowPrecision) LowPrecisionSupport.WarnOnce(PrecisionPolicy.ComputeDType, Model.Parameters().FirstOrDefault()?.Value.Backend);
         _optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer));
         _loss = loss ?? throw new ArgumentNullException(nameof(loss));
         _metrics = metrics?.ToArray() ?? [];
@@ -126,6 +148,8 @@ public sealed class Trainer : IDisposable
         if (_disposed) return;
         _disposed = true;
         DisposeSteps();
+        if (_ownsLossScaler) _lossScaler?.Dispose();
+        _lossScaler = null;
         _optimizer = null;
         _loss = null;
     }
@@ -152,6 +176,8 @@ public sealed class Trainer : IDisposable
             // inputs and outputs (updated in place by the function). Its results are reused by the next call.
             _trainFn ??= CompileTrainStep(opt);
             var outs = _trainFn.CallReusingResults(x, y);
+            // A skipped step (non-finite scaled gradients) was masked in the graph; the host-side counters follow.
+            if (_lossScaler != null && outs[2].Item() != 0) opt.RevertStepCounters();
             GlobalStep++;
             if (metrics is { Count: > 0 }) UpdateMetrics(metrics, outs[1], y);
             return outs[0].Item();
@@ -159,11 +185,23 @@ public sealed class Trainer : IDisposable
         using var scope = TensorScope.Begin();
         opt.ZeroGrad();
         var prediction = Model.Call(x);
-        var loss = Loss.Compute(prediction, y);
-        loss.Backward();
+        var loss = ComputeLoss(prediction, y);
+        (_lossScaler?.ScaleLoss(loss) ?? loss).Backward();
         Strategy?.ReduceGradients(opt.Parameters);
-        if (ClipNorm is { } c) GradClip.ClipByGlobalNorm(opt.Parameters, c);
-        opt.Step();
+        if (_lossScaler != null)
+        {
+            // GradScaler's order: unscale, (clip the true gradients), skip the update on non-finite ones, update the scale.
+            var found = _lossScaler.Unscale(opt.Parameters);
+            bool finite = found.Item() == 0;
+            if (finite && ClipNorm is { } cs) GradClip.ClipByGlobalNorm(opt.Parameters, cs);
+            if (finite) opt.Step();
+            _lossScaler.Update(found);
+        }
+        else
+        {
+            if (ClipNorm is { } c) GradClip.ClipByGlobalNorm(opt.Parameters, c);
+            opt.Step();
+        }
         Strategy?.SyncBuffers(Model);
         GlobalStep++;
         if (metrics is { Count: > 0 }) UpdateMetrics(metrics, prediction, y);
@@ -175,11 +213,28 @@ public sealed class Trainer : IDisposable
     {
         opt.ZeroGrad();
         var p = Model.Call(args[0]);
-        var l = Loss.Compute(p, args[1]);
-        l.Backward();
-        opt.Step();
-        return [l, p.Detach()];
-    }, ModelState(), model: Model, name: "train_step");
+        var l = ComputeLoss(p, args[1]);
+        if (_lossScaler is not { } scaler)
+        {
+            l.Backward();
+            opt.Step();
+            return [l, p.Detach()];
+        }
+        scaler.ScaleLoss(l).Backward();
+        var found = scaler.Unscale(opt.Parameters);
+        opt.StepUnless(found);
+        scaler.Update(found);
+        return [l, p.Detach(), found];
+    }, StepState(), model: Model, name: "train_step");
+
+    private IEnumerable<Variable> StepState() => _lossScaler == null ? ModelState() : ModelState().Concat(_lossScaler.Variables);
+
+    // Losses run in float32 whatever the model computed in (as Keras' losses do): a low-precision prediction is cast up.
+    private Tensor ComputeLoss(Tensor prediction, Tensor target)
+    {
+        var p = prediction.DType is DType.BFloat16 or DType.Float16 ? Ops.Cast(prediction, DType.Float32) : prediction;
+        return Loss.Compute(p, target);
+    }
 
     // Data parallel on a compiling backend: the gradients must leave the graph to be all-reduced, so the step is two graphs,
     // forward + backward (returning the gradients) and the optimizer update (taking the averaged gradients as arguments).
@@ -190,8 +245,8 @@ public sealed class Trainer : IDisposable
         {
             opt.ZeroGrad();
             var p = Model.Call(args[0]);
-            var l = Loss.Compute(p, args[1]);
-            l.Backward();
+            var l = ComputeLoss(p, args[1]);
+            (_lossScaler?.ScaleLoss(l) ?? l).Backward();
             var outs = new Tensor[2 + parameters.Count];
             (outs[0], outs[1]) = (l, p.Detach());
             for (int i = 0; i < parameters.Count; i++) outs[2 + i] = parameters[i].Grad ?? Ops.ZerosLike(parameters[i].Value);
@@ -203,12 +258,20 @@ public sealed class Trainer : IDisposable
         _updateFn ??= new CompiledFunction(grads =>
         {
             for (int i = 0; i < parameters.Count; i++) parameters[i].Value.Grad = grads[i];
-            opt.Step();
-            return [];
-        }, ModelState(), name: "update_step");
+            if (_lossScaler is not { } scaler)
+            {
+                opt.Step();
+                return [];
+            }
+            var found = scaler.Unscale(parameters);
+            opt.StepUnless(found);
+            scaler.Update(found);
+            return [found];
+        }, StepState(), name: "update_step");
         var reduced = new Tensor[parameters.Count];
         for (int i = 0; i < reduced.Length; i++) reduced[i] = parameters[i].Grad!;
-        _updateFn.Call(reduced);
+        var updateOuts = _updateFn.Call(reduced);
+        if (_lossScaler != null && updateOuts[0].Item() != 0) opt.RevertStepCounters();
         opt.ZeroGrad();
         strategy.SyncBuffers(Model);
         return (outs[0], outs[1]);
@@ -231,7 +294,7 @@ public sealed class Trainer : IDisposable
             _evalFn ??= new CompiledFunction(args =>
             {
                 var p = Model.Call(args[0]);
-                return [Loss.Compute(p, args[1]), p];
+                return [ComputeLoss(p, args[1]), p];
             }, ModelState(), model: Model, name: "eval_step");
             ReadOnlySpan<Tensor> outs;
             using (Autograd.NoGrad()) outs = _evalFn.CallReusingResults(x, y);
@@ -241,7 +304,7 @@ public sealed class Trainer : IDisposable
         using var scope = TensorScope.Begin();
         using var ng = Autograd.NoGrad();
         var prediction = Model.Call(x);
-        var loss = Loss.Compute(prediction, y);
+        var loss = ComputeLoss(prediction, y);
         if (metrics is { Count: > 0 }) foreach (var m in metrics) m.Update(prediction, y);
         return loss.Item();
     }
@@ -348,7 +411,9 @@ public sealed class Trainer : IDisposable
         return Ops.Concat(parts, 0).DetachFromScope();
     }
 
-    /// <summary>Writes model, optimizer state, step counters and layer random-generator positions to one file (atomically).
+    private const string LossScalerPrefix = "loss_scaler.";
+
+    /// <summary>Writes model, optimizer state, the loss scaler's state, step counters and layer random-generator positions to one file (atomically).
     /// On a non-root replica of a distributed run this does nothing: replicas hold identical state and rank 0 writes it.</summary>
     public void SaveCheckpoint(string path, int epochsCompleted)
     {
@@ -357,7 +422,15 @@ public sealed class Trainer : IDisposable
         foreach (var (name, m) in Model.NamedModules())
             if (m is IHasGenerator g) metadata["generator." + (name.Length == 0 ? "<root>" : name)] = g.Generator.Draws.ToString(CultureInfo.InvariantCulture);
         using var state = _optimizer?.StateDict();
-        Checkpoint.Save(path, Model, state, new TrainingProgress { Epoch = epochsCompleted, Step = GlobalStep, Metadata = metadata });
+        IReadOnlyDictionary<string, Tensor>? saved = state;
+        if (_lossScaler != null)
+        {
+            var merged = new Dictionary<string, Tensor>();
+            if (state != null) foreach (var (k, v) in state) merged[k] = v;
+            foreach (var (k, v) in _lossScaler.StateDict()) merged[k] = v;
+            saved = merged;
+        }
+        Checkpoint.Save(path, Model, saved, new TrainingProgress { Epoch = epochsCompleted, Step = GlobalStep, Metadata = metadata });
     }
 
     /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> into the model and the compiled optimizer;
@@ -365,7 +438,12 @@ public sealed class Trainer : IDisposable
     public int Resume(string path)
     {
         using var state = Checkpoint.LoadInto(path, Model);
-        if (_optimizer != null && state.Optimizer.Count > 0) _optimizer.LoadStateDict(state.Optimizer);
+        // The loss scaler's entries ride along with the optimizer's (prefix loss_scaler.); a checkpoint written under another
+        // policy may lack them (the scaler then starts fresh) or carry them when this trainer has none (ignored).
+        var optimizerState = state.Optimizer.Where(kv => !kv.Key.StartsWith(LossScalerPrefix, StringComparison.Ordinal)).ToDictionary();
+        if (_optimizer != null && optimizerState.Count > 0) _optimizer.LoadStateDict(optimizerState);
+        if (_lossScaler != null && state.Optimizer.Keys.Any(k => k.StartsWith(LossScalerPrefix, StringComparison.Ordinal)))
+            _lossScaler.LoadStateDict(state.Optimizer);
         GlobalStep = state.Progress.Step;
         foreach (var (name, m) in Model.NamedModules())
             if (m is IHasGenerator g && state.Progress.Metadata.TryGetValue("generator." + (name.Length == 0 ? "<root>" : name), out var draws))

@@ -1,0 +1,103 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using DualFramework.Backends;
+
+namespace DualFramework.MixedPrecision;
+
+/// <summary>
+/// What low-precision compute costs here, and the one-time warning when the hardware cannot do it natively: the CPU
+/// feature that is missing and the measured slowdown of a low-precision matmul against float32 on the backend in use.
+/// Results are always the policy's (correct everywhere); only speed depends on the hardware.
+/// </summary>
+public static class LowPrecisionSupport
+{
+    private static readonly ConcurrentDictionary<(DType, string), Report> Reports = new();
+
+    /// <summary>Where warnings go (default: standard error, one plain line each).</summary>
+    public static TextWriter WarningOutput { get; set; } = Console.Error;
+
+    /// <summary>A probe's findings.</summary>
+    /// <param name="DType">The compute dtype probed.</param>
+    /// <param name="Backend">The backend probed.</param>
+    /// <param name="Cpu">The CPU class (<see cref="CpuFeatures.Kind"/>).</param>
+    /// <param name="Native">Whether the CPU has the dtype's feature (<see cref="CpuFeatures.Supports"/>).</param>
+    /// <param name="MatMulSlowdown">Time of a 128×256×256 matmul in <paramref name="DType"/> over its float32 time.</param>
+    public sealed record Report(DType DType, string Backend, string Cpu, bool Native, double MatMulSlowdown)
+    {
+        /// <summary>The slowdown as a class: <c>faster</c>, <c>on par</c>, <c>slower</c> (1.25–5×) or <c>much slower</c>.</summary>
+        public string SlowdownClass => MatMulSlowdown switch
+        {
+            < 0.9 => "faster",
+            <= 1.25 => "on par",
+            <= 5 => "slower",
+            _ => "much slower",
+        };
+    }
+
+    /// <summary>Measures (once per dtype and backend) what <paramref name="dtype"/> compute costs on <paramref name="backend"/>.</summary>
+    public static Report Probe(DType dtype, IComputeBackend? backend = null)
+    {
+        var b = backend ?? BackendRegistry.Default;
+        return Reports.GetOrAdd((dtype, b.Name), _ => Measure(dtype, b));
+    }
+
+    /// <summary>
+    /// Prints, once per dtype and backend, a warning when the CPU lacks native <paramref name="dtype"/> arithmetic, naming the
+    /// feature and the measured slowdown class. Returns the report (also when no warning was due).
+    /// </summary>
+    public static Report WarnOnce(DType dtype, IComputeBackend? backend = null)
+    {
+        var b = backend ?? BackendRegistry.Default;
+        bool first = !Reports.ContainsKey((dtype, b.Name));
+        var report = Probe(dtype, b);
+        if (first && !report.Native)
+        {
+            var limit = CpuFeatures.Current.OneDnnMaxIsa is { Length: > 0 } isa ? $" (ONEDNN_MAX_CPU_ISA={isa})" : "";
+            var how = b is ILowPrecisionKernels k && k.EmulatesLowPrecision(dtype)
+                ? $" The '{b.Name}' backend runs {dtype.Name()} matmul/linear/conv through float32 kernels between casts (same values up to summation order)."
+                : "";
+            WarningOutput.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"DualFramework warning: {dtype.Name()} compute on a CPU without {CpuFeatures.FeatureFor(dtype)}{limit}: a {dtype.Name()} matmul on the " +
+                $"'{b.Name}' backend measured {report.MatMulSlowdown:0.0}x the float32 time ({report.SlowdownClass}).{how} Results follow the policy; only speed differs."));
+        }
+        return report;
+    }
+
+    /// <summary>Forgets the probes (tests: the next <see cref="WarnOnce"/> warns again).</summary>
+    internal static void Forget() => Reports.Clear();
+
+    private static Report Measure(DType dtype, IComputeBackend backend)
+    {
+        using var scope = TensorScope.Begin();
+        using var noGrad = Autodiff.Autograd.NoGrad();
+        using var noAutocast = Autocast.Suspend();
+        var a32 = Tensor.FromArray(Values(128 * 256), new Shape(128, 256), backend);
+        var b32 = Tensor.FromArray(Values(256 * 256), new Shape(256, 256), backend);
+        double t32 = Time(a32, b32), tLow = Time(Ops.Cast(a32, dtype), Ops.Cast(b32, dtype));
+        var cpu = CpuFeatures.Current;
+        return new Report(dtype, backend.Name, cpu.Kind, cpu.Supports(dtype), tLow / Math.Max(t32, 1e-9));
+    }
+
+    private static float[] Values(int n)
+    {
+        var v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (i * 37 % 101 - 50) / 50f;
+        return v;
+    }
+
+    // Median of 5 timed runs after 2 warm-ups (the first runs pay for kernel selection and caches).
+    private static double Time(Tensor a, Tensor b)
+    {
+        var times = new double[5];
+        for (int i = -2; i < times.Length; i++)
+        {
+            using var s = TensorScope.Begin();
+            var sw = Stopwatch.StartNew();
+            Ops.MatMul(a, b); // CPU kernels run synchronously
+            if (i >= 0) times[i] = sw.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return times[2];
+    }
+}

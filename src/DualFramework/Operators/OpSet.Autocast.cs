@@ -1,0 +1,54 @@
+using DualFramework.MixedPrecision;
+
+namespace DualFramework.Operators;
+
+public static partial class OpSet
+{
+    // The autocast category of every op, in one table so that it reads against PyTorch's CPU lists
+    // (aten/src/ATen/autocast_mode.cpp, AutocastCPU): docs/precision.md gives the comparison and each difference's reason.
+    // An op missing here is Undeclared and fails OpAutocastTests.
+    private static Dictionary<Op, AutocastCategory>? _autocast;
+
+    internal static AutocastCategory AutocastOf(Op op)
+    {
+        var table = _autocast ??= BuildAutocastTable();
+        return table.TryGetValue(op, out var c) ? c : AutocastCategory.Undeclared;
+    }
+
+    private static Dictionary<Op, AutocastCategory> BuildAutocastTable()
+    {
+        var t = new Dictionary<Op, AutocastCategory>(ReferenceEqualityComparer.Instance);
+        void Set(AutocastCategory c, params Op[] ops)
+        {
+            foreach (var op in ops) t.Add(op, c);
+        }
+
+        // Matrix products and convolutions: PyTorch's CPU lower_precision_fp list (mm, bmm, matmul, linear, addmm, conv*,
+        // conv_transpose*). Their kernels accumulate in float32 and gain most from bf16/fp16 arithmetic.
+        Set(AutocastCategory.LowerPrecision, MatMul, Linear, Conv, ConvTranspose);
+
+        // float32: losses, prod and max_unpool2d as in PyTorch's CPU fp32 list; softmax, log_softmax, the norms, the
+        // accumulating reductions and the range-sensitive math functions as in its CUDA fp32 list (CPU autocast leaves them
+        // to the operand dtype; we keep one rule for both backends and for the graph backend, whose CPU provider lacks
+        // most low-precision kernels anyway).
+        Set(AutocastCategory.Float32, CrossEntropy, Prod, MaxUnpool2d,
+            Softmax, LogSoftmax, BatchNorm, LayerNorm, Sum, Mean, CumSum,
+            Exp, Log, Pow, Rsqrt, Softplus, Tan, Asin, Acos, Sinh, Cosh);
+
+        // Ops that combine floating tensors: the widest floating dtype wins (PyTorch's promote list has cat and stack;
+        // its binary ops promote by their own type rules, as Ops.* do here before dispatch).
+        Set(AutocastCategory.Promote, Add, Sub, Mul, Div, Maximum, Minimum, Remainder, Fmod,
+            Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, Where, Concat, ScatterAdd, SliceScatter);
+
+        // Everything else runs in its operands' dtype: elementwise functions without range problems, activations,
+        // pooling, shape and indexing ops, dropout, casts, creation and random ops, the optimizer's fused update (which
+        // runs outside autocast on float32 master weights).
+        Set(AutocastCategory.Passthrough, Neg, Abs, Sign, Sqrt, Tanh, Sigmoid, Erf, Relu, LeakyRelu, Gelu, Clamp,
+            LogicalNot, StopGradient, Cast, LogicalAnd, LogicalOr, LogicalXor,
+            Cos, Sin, Atan, Asinh, Acosh, Atanh, Floor, Ceil, Round,
+            Dropout, OneHot, AdamUpdate, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d,
+            Full, Arange, Eye, RandomUniform, RandomNormal, ArgMax, ArgMin, Max, Min,
+            GatherElements, Split, Permute, Slice, Reshape, BroadcastTo, Take);
+        return t;
+    }
+}
