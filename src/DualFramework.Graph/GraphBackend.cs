@@ -87,6 +87,8 @@ public sealed class GraphBackend : IComputeBackend, IDisposable
         new SmallOutputConvToMatMul().Run(g);
         // ReLU's gradient behind a max pool: masked on the pooled tensor (4× smaller for 2×2 windows), not the full one.
         new MaskBeforeMaxUnpool().Run(g);
+        // Last, so that the casts surround the ops as ORT will run them: float16/bfloat16 ops without CPU kernels in float32.
+        OrtLowPrecisionSupport.Pass().Run(g);
         return new OrtExecutable(this, g);
     }
 
@@ -151,6 +153,8 @@ internal sealed class OpSession : IDisposable
             foreach (var high in new[] { false, true }) g.AddInput(new TensorSpec(Shape.Scalar, DType.Int64), RandomSeedInputs.InputName(r.Seed, high));
         var outs = g.AddNode(key.Op, key.Attrs, ins, LayerPath.Current);
         foreach (var o in outs) g.AddOutput(o);
+        // The same casts as in compiled graphs, so an eager op and its compiled form compute alike.
+        OrtLowPrecisionSupport.Pass().Run(g);
         var bytes = OnnxExporter.ToBytes(g);
         var session = new InferenceSession(bytes, backend.Options);
         // The exporter may rename values (e.g. an output that is also an input); the session's own lists are authoritative.

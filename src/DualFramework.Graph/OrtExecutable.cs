@@ -19,9 +19,13 @@ internal sealed class OrtExecutable : IStepExecutable
     private readonly TensorSpec[] _inputSpecs, _outputSpecs;
     private readonly RunOptions _run = new();
 
+    /// <summary>The graph as lowered, after the backend's own passes (tests and diagnostics read its dump).</summary>
+    internal DualFramework.IR.Graph Graph { get; }
+
     public OrtExecutable(GraphBackend backend, DualFramework.IR.Graph graph)
     {
         _backend = backend;
+        Graph = graph;
         _session = new InferenceSession(OnnxExporter.ToBytes(graph), backend.Options);
         _inputNames = _session.InputNames.ToArray();
         _outputNames = _session.OutputNames.ToArray();

@@ -4,7 +4,8 @@ namespace DualFramework.IR.Passes;
 
 /// <summary>
 /// Local identities: <c>x·1</c>, <c>1·x</c>, <c>x+0</c>, <c>0+x</c>, <c>x−0</c>, <c>x/1</c> (when broadcasting leaves x's
-/// shape unchanged), a cast to x's own dtype, a reshape or broadcast to x's own shape, <c>reshape(reshape(x))</c> →
+/// shape unchanged), a cast to x's own dtype, a cast back after an exact widening (<c>cast(cast(x, float32), bfloat16)</c> for a
+/// bfloat16 x, see <see cref="LowPrecisionFallback"/>; never narrowing then widening, which rounds), a reshape or broadcast to x's own shape, <c>reshape(reshape(x))</c> →
 /// one reshape, two permutes composing to the identity, and <c>stop_gradient</c> (gradients are already in the graph when
 /// it runs). The identity nodes are bypassed; dead-code elimination removes them.
 /// </summary>
@@ -54,6 +55,7 @@ public sealed class AlgebraicSimplification : IGraphPass
             return PassUtil.IsSplat(ins[1], 0) ? ins[0] : PassUtil.IsSplat(ins[0], 0) ? ins[1] : null;
         if (ReferenceEquals(op, OpSet.Sub)) return PassUtil.IsSplat(ins[1], 0) ? ins[0] : null;
         if (ReferenceEquals(op, OpSet.Div)) return PassUtil.IsSplat(ins[1], 1) ? ins[0] : null;
+        if (CastPairs.Source(n) is { } widenedAndBack) return widenedAndBack;
         if (ReferenceEquals(op, OpSet.Cast) || ReferenceEquals(op, OpSet.Reshape) || ReferenceEquals(op, OpSet.BroadcastTo) ||
             ReferenceEquals(op, OpSet.StopGradient))
             return ins[0]; // the spec check in Run keeps only true identities (same dtype / same shape)
