@@ -28,6 +28,26 @@ public sealed record ModuleExportOptions
     public bool Optimize { get; init; } = true;
 
     /// <summary>
+    /// Storage type of the floating-point weights (initializers). Null (default): as traced. <see cref="DType.Float16"/>:
+    /// every float32 initializer of at least <see cref="ModuleExporter.Float16MinElements"/> elements is stored as ONNX
+    /// FLOAT16 (rounded to nearest even) and read through a <c>Cast</c> to float32, so the model still computes in float32
+    /// (ONNX Runtime folds the casts when it loads the model) and only the file shrinks, to about half. Kept as they are:
+    /// float64, bfloat16 and integer initializers, smaller float32 ones (scalars and short vectors the lowerings need; a
+    /// cast would cost more bytes than it saves), and any float32 initializer holding a finite value outside float16's
+    /// range (|x| ≥ 65520 rounds to infinity), which stays float32 whole rather than saturating. The name is a dtype, not a
+    /// flag, so that other storage types can be added; other values are rejected. See <c>docs/precision-export.md</c>.
+    /// </summary>
+    public DType? WeightsDType { get; init; }
+
+    /// <summary>
+    /// Element type of the model's float32 inputs and outputs. Null (default): as traced (float32).
+    /// <see cref="DType.Float16"/>: those inputs and outputs are declared FLOAT16 and cast to and from float32 at the
+    /// graph's edges (the compute stays float32), for callers that hold half-precision data; outputs are rounded to
+    /// float16 and saturate to ±infinity beyond its range. Inputs and outputs of other dtypes are unchanged.
+    /// </summary>
+    public DType? InputOutputDType { get; init; }
+
+    /// <summary>
     /// The model-level settings, as for <see cref="OnnxExporter"/> (opset, producer, graph name, doc string, model version,
     /// metadata, names of symbolic dimensions); set them in place: <c>new ModuleExportOptions { Onnx = { Opset = 13 } }</c>.
     /// Defaults differ in three places: the graph is named after the model's class, the producer version is the

@@ -18,7 +18,7 @@ namespace DualFramework.Onnx;
 /// <see cref="OnnxExporter"/> with named inputs/outputs, a symbolic batch axis, metadata and optional external data.
 /// See <c>docs/onnx-export.md</c>.
 /// </summary>
-public static class ModuleExporter
+public static partial class ModuleExporter
 {
     /// <summary>Smallest initializer (bytes) moved to the external data file when external data is used automatically.</summary>
     public const long DefaultExternalThreshold = 1024;
@@ -62,6 +62,7 @@ public static class ModuleExporter
     public static ModelProto ToModel(Module model, Tensor[] inputs, ModuleExportOptions? options = null)
     {
         options ??= new ModuleExportOptions();
+        CheckHalfOptions(options);
         var graph = Trace(model, inputs, options);
         var outputNames = Names(options.OutputNames, graph.Outputs.Count, "output", nameof(options.OutputNames));
         var inputNames = new HashSet<string>(graph.Inputs.Select(i => i.Name), StringComparer.Ordinal);
@@ -87,6 +88,8 @@ public static class ModuleExporter
 
         var m = OnnxExporter.ToModel(graph, onnxOptions);
         RenameOutputs(m.Graph, outputNames);
+        if (options.WeightsDType == DType.Float16) StoreWeightsAsFloat16(m.Graph);
+        if (options.InputOutputDType == DType.Float16) UseFloat16InputsAndOutputs(m.Graph);
         return m;
     }
 
