@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using DualFramework.Backends;
 using DualFramework.IR;
 using DualFramework.IR.Passes;
+using DualFramework.MixedPrecision;
 using DualFramework.Onnx;
 using DualFramework.OnnxRuntime;
 using DualFramework.Operators;
@@ -16,7 +17,7 @@ namespace DualFramework.OnnxRuntime;
 /// function every op still runs eagerly, as a cached one-node ONNX session per op signature, and gradients come from
 /// Core's tape — so user code behaves the same in both modes, as in TensorFlow 2. Handles are <see cref="OrtValue"/>s.
 /// </summary>
-public sealed class GraphBackend : IComputeBackend, IDisposable
+public sealed class GraphBackend : IComputeBackend, ILowPrecisionKernels, IDisposable
 {
     private readonly ConcurrentDictionary<OpKey, OpSession> _sessions = new();
     private readonly SessionOptions _options;
@@ -77,6 +78,10 @@ public sealed class GraphBackend : IComputeBackend, IDisposable
         var session = _sessions.GetOrAdd(key, k => OpSession.Create(k, this));
         return session.Run(inputs, outputs, seed);
     }
+
+    /// <summary>Always true for bfloat16 and float16: ONNX Runtime's CPU provider has no half-precision matmul or
+    /// convolution kernels, so <see cref="LowPrecisionFallback"/> runs them in float32 between casts (IR nodes).</summary>
+    public bool EmulatesLowPrecision(DType dtype) => dtype is DType.BFloat16 or DType.Float16 && !OrtLowPrecisionSupport.CanRun(OpSet.MatMul, dtype);
 
     /// <summary>Lowers the whole graph to ONNX and compiles it into one ONNX Runtime session, after rewrites that suit
     /// ONNX Runtime's kernels (on a copy: the caller's graph is left as it is).</summary>

@@ -8,7 +8,7 @@ namespace DualFramework.OnnxRuntime;
 /// Which ops of the op set ONNX Runtime's CPU execution provider (1.31.1) runs in float16 / bfloat16 as they are: an op is
 /// listed only if every ONNX node its lowering emits has a kernel at that dtype. The rest run in float32 behind visible
 /// casts (<see cref="LowPrecisionFallback"/>). Measured op by op; the table and how it was measured are in
-/// docs/precision-graph-backend.md.
+/// docs/precision.md ("Half precision on the graph backend").
 /// </summary>
 /// <remarks>
 /// <para>Only data movement has half-precision kernels on ORT's CPU provider (Reshape, Transpose, Concat, Split, Slice,

@@ -35,7 +35,7 @@ public sealed record ModuleExportOptions
     /// float64, bfloat16 and integer initializers, smaller float32 ones (scalars and short vectors the lowerings need; a
     /// cast would cost more bytes than it saves), and any float32 initializer holding a finite value outside float16's
     /// range (|x| ≥ 65520 rounds to infinity), which stays float32 whole rather than saturating. The name is a dtype, not a
-    /// flag, so that other storage types can be added; other values are rejected. See <c>docs/precision-export.md</c>.
+    /// flag, so that other storage types can be added; other values are rejected. See <c>docs/precision.md ("Float16 export")</c>.
     /// </summary>
     public DType? WeightsDType { get; init; }
 

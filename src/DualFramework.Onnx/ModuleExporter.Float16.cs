@@ -5,7 +5,7 @@ using Google.Protobuf;
 namespace DualFramework.Onnx;
 
 // Half-precision storage (ModuleExportOptions.WeightsDType, InputOutputDType): rewrites of the lowered model that keep
-// the compute in float32 and change only what is stored or exchanged. See docs/precision-export.md.
+// the compute in float32 and change only what is stored or exchanged. See docs/precision.md ("Float16 export").
 public static partial class ModuleExporter
 {
     /// <summary>

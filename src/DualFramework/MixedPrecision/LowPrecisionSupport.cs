@@ -23,7 +23,9 @@ public static class LowPrecisionSupport
     /// <param name="Cpu">The CPU class (<see cref="CpuFeatures.Kind"/>).</param>
     /// <param name="Native">Whether the CPU has the dtype's feature (<see cref="CpuFeatures.Supports"/>).</param>
     /// <param name="MatMulSlowdown">Time of a 128×256×256 matmul in <paramref name="DType"/> over its float32 time.</param>
-    public sealed record Report(DType DType, string Backend, string Cpu, bool Native, double MatMulSlowdown)
+    /// <param name="ThroughFloat32">Whether the backend runs the dtype's matmul/linear/conv through float32 kernels between
+    /// casts (<see cref="ILowPrecisionKernels"/>).</param>
+    public sealed record Report(DType DType, string Backend, string Cpu, bool Native, double MatMulSlowdown, bool ThroughFloat32)
     {
         /// <summary>The slowdown as a class: <c>faster</c>, <c>on par</c>, <c>slower</c> (1.25–5×) or <c>much slower</c>.</summary>
         public string SlowdownClass => MatMulSlowdown switch
@@ -43,23 +45,25 @@ public static class LowPrecisionSupport
     }
 
     /// <summary>
-    /// Prints, once per dtype and backend, a warning when the CPU lacks native <paramref name="dtype"/> arithmetic, naming the
-    /// feature and the measured slowdown class. Returns the report (also when no warning was due).
+    /// Prints, once per dtype and backend, a warning when the CPU lacks native <paramref name="dtype"/> arithmetic (naming the
+    /// feature) or the backend runs the dtype's matmul/conv through float32 kernels, with the measured slowdown class.
+    /// Returns the report (also when no warning was due).
     /// </summary>
     public static Report WarnOnce(DType dtype, IComputeBackend? backend = null)
     {
         var b = backend ?? BackendRegistry.Default;
         bool first = !Reports.ContainsKey((dtype, b.Name));
         var report = Probe(dtype, b);
-        if (first && !report.Native)
+        if (first && (!report.Native || report.ThroughFloat32))
         {
             var limit = CpuFeatures.Current.OneDnnMaxIsa is { Length: > 0 } isa ? $" (ONEDNN_MAX_CPU_ISA={isa})" : "";
-            var how = b is ILowPrecisionKernels k && k.EmulatesLowPrecision(dtype)
+            var cpu = report.Native ? "" : $" on a CPU without {CpuFeatures.FeatureFor(dtype)}{limit}";
+            var how = report.ThroughFloat32
                 ? $" The '{b.Name}' backend runs {dtype.Name()} matmul/linear/conv through float32 kernels between casts (same values up to summation order)."
                 : "";
             WarningOutput.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"DualFramework warning: {dtype.Name()} compute on a CPU without {CpuFeatures.FeatureFor(dtype)}{limit}: a {dtype.Name()} matmul on the " +
-                $"'{b.Name}' backend measured {report.MatMulSlowdown:0.0}x the float32 time ({report.SlowdownClass}).{how} Results follow the policy; only speed differs."));
+                $"DualFramework warning: {dtype.Name()} compute{cpu}: a {dtype.Name()} matmul on the '{b.Name}' backend measured " +
+                $"{report.MatMulSlowdown:0.0}x the float32 time ({report.SlowdownClass}).{how} Results follow the policy; only speed differs."));
         }
         return report;
     }
@@ -76,7 +80,8 @@ public static class LowPrecisionSupport
         var b32 = Tensor.FromArray(Values(256 * 256), new Shape(256, 256), backend);
         double t32 = Time(a32, b32), tLow = Time(Ops.Cast(a32, dtype), Ops.Cast(b32, dtype));
         var cpu = CpuFeatures.Current;
-        return new Report(dtype, backend.Name, cpu.Kind, cpu.Supports(dtype), tLow / Math.Max(t32, 1e-9));
+        bool viaFloat32 = backend is ILowPrecisionKernels k && k.EmulatesLowPrecision(dtype);
+        return new Report(dtype, backend.Name, cpu.Kind, cpu.Supports(dtype), tLow / Math.Max(t32, 1e-9), viaFloat32);
     }
 
     private static float[] Values(int n)

@@ -26,11 +26,13 @@ public class HardwareSupportTests
         Cpu(null, "avx2").Supports(DType.Float32).Should().BeTrue();
     }
 
-    [TestCase(DType.BFloat16)]
-    [TestCase(DType.Float16)]
-    public void Warning_is_printed_once_exactly_when_the_cpu_lacks_the_feature(DType dtype)
+    [TestCase("torch", DType.BFloat16)]
+    [TestCase("torch", DType.Float16)]
+    [TestCase("graph", DType.BFloat16)]
+    [TestCase("graph", DType.Float16)]
+    public void Warning_is_printed_once_exactly_when_the_cpu_or_the_backend_lacks_native_kernels(string name, DType dtype)
     {
-        var backend = BackendRegistry.Get("torch");
+        var backend = BackendRegistry.Get(name);
         var saved = LowPrecisionSupport.WarningOutput;
         var sink = new StringWriter();
         LowPrecisionSupport.WarningOutput = sink;
@@ -40,14 +42,17 @@ public class HardwareSupportTests
             var report = LowPrecisionSupport.WarnOnce(dtype, backend);
             LowPrecisionSupport.WarnOnce(dtype, backend);
             report.Native.Should().Be(CpuFeatures.Current.Supports(dtype));
+            report.ThroughFloat32.Should().Be(((ILowPrecisionKernels)backend).EmulatesLowPrecision(dtype));
+            if (name == "graph") report.ThroughFloat32.Should().BeTrue("ONNX Runtime's CPU provider has no half-precision matmul");
             report.MatMulSlowdown.Should().BePositive();
             var lines = sink.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            if (report.Native) lines.Should().BeEmpty();
+            if (report.Native && !report.ThroughFloat32) lines.Should().BeEmpty();
             else
             {
                 lines.Should().ContainSingle("the warning is printed once per dtype and backend");
-                lines[0].Should().Contain(CpuFeatures.FeatureFor(dtype)).And.Contain(report.SlowdownClass).And.Contain("'torch'");
-                if (((TorchBackend)backend).EmulatesLowPrecision(dtype)) lines[0].Should().Contain("through float32 kernels");
+                lines[0].Should().Contain(report.SlowdownClass).And.Contain($"'{name}'");
+                if (!report.Native) lines[0].Should().Contain(CpuFeatures.FeatureFor(dtype));
+                if (report.ThroughFloat32) lines[0].Should().Contain("through float32 kernels");
             }
         }
         finally

@@ -29,4 +29,16 @@ public class FashionMnistTargetTests
         TestContext.Out.WriteLine($"{backend} {model}: test accuracy {r.TestAccuracy:F4} in {r.TrainSeconds:F1} s");
         r.TestAccuracy.Should().BeGreaterThanOrEqualTo(target);
     }
+
+    [TestCase("torch", "mixed_bfloat16")]
+    [TestCase("graph", "mixed_bfloat16")]
+    [TestCase("torch", "mixed_float16")]
+    [TestCase("graph", "mixed_float16")]
+    public void Mixed_precision_cnn_reaches_the_float32_target(string backend, string precision)
+    {
+        var r = FashionMnistJob.Run(new JobOptions { Backend = backend, Model = "cnn", Seed = 0, Progress = false, Precision = precision }, Data());
+        TestContext.Out.WriteLine($"{backend} cnn {precision}: test accuracy {r.TestAccuracy:F4} in {r.TrainSeconds:F1} s, {r.SkippedSteps} skipped steps");
+        r.Precision.Should().Be(precision);
+        r.TestAccuracy.Should().BeGreaterThanOrEqualTo(0.90);
+    }
 }
