@@ -2,7 +2,7 @@ namespace DualFramework.MixedPrecision;
 
 /// <summary>
 /// How an op treats its floating operands while autocast is on (see <see cref="Autocast"/>). Every op of the op set declares
-/// one (<see cref="Operators.Op.Autocast"/>; the table is <c>OpSet.Autocast.cs</c>, compared with PyTorch's CPU lists in
+/// one (<see cref="Operators.Op.Autocast"/>; the table is <c>OpAutocast.cs</c>, compared with PyTorch's CPU lists in
 /// docs/precision.md).
 /// </summary>
 public enum AutocastCategory : byte

@@ -42,8 +42,8 @@ public abstract class Op
     public virtual bool IsCreation => false;
 
     /// <summary>How autocast treats the op's floating operands (<see cref="MixedPrecision.Autocast"/>). Ops of the op set
-    /// declare it in <c>OpSet.Autocast.cs</c>; an op defined elsewhere overrides this.</summary>
-    public virtual AutocastCategory Autocast => OpSet.AutocastOf(this);
+    /// declare it in <c>OpAutocast.cs</c>; an op defined elsewhere overrides this.</summary>
+    public virtual AutocastCategory Autocast => OpAutocast.Of(this);
 
     /// <summary>
     /// The shape/dtype rule: validates the operands and attributes and returns the output specs.

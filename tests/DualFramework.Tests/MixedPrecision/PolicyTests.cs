@@ -87,7 +87,7 @@ public class PolicyTests
     {
         var core = typeof(Op).Assembly;
         var missing = OpRegistry.All.Where(o => o.GetType().Assembly == core && o.Autocast == AutocastCategory.Undeclared).Select(o => o.Name).ToList();
-        missing.Should().BeEmpty("a new op must state how autocast treats it (OpSet.Autocast.cs)");
+        missing.Should().BeEmpty("a new op must state how autocast treats it (OpAutocast.cs)");
     }
 
     [TestCase("matmul", AutocastCategory.LowerPrecision)]

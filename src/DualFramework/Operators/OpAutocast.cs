@@ -1,15 +1,18 @@
 using DualFramework.MixedPrecision;
+using static DualFramework.Operators.OpSet;
 
 namespace DualFramework.Operators;
 
-public static partial class OpSet
+/// <summary>
+/// The autocast category of every op of the op set, in one table so that it reads against PyTorch's CPU lists
+/// (aten/src/ATen/autocast_mode.cpp, AutocastCPU): docs/precision.md gives the comparison and each difference's reason.
+/// An op missing here is Undeclared and fails PolicyTests.Every_op_of_the_op_set_declares_an_autocast_category.
+/// </summary>
+internal static class OpAutocast
 {
-    // The autocast category of every op, in one table so that it reads against PyTorch's CPU lists
-    // (aten/src/ATen/autocast_mode.cpp, AutocastCPU): docs/precision.md gives the comparison and each difference's reason.
-    // An op missing here is Undeclared and fails OpAutocastTests.
     private static Dictionary<Op, AutocastCategory>? _autocast;
 
-    internal static AutocastCategory AutocastOf(Op op)
+    internal static AutocastCategory Of(Op op)
     {
         var table = _autocast ??= BuildAutocastTable();
         return table.TryGetValue(op, out var c) ? c : AutocastCategory.Undeclared;
