@@ -61,7 +61,7 @@ public abstract partial class Module
     {
         // The outermost module takes the global policy, unless it is the default float32: then the thread's own autocast
         // state (an Autocast.Enable region around the call) is left as it is.
-        var policy = _policy ?? (_activePolicy == null && Precision.GlobalPolicy != DTypePolicy.Float32 ? Precision.GlobalPolicy : null);
+        var policy = _policy ?? (_activePolicy == null && !ReferenceEquals(Precision.GlobalPolicy, DTypePolicy.Float32) ? Precision.GlobalPolicy : null);
         if (policy == null) return default;
         var previous = _activePolicy;
         _activePolicy = policy;
