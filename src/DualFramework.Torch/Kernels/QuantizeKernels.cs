@@ -43,6 +43,7 @@ internal static class QuantizeKernels
         {
             var v = Operand(x, 0);
             CheckZeroPoint(x, a);
+            bool track = v.requires_grad && torch.is_grad_enabled();
             TT y, keep;
             using (torch.no_grad())
             {
@@ -54,7 +55,7 @@ internal static class QuantizeKernels
                 using var s = Channel(Operand(x, 1), cd, (int)v.dim(), a.Axis);
                 using var shifted = c.sub(z);
                 y = Finish(shifted.mul(s), o[0].DType);
-                if (!v.requires_grad || !torch.is_grad_enabled()) return y;
+                if (!track) return y;
                 using var ge = q.ge(min);
                 using var le = q.le(max);
                 keep = ge.logical_and(le);
