@@ -113,6 +113,7 @@ public class ImportQuantizeTests
     [
         "test_quantizelinear", "test_quantizelinear_axis", "test_dequantizelinear", "test_dequantizelinear_axis",
         "test_dynamicquantizelinear", "test_dynamicquantizelinear_max_adjusted", "test_dynamicquantizelinear_min_adjusted",
+        "test_dynamicquantizelinear_expanded", "test_dynamicquantizelinear_max_adjusted_expanded", "test_dynamicquantizelinear_min_adjusted_expanded",
         "test_matmulinteger", "test_basic_convinteger", "test_convinteger_with_padding", "test_convinteger_without_padding",
         "test_qlinearmatmul_2D", "test_qlinearmatmul_3D", "test_qlinearconv",
     ];
