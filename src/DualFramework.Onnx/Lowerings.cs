@@ -46,6 +46,7 @@ internal static partial class Lowerings
         AddOneHot(t);
         AddOptim(t);
         AddPool(t);
+        AddQuantize(t);
         AddRandom(t);
         AddReductions(t);
         AddScatter(t);

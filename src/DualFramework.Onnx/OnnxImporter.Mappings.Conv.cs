@@ -10,16 +10,15 @@ public static partial class OnnxImporter
         /// <summary>Conv and ConvTranspose on the op set's conv family.</summary>
         private void AddConv()
         {
-            Map("Conv", _ => Conv());
+            Map("Conv", _ => Conv(In(0), In(1), Has(2) ? In(2) : null));
             Map("ConvTranspose", _ => ConvTranspose());
         }
 
-        private Value Conv()
+        /// <summary>The node's convolution (its attributes: pads, auto_pad, strides, dilations, group) applied to the given operands.</summary>
+        private Value Conv(Value x, Value w, Value? bias)
         {
-            var x = In(0);
             int sp = x.Spec.Shape.Rank - 2;
             if (sp is not (1 or 2)) throw Bad($"only 1-D and 2-D convolutions are supported, the input has rank {x.Spec.Shape.Rank}");
-            var w = In(1);
             if (w.Spec.Shape.Rank != sp + 2) throw Bad($"weight must have rank {sp + 2}, got {w.Spec.Shape}");
             long[] stride = Fill(Ints("strides"), sp, 1), dil = Fill(Ints("dilations"), sp, 1);
             if (stride.Length != sp || dil.Length != sp) throw Bad($"strides and dilations need {sp} entries");
@@ -29,7 +28,7 @@ public static partial class OnnxImporter
             bool sym = b.SequenceEqual(e);
             var input = sym ? x : PadSpatial(x, b, e, 0);
             var attrs = new ConvAttrs(stride, sym ? b : new long[sp], dil, Int("group", 1));
-            return Has(2) ? Node(OpSet.Conv, attrs, input, w, In(2)) : Node(OpSet.Conv, attrs, input, w);
+            return bias != null ? Node(OpSet.Conv, attrs, input, w, bias) : Node(OpSet.Conv, attrs, input, w);
         }
 
         private Value ConvTranspose()

@@ -40,6 +40,7 @@ public sealed partial class TorchBackend : IComputeBackend, ILowPrecisionKernels
         OneHotKernels.Register(_kernels);
         OptimKernels.Register(_kernels);
         PoolKernels.Register(_kernels);
+        QuantizeKernels.Register(_kernels);
         RandomKernels.Register(_kernels);
         ReductionsKernels.Register(_kernels);
         ScatterKernels.Register(_kernels);

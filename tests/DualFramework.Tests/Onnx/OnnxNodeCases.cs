@@ -7,7 +7,7 @@ using Google.Protobuf;
 
 namespace DualFramework.Tests.Onnx;
 
-/// <summary>An operand of a one-node ONNX test model: ONNX element type 1 (float), 2 (uint8), 6 (int32), 7 (int64) or 9 (bool);
+/// <summary>An operand of a one-node ONNX test model: ONNX element type 1 (float), 2 (uint8), 3 (int8), 6 (int32), 7 (int64) or 9 (bool);
 /// fixed integer <see cref="Vals"/>, fixed fractional <see cref="FVals"/> or seeded values in [Lo, Hi); <see cref="Init"/>
 /// makes it an initializer.</summary>
 public sealed record NodeIn(string Name, long[] Shape, int Type = 1, bool Init = false, double Lo = -2, double Hi = 2, long[]? Vals = null,
@@ -55,6 +55,7 @@ internal static class OnnxNodeCases
                 7 => (DType.Int64, values.Select(v => (long)Math.Round(v)).SelectMany(BitConverter.GetBytes).ToArray()),
                 6 => (DType.Int32, values.Select(v => (int)Math.Round(v)).SelectMany(BitConverter.GetBytes).ToArray()),
                 2 => (DType.UInt8, values.Select(v => (byte)Math.Round(v)).ToArray()),
+                3 => (DType.Int8, values.Select(v => (byte)(sbyte)Math.Round(v)).ToArray()),
                 9 => (DType.Bool, values.Select(v => v > 0 ? (byte)1 : (byte)0).ToArray()),
                 _ => (DType.Float32, values.Select(v => (float)v).SelectMany(BitConverter.GetBytes).ToArray()),
             };

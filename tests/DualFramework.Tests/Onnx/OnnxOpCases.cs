@@ -247,6 +247,25 @@ internal static class OnnxOpCases
         Add("one_hot_int32_to_int64", OpSet.OneHot, new OneHotAttrs(3, DType.Int64), () => [I32([2, 0, 1, 0], 4)]);
         Add("one_hot_bool", OpSet.OneHot, new OneHotAttrs(4, DType.Bool), () => [I64([3, 1], 2)]);
 
+        // Quantization: x/scale in float32 lands on ties often enough with scales 0.5 and 0.25 and quarter-step inputs.
+        Tensor Quarters(int seed, params long[] shape) => DualFramework.Ops.Div(Cast(Ints(seed, -300, 300, DType.Int64, shape), DType.Float32), 4.0);
+        Tensor Sc(float v) => Tensor.FromArray(new[] { v }, Shape.Scalar);
+        Tensor Vec<T>(params T[] v) where T : unmanaged => Tensor.FromArray(v, new Shape(v.Length));
+        Tensor Zp<T>(T v) where T : unmanaged => Tensor.FromArray(new[] { v }, Shape.Scalar);
+        Add("quantize_linear_int8", OpSet.QuantizeLinear, new QuantizeAttrs(0), () => [Quarters(250, 4, 5), Sc(0.5f), Zp((sbyte)-3)]);
+        Add("quantize_linear_uint8_axis1", OpSet.QuantizeLinear, new QuantizeAttrs(1), () => [Quarters(251, 2, 3, 4), Vec(0.25f, 0.5f, 2f), Vec<byte>(0, 128, 250)]);
+        Add("quantize_linear_float64", OpSet.QuantizeLinear, new QuantizeAttrs(0), () => [Cast(Quarters(252, 3, 4), DType.Float64), Cast(Sc(0.25f), DType.Float64), Zp((sbyte)5)]);
+        Add("quantize_linear_float16_axis0", OpSet.QuantizeLinear, new QuantizeAttrs(0), () => [Cast(Quarters(253, 2, 4), DType.Float16), Cast(Vec(0.5f, 0.25f), DType.Float16), Vec<byte>(3, 200)]);
+        Add("dequantize_linear_int8", OpSet.DequantizeLinear, new QuantizeAttrs(0), () => [Ints(254, -128, 128, DType.Int8, 3, 4), Sc(0.1f), Zp((sbyte)-7)]);
+        Add("dequantize_linear_uint8_axis0", OpSet.DequantizeLinear, new QuantizeAttrs(0), () => [Ints(255, 0, 256, DType.UInt8, 3, 2), Vec(0.1f, 0.02f, 3f), Vec<byte>(0, 128, 255)]);
+        Add("dequantize_linear_int32", OpSet.DequantizeLinear, new QuantizeAttrs(0), () => [Ints(256, -100000, 100000, DType.Int32, 5), Sc(0.003f), Zp(0)]);
+        Add("dequantize_linear_float64_scale", OpSet.DequantizeLinear, new QuantizeAttrs(1), () => [Ints(257, -128, 128, DType.Int8, 2, 2), Cast(Vec(0.1f, 0.7f), DType.Float64), Vec<sbyte>(1, -1)]);
+        Add("fake_quantize_int8", OpSet.FakeQuantize, new FakeQuantizeAttrs(-128, 127, 0), () => [Quarters(258, 4, 5), Sc(0.5f), Zp(3L)]);
+        Add("fake_quantize_4bit_axis1", OpSet.FakeQuantize, new FakeQuantizeAttrs(0, 15, 1), () => [Quarters(259, 2, 3), Vec(0.5f, 1f, 4f), Vec(8, 0, 15)]);
+        Add("fake_quantize_signed_narrow", OpSet.FakeQuantize, new FakeQuantizeAttrs(-8, 7, 0), () => [Quarters(260, 3, 4), Sc(0.25f), Zp(-1)]);
+        Add("fake_quantize_int32_range", OpSet.FakeQuantize, new FakeQuantizeAttrs(-1000, 1000, 0), () => [Quarters(261, 3, 4), Sc(0.25f), Zp(10L)]);
+        Add("fake_quantize_float64", OpSet.FakeQuantize, new FakeQuantizeAttrs(-128, 127, 0), () => [Cast(Quarters(262, 3, 4), DType.Float64), Cast(Vec(0.5f, 0.25f, 1f), DType.Float64), Vec(0L, -5L, 100L)]);
+
         // Linear algebra.
         Add("matmul", OpSet.MatMul, None, () => [F(160, -2, 2, 3, 4), F(161, -2, 2, 4, 5)]);
         Add("matmul_batched", OpSet.MatMul, None, () => [F(162, -2, 2, 2, 3, 4), F(163, -2, 2, 1, 4, 5)]);

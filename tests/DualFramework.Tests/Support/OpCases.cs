@@ -86,6 +86,9 @@ public static class OpCases
         ["remainder"] = (t => Ops.Remainder(t[0], t[1]), [Arg.Of([4], [2.3, -2.3, 5.6, -0.4]), Arg.Of([4], [1.5, 1.5, -2.5, -1.5])]),
         ["fmod"] = (t => Ops.Fmod(t[0], t[1]), [Arg.Of([4], [2.3, -2.3, 5.6, -0.4]), Arg.Of([4], [1.5, 1.5, -2.5, -1.5])]),
         ["prod"] = (t => Ops.Prod(t[0], [1]), [Arg.Random(81, 0.5, 1.5, 2, 3)]),
+        // The straight-through estimator: with a scale far below the finite-difference step the staircase has slope 1 inside
+        // the quantized range ([-0.5, 0.5] here) and 0 where clamped, which is what the rule claims.
+        ["fake_quantize"] = (t => Ops.FakeQuantize(t[0], 1e-12, 0, -500_000_000_000, 500_000_000_000), [Arg.Of([5], [-0.9, -0.3, 0.05, 0.45, 0.7])]),
         ["cumsum"] = (t => Ops.CumSum(t[0], 1, exclusive: true, reverse: true), [Arg.Random(82, -1, 1, 2, 4)]),
     };
 }
