@@ -62,6 +62,8 @@ public sealed class QuantWorkloads : IDisposable
         foreach (var (k, p) in new[] { ("fp32", Fp32Path), ("int8", Static.OutputPath), ("dynamic", Dynamic.OutputPath) })
         {
             var o = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+            // DF_QUANT_DUMP=folder writes the graphs as ONNX Runtime optimised them (which Q/DQ groups became integer kernels).
+            if (Environment.GetEnvironmentVariable("DF_QUANT_DUMP") is { Length: > 0 } dump) o.OptimizedModelFilePath = Path.Combine(dump, $"{k}_ort_optimized.onnx");
             _owned.Add(o);
             _sessions[k] = new InferenceSession(p, o);
         }
