@@ -95,12 +95,30 @@ public static class RatioMode
                     Console.WriteLine(F($"{{\"suite\":\"precision\",\"cpu\":\"{cpu.Kind}\",\"torch_bf16_vs_fp32\":{r1:F4},\"graph_bf16_vs_fp32\":{r2:F4},\"torch_fp16_vs_fp32\":{r3:F4},{hw}}}"));
                     return 0;
                 }
+            case "quant":
+                {
+                    // Accuracy and size first, then latency: each pair runs float32 and int8 back to back in one process.
+                    int epochs = int.TryParse(Environment.GetEnvironmentVariable("DF_QUANT_EPOCHS"), out var e) && e > 0 ? e : 2;
+                    using var w = new QuantWorkloads(epochs, Console.Out);
+                    double acc32 = w.Accuracy("fp32"), acc8 = w.Accuracy("int8"), accDyn = w.Accuracy("dynamic");
+                    double size = (double)w.Bytes(w.Static.OutputPath) / w.Bytes(w.Fp32Path);
+                    var b1 = Pairs(w.Infer("fp32", 1), w.Infer("int8", 1), pairs, 200);
+                    var b64 = Pairs(w.Infer("fp32", 64), w.Infer("int8", 64), pairs, 10);
+                    var dyn = Pairs(w.Infer("fp32", 64), w.Infer("dynamic", 64), pairs, 10);
+                    double r1 = Median(b1.Select(p => p.ours / p.raw)), r64 = Median(b64.Select(p => p.ours / p.raw)), rd = Median(dyn.Select(p => p.ours / p.raw));
+                    double Us(IEnumerable<double> xs, int inner) => Median(xs) / inner * 1e6;
+                    Console.WriteLine(F($"accuracy: fp32 {acc32:P2}, static int8 {acc8:P2}, dynamic {accDyn:P2}; sizes: fp32 {w.Bytes(w.Fp32Path)} B, int8 {w.Bytes(w.Static.OutputPath)} B, dynamic {w.Bytes(w.Dynamic.OutputPath)} B"));
+                    Console.WriteLine(F($"batch 1: fp32 {Us(b1.Select(p => p.raw), 200):F1} us, int8 {Us(b1.Select(p => p.ours), 200):F1} us; batch 64: fp32 {Us(b64.Select(p => p.raw), 10) / 1e3:F3} ms, int8 {Us(b64.Select(p => p.ours), 10) / 1e3:F3} ms, dynamic {Us(dyn.Select(p => p.ours), 10) / 1e3:F3} ms"));
+                    Console.WriteLine("ONNX Runtime picks its kernels from the CPU itself; ONEDNN_MAX_CPU_ISA / ATEN_CPU_CAPABILITY / MKL_ENABLE_INSTRUCTIONS limit libtorch only (training and the GEMM probe), and the Auto format reads ONEDNN_MAX_CPU_ISA.");
+                    Console.WriteLine(F($"{{\"suite\":\"quant\",\"cpu\":\"{Hardware.IsaClass()}\",\"format\":\"{w.Static.Choice.Format}\",\"reduce_range\":{(w.Static.Choice.ReduceRange ? "true" : "false")},\"int8_vs_fp32_b1\":{r1:F4},\"int8_vs_fp32_b64\":{r64:F4},\"dynamic_vs_fp32_b64\":{rd:F4},\"size_ratio\":{size:F4},\"acc_drop_pts\":{(acc32 - acc8) * 100:F2},\"dynamic_acc_drop_pts\":{(acc32 - accDyn) * 100:F2},\"fp32_acc\":{acc32:F4},\"epochs\":{epochs},{hw}}}"));
+                    return 0;
+                }
             case "allreduce":
                 return AllReduceWorkloads.Run(pairs);
             case "memory":
                 return MemoryWorkloads.Run(steps: 300);
             default:
-                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy, precision, allreduce, memory)");
+                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy, precision, quant, allreduce, memory)");
                 return 2;
         }
     }
