@@ -52,7 +52,9 @@ public sealed class QuantWorkloads : IDisposable
         // Calibration: the first 200 training images, one array per image.
         var trainPixels = Standardize(data.Train.ToFloatArray().AsSpan(0, CalibrationImages * 784));
         var calibration = Enumerable.Range(0, CalibrationImages).Select(i => trainPixels.AsSpan(i * 784, 784).ToArray());
-        Static = Quantizer.QuantizeStatic(Fp32Path, Path.Combine(_dir, "cnn_int8.onnx"), calibration);
+        // DF_QUANT_FORMAT=S8S8|U8S8 overrides the Auto choice (to compare ONNX Runtime's kernels for the two).
+        var format = Environment.GetEnvironmentVariable("DF_QUANT_FORMAT") is { Length: > 0 } f ? Enum.Parse<QuantizationFormat>(f, ignoreCase: true) : QuantizationFormat.Auto;
+        Static = Quantizer.QuantizeStatic(Fp32Path, Path.Combine(_dir, "cnn_int8.onnx"), calibration, new StaticQuantizationOptions { Format = format });
         Dynamic = Quantizer.QuantizeDynamic(Fp32Path, Path.Combine(_dir, "cnn_dynamic.onnx"));
         log.WriteLine(Static.Summary);
         log.WriteLine(Dynamic.Summary);

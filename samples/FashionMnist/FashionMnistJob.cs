@@ -28,6 +28,10 @@ public sealed record JobOptions
     /// <summary>Dtype policy name (<c>float32</c>, <c>mixed_bfloat16</c>, <c>mixed_float16</c>…); null: the global policy
     /// (<c>DUALFRAMEWORK_PRECISION</c>, default float32).</summary>
     public string? Precision { get; init; }
+    /// <summary>After training: "static" or "dynamic" INT8 quantization of the ONNX export (docs/quantization.md); null: none.</summary>
+    public string? Quantize { get; init; }
+    /// <summary>Folder for the deployment step's ONNX files (default: a temporary folder).</summary>
+    public string? OutputDir { get; init; }
     /// <summary>Show the progress bar and per-epoch lines.</summary>
     public bool Progress { get; init; } = true;
 }
@@ -38,7 +42,9 @@ public sealed record JobOptions
 /// <param name="TrainSeconds">Wall time of <c>Fit</c>.</param>
 /// <param name="Precision">The dtype policy trained under.</param>
 /// <param name="SkippedSteps">Steps the loss scaler skipped (non-finite gradients); 0 without one.</param>
-public sealed record JobResult(double TestAccuracy, double TestLoss, double TrainSeconds, string Precision = "float32", long SkippedSteps = 0);
+/// <param name="Deploy">What the deployment step (quantization) measured, or null.</param>
+public sealed record JobResult(double TestAccuracy, double TestLoss, double TrainSeconds, string Precision = "float32", long SkippedSteps = 0,
+    DeployResult? Deploy = null);
 
 /// <summary>The main job: Fashion-MNIST with an MLP or a CNN, Adam with cosine decay, standardised pixels.</summary>
 public static class FashionMnistJob
@@ -46,11 +52,13 @@ public static class FashionMnistJob
     // Mean and standard deviation of the training pixels (published values for Fashion-MNIST).
     private const float Mean = 0.2860f, Std = 0.3530f;
 
-    private static Example Standardize(Example e)
+    private static Example Standardize(Example e) => e.WithFeatures(StandardizePixels(e.Features.ToArray()));
+
+    /// <summary>Pixels in [0, 1] standardised with the training set's mean and deviation (in place; returns the array).</summary>
+    public static float[] StandardizePixels(float[] f)
     {
-        var f = e.Features.ToArray();
         for (int i = 0; i < f.Length; i++) f[i] = (f[i] - Mean) / Std;
-        return e.WithFeatures(f);
+        return f;
     }
 
     /// <summary>
@@ -80,7 +88,13 @@ public static class FashionMnistJob
             trainer.Fit(train, o.Epochs, callbacks: callbacks);
             double seconds = sw.Elapsed.TotalSeconds;
             var result = trainer.Evaluate(test);
-            return new JobResult(result["accuracy"], result["loss"], seconds, trainer.PrecisionPolicy.Name, trainer.LossScaler?.SkippedSteps ?? 0);
+            DeployResult? deploy = null;
+            if (o.Quantize != null)
+            {
+                var folder = o.OutputDir ?? Path.Combine(Path.GetTempPath(), $"dualframework-fmnist-{Environment.ProcessId}");
+                deploy = Deployment.Quantize(o.Quantize, net, data, StandardizePixels, folder);
+            }
+            return new JobResult(result["accuracy"], result["loss"], seconds, trainer.PrecisionPolicy.Name, trainer.LossScaler?.SkippedSteps ?? 0, deploy);
         }
     }
 }
