@@ -7,23 +7,27 @@ namespace DualFramework.Quantization;
 /// Gradual magnitude pruning during <see cref="Trainer.Fit"/> with TF-MOT's <c>PolynomialDecay</c> schedule: at training
 /// step t (the trainer's <see cref="Trainer.GlobalStep"/> before a batch) the target sparsity is
 /// <c>final + (initial − final)·(1 − p)^power</c> with <c>p = clamp((t − begin)/(end − begin), 0, 1)</c>, and every target's
-/// mask is recomputed from the current magnitudes (<see cref="Pruning.L1Unstructured(Module, double, string)"/>, per
-/// layer) at the steps <c>begin ≤ t ≤ end</c> with <c>(t − begin) mod frequency = 0</c>, and also at <c>t = end</c> so
+/// mask is recomputed from the current magnitudes (per layer with <see cref="Pruning.L1Unstructured(Module, double, string)"/>,
+/// or with one threshold across the targets with <see cref="Pruning.GlobalUnstructured"/> when <c>global</c>) at the steps <c>begin ≤ t ≤ end</c> with <c>(t − begin) mod frequency = 0</c>, and also at <c>t = end</c> so
 /// that the final sparsity is always reached (TF-MOT skips it when end − begin is not a multiple of the frequency).
 /// </summary>
 /// <remarks>
 /// Targets without a mask get an all-ones one in <see cref="OnTrainBegin"/>, before the trainer's first step, so that
 /// compiled steps read the masks as state; between updates the optimizer keeps pruned entries at zero. A trainer whose
-/// train step was compiled before the masks existed is rejected there (call <c>Trainer.Compile</c> again).
+/// train step was compiled before the masks existed is rejected there (call <c>Trainer.Compile</c> again, with a new
+/// optimizer).
 /// </remarks>
 public sealed class PolynomialDecay : Callback
 {
     private readonly (Module Layer, string ParameterName)[] _targets;
 
-    /// <summary>Creates the schedule for <paramref name="targets"/> (e.g. <see cref="Pruning.Weights"/> of the model).</summary>
+    /// <summary>Creates the schedule for <paramref name="targets"/> (e.g. <see cref="Pruning.Weights"/> of the model); with
+    /// <paramref name="global"/> the sparsity is that of all targets together (small layers with large weights, such as a
+    /// first convolution, then lose fewer entries).</summary>
     public PolynomialDecay(IEnumerable<(Module Layer, string ParameterName)> targets, double initialSparsity, double finalSparsity,
-        long beginStep, long endStep, double power = 3, int frequency = 100)
+        long beginStep, long endStep, double power = 3, int frequency = 100, bool global = false)
     {
+        Global = global;
         ArgumentNullException.ThrowIfNull(targets);
         _targets = targets.ToArray();
         if (_targets.Length == 0) throw new ArgumentException("No parameters to prune.", nameof(targets));
@@ -55,6 +59,9 @@ public sealed class PolynomialDecay : Callback
     /// <summary>Steps between mask updates.</summary>
     public int Frequency { get; }
 
+    /// <summary>Whether one magnitude threshold spans all targets (else each target is pruned to the sparsity).</summary>
+    public bool Global { get; }
+
     /// <summary>Number of mask updates made so far.</summary>
     public int Updates { get; private set; }
 
@@ -82,7 +89,8 @@ public sealed class PolynomialDecay : Callback
                 var mask = PruningMasks.Find(PruningMasks.Parameter(layer, name))!.Mask;
                 if (!state.Contains(mask))
                     throw new QuantizationException($"The trainer's train step was compiled before {PruningMasks.LayerName(layer)}.{name} was pruned, " +
-                        "so it cannot read the mask: call Trainer.Compile again (or use a new trainer) after pruning.");
+                        "so it cannot read the mask: prune before the first step, or call Trainer.Compile again after pruning, with a new optimizer " +
+                        "(a compiled step takes in only the optimizer state that it creates).");
             }
         }
         Prune(trainer.GlobalStep);
@@ -95,7 +103,8 @@ public sealed class PolynomialDecay : Callback
     {
         if (!UpdatesAt(step)) return;
         double sparsity = SparsityAt(step);
-        foreach (var (layer, name) in _targets) Pruning.L1Unstructured(layer, sparsity, name);
+        if (Global) Pruning.GlobalUnstructured(_targets, sparsity);
+        else foreach (var (layer, name) in _targets) Pruning.L1Unstructured(layer, sparsity, name);
         Updates++;
     }
 }

@@ -134,7 +134,8 @@ internal static class PruningMasks
         if (before.Backend is SymbolicBackend && entry.Mask.Value.Backend is not SymbolicBackend)
             throw new QuantizationException(
                 $"The pruning mask '{entry.Mask.Name}' of {LayerName(entry.Layer)} is not part of this compiled step's state, so it " +
-                "would be baked in as a constant: prune before the trainer's first step, or call Trainer.Compile again after pruning.");
+                "would be baked in as a constant: prune before the trainer's first step, or call Trainer.Compile again after pruning " +
+                "(with a new optimizer).");
         return Masked(before, entry.Mask);
     };
 
