@@ -47,6 +47,14 @@ public sealed class Variable : IDisposable
     /// <summary>The current value.</summary>
     public Tensor Value => _value;
 
+    /// <summary>
+    /// Optional projection applied by <see cref="Optim.Optimizer"/> right after each update of this variable (Keras'
+    /// <c>kernel_constraint</c>): the optimizer assigns <c>Constraint(newValue)</c>. Write it with <see cref="Ops"/> so that
+    /// it is traced into compiled steps; variables it reads (e.g. a pruning mask) must be in the step's state to be read
+    /// afresh on every run. Null (the default) leaves updates as they are.
+    /// </summary>
+    public Func<Tensor, Tensor>? Constraint { get; set; }
+
     /// <summary>Shape and dtype (fixed for the variable's life, except when a dtype policy recasts it: <see cref="Module.Policy"/>).</summary>
     public TensorSpec Spec => _value.Spec;
 

@@ -7,7 +7,8 @@ namespace DualFramework.Optim;
 /// <summary>
 /// Base class of optimizers. Update rules are written with <see cref="Ops"/> and applied through
 /// <see cref="Variable.Assign"/>, so they run on every backend and can be traced into a graph. Per-parameter state
-/// (momentum buffers, moments) lives in non-trainable variables and is part of <see cref="StateDict"/>.
+/// (momentum buffers, moments) lives in non-trainable variables and is part of <see cref="StateDict"/>. After each
+/// parameter's update, its <see cref="Variable.Constraint"/> (if any) is applied, eagerly and inside traced steps alike.
 /// </summary>
 public abstract class Optimizer : IDisposable
 {
@@ -129,6 +130,8 @@ public abstract class Optimizer : IDisposable
             {
                 var before = skip == null ? null : StateOf(i);
                 Update(i, p, g);
+                // After the update (which may have been in place) and before masking a skipped step, which keeps the old value.
+                if (p.Constraint is { } constrain) p.Assign(constrain(p.Value));
                 if (skip != null) MaskUpdate(i, p, old, before!, skip);
             }
             finally
