@@ -8,7 +8,7 @@ namespace DualFramework.NN;
 /// Initialisation (draw order: weight, then bias), with fan_in = in/groups · Πk: weight Kaiming-uniform with a = √5,
 /// i.e. U(±1/√fan_in); bias U(±1/√fan_in). Only zero padding given as explicit sizes is supported.
 /// </remarks>
-public abstract class ConvNd : Module
+public abstract class ConvNd : Module, ITransformableLayer
 {
     private protected ConvNd(string layer, int dims, long inChannels, long outChannels, int[] kernelSize, int[]? stride, int[]? padding,
         int[]? dilation, int groups, bool bias, SeededRandom? rng)
@@ -57,6 +57,26 @@ public abstract class ConvNd : Module
     /// <summary>The bias <c>[out]</c>, or null.</summary>
     public Variable? Bias { get; }
 
+    /// <inheritdoc />
+    public Module? InputTransform { get; private set; }
+
+    /// <inheritdoc />
+    public Module? WeightTransform { get; private set; }
+
+    /// <inheritdoc />
+    public void SetTransforms(Module? inputTransform, Module? weightTransform)
+    {
+        var layer = GetType().Name;
+        LayerTransforms.CheckFree(layer, InputTransform, inputTransform, "input");
+        LayerTransforms.CheckFree(layer, WeightTransform, weightTransform, "weight");
+        if (inputTransform != null) InputTransform = LayerTransforms.Attach(inputTransform, Training, RegisterModule, ITransformableLayer.InputTransformName);
+        if (weightTransform != null) WeightTransform = LayerTransforms.Attach(weightTransform, Training, RegisterModule, ITransformableLayer.WeightTransformName);
+    }
+
+    /// <summary>The (batched) input and the weight after the optional transforms.</summary>
+    private protected (Tensor X, Tensor W) Transformed(string layer, Tensor x) =>
+        (LayerTransforms.Apply(layer, InputTransform, x), LayerTransforms.Apply(layer, WeightTransform, Weight.Value));
+
     private protected void CheckChannels(string layer, Tensor x)
     {
         if (x.Shape[1] != InChannels)
@@ -88,7 +108,8 @@ public sealed class Conv1d : ConvNd
         return LayerChecks.WithOptionalBatch(nameof(Conv1d), input, 3, "[N, C, L]", x =>
         {
             CheckChannels(nameof(Conv1d), x);
-            return Ops.Conv1d(x, Weight.Value, Bias?.Value, [Stride[0]], [Padding[0]], [Dilation[0]], Groups);
+            var (xt, w) = Transformed(nameof(Conv1d), x);
+            return Ops.Conv1d(xt, w, Bias?.Value, [Stride[0]], [Padding[0]], [Dilation[0]], Groups);
         });
     }
 }
@@ -133,7 +154,8 @@ public sealed class Conv2d : ConvNd
         return LayerChecks.WithOptionalBatch(nameof(Conv2d), input, 4, "[N, C, H, W]", x =>
         {
             CheckChannels(nameof(Conv2d), x);
-            return Ops.Conv2d(x, Weight.Value, Bias?.Value, [Stride[0], Stride[1]], [Padding[0], Padding[1]], [Dilation[0], Dilation[1]], Groups);
+            var (xt, w) = Transformed(nameof(Conv2d), x);
+            return Ops.Conv2d(xt, w, Bias?.Value, [Stride[0], Stride[1]], [Padding[0], Padding[1]], [Dilation[0], Dilation[1]], Groups);
         });
     }
 }

@@ -7,7 +7,7 @@ namespace DualFramework.NN;
 /// <remarks>
 /// Initialisation (draw order: weight, then bias): weight Kaiming-uniform with a = √5, i.e. U(±1/√in); bias U(±1/√in).
 /// </remarks>
-public sealed class Linear : Module
+public sealed class Linear : Module, ITransformableLayer
 {
     /// <summary>Creates the layer.</summary>
     /// <param name="inFeatures">Size of the input's last axis.</param>
@@ -40,13 +40,30 @@ public sealed class Linear : Module
     /// <summary>The bias <c>[out]</c>, or null.</summary>
     public Variable? Bias { get; }
 
-    /// <summary>Maps <c>[…, in]</c> to <c>[…, out]</c>.</summary>
+    /// <inheritdoc />
+    public Module? InputTransform { get; private set; }
+
+    /// <inheritdoc />
+    public Module? WeightTransform { get; private set; }
+
+    /// <inheritdoc />
+    public void SetTransforms(Module? inputTransform, Module? weightTransform)
+    {
+        LayerTransforms.CheckFree(nameof(Linear), InputTransform, inputTransform, "input");
+        LayerTransforms.CheckFree(nameof(Linear), WeightTransform, weightTransform, "weight");
+        if (inputTransform != null) InputTransform = LayerTransforms.Attach(inputTransform, Training, RegisterModule, ITransformableLayer.InputTransformName);
+        if (weightTransform != null) WeightTransform = LayerTransforms.Attach(weightTransform, Training, RegisterModule, ITransformableLayer.WeightTransformName);
+    }
+
+    /// <summary>Maps <c>[…, in]</c> to <c>[…, out]</c> (after the optional transforms of <see cref="ITransformableLayer"/>).</summary>
     public override Tensor Forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Rank == 0 || input.Shape[-1] != InFeatures)
             throw LayerChecks.InputError(nameof(Linear), input,
                 $"expects the last dimension to be in_features = {InFeatures}, got shape {input.Shape}");
-        return Ops.Linear(input, Weight.Value, Bias?.Value);
+        var x = LayerTransforms.Apply(nameof(Linear), InputTransform, input);
+        var w = LayerTransforms.Apply(nameof(Linear), WeightTransform, Weight.Value);
+        return Ops.Linear(x, w, Bias?.Value);
     }
 }
