@@ -28,8 +28,10 @@ public sealed record JobOptions
     /// <summary>Dtype policy name (<c>float32</c>, <c>mixed_bfloat16</c>, <c>mixed_float16</c>…); null: the global policy
     /// (<c>DUALFRAMEWORK_PRECISION</c>, default float32).</summary>
     public string? Precision { get; init; }
-    /// <summary>After training: "static" or "dynamic" INT8 quantization of the ONNX export (docs/quantization.md); null: none.</summary>
+    /// <summary>After training: "static", "dynamic" or "qat" INT8 quantization to ONNX (docs/quantization.md); null: none.</summary>
     public string? Quantize { get; init; }
+    /// <summary>After training: magnitude pruning to this sparsity with one epoch of fine-tuning; null: none.</summary>
+    public double? Prune { get; init; }
     /// <summary>Folder for the deployment step's ONNX files (default: a temporary folder).</summary>
     public string? OutputDir { get; init; }
     /// <summary>Show the progress bar and per-epoch lines.</summary>
@@ -89,11 +91,10 @@ public static class FashionMnistJob
             double seconds = sw.Elapsed.TotalSeconds;
             var result = trainer.Evaluate(test);
             DeployResult? deploy = null;
-            if (o.Quantize != null)
-            {
-                var folder = o.OutputDir ?? Path.Combine(Path.GetTempPath(), $"dualframework-fmnist-{Environment.ProcessId}");
-                deploy = Deployment.Quantize(o.Quantize, net, data, StandardizePixels, folder);
-            }
+            var folder = o.OutputDir ?? Path.Combine(Path.GetTempPath(), $"dualframework-fmnist-{Environment.ProcessId}");
+            if (o.Quantize == "qat") deploy = Deployment.QuantizeAware(net, data, train, batches, StandardizePixels, folder);
+            else if (o.Quantize != null) deploy = Deployment.Quantize(o.Quantize, net, data, StandardizePixels, folder);
+            else if (o.Prune is { } sparsity) deploy = Deployment.Prune(sparsity, net, data, train, batches, StandardizePixels, folder);
             return new JobResult(result["accuracy"], result["loss"], seconds, trainer.PrecisionPolicy.Name, trainer.LossScaler?.SkippedSteps ?? 0, deploy);
         }
     }

@@ -1,7 +1,7 @@
 // The main job: trains an MLP or a CNN on Fashion-MNIST with DualFramework and prints one JSON line last.
 // dotnet run -c Release --project samples/FashionMnist -- [--backend torch|graph] [--model mlp|cnn] [--epochs N]
 //     [--batch-size N] [--data DIR] [--seed N] [--strategy none|inprocess|mpi] [--replicas N]
-//     [--precision float32|mixed_bfloat16|mixed_float16|bfloat16|float16] [--quantize static|dynamic] [--out DIR]
+//     [--precision float32|mixed_bfloat16|mixed_float16|bfloat16|float16] [--quantize static|dynamic|qat] [--prune SPARSITY] [--out DIR]
 // Data-parallel: mpirun --allow-run-as-root --oversubscribe -np 2 dotnet samples/FashionMnist/bin/Release/net10.0/FashionMnist.dll --strategy mpi
 using System.Diagnostics;
 using System.Globalization;
@@ -18,6 +18,7 @@ using DualFramework.Training;
 
 string backend = BackendRegistry.NameFromEnvironmentVariable(), model = "cnn", strategyName = "none";
 string? dataDir = null, precision = null, quantize = null, outDir = null;
+double? prune = null;
 int epochs = 2, batchSize = 64, replicas = 2;
 long seed = 0;
 double lr = 2e-3;
@@ -38,13 +39,15 @@ try
             case "--strategy": strategyName = Next(); break;
             case "--replicas": replicas = int.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--quantize": quantize = Next(); break;
+            case "--prune": prune = double.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--out": outDir = Next(); break;
             case "--precision": precision = DualFramework.MixedPrecision.DTypePolicy.Parse(Next()).Name; break;
             case "-h" or "--help":
                 Console.WriteLine("usage: FashionMnist [--backend torch|graph] [--model mlp|cnn] [--epochs N] [--batch-size N] [--data DIR] [--seed N] [--lr X]\n" +
                                   "                    [--strategy none|inprocess|mpi] [--replicas N (inprocess)]\n" +
                                   "                    [--precision float32|mixed_bfloat16|mixed_float16|bfloat16|float16] (default: DUALFRAMEWORK_PRECISION or float32)\n" +
-                                  "                    [--quantize static|dynamic] (INT8 ONNX after training, evaluated in ONNX Runtime) [--out DIR]\n" +
+                                  "                    [--quantize static|dynamic|qat] (INT8 ONNX after training, evaluated in ONNX Runtime)\n" +
+                                  "                    [--prune SPARSITY] (e.g. 0.8, one epoch of fine-tuning; gzip sizes) [--out DIR]\n" +
                                   "  mpi: mpirun --allow-run-as-root --oversubscribe -np 2 dotnet FashionMnist.dll --strategy mpi");
                 return 0;
             default: throw new ArgumentException($"unknown argument '{args[i]}'");
@@ -54,8 +57,10 @@ try
     if (model is not ("mlp" or "cnn")) throw new ArgumentException($"unknown model '{model}' (mlp or cnn)");
     if (strategyName is not ("none" or "inprocess" or "mpi")) throw new ArgumentException($"unknown strategy '{strategyName}' (none, inprocess or mpi)");
     if (replicas < 1) throw new ArgumentException("--replicas must be positive");
-    if (quantize is not (null or "static" or "dynamic")) throw new ArgumentException($"unknown quantization '{quantize}' (static or dynamic)");
-    if (quantize != null && strategyName != "none") throw new ArgumentException("--quantize runs with --strategy none");
+    if (quantize is not (null or "static" or "dynamic" or "qat")) throw new ArgumentException($"unknown quantization '{quantize}' (static, dynamic or qat)");
+    if (prune is { } p && !(p is > 0 and < 1)) throw new ArgumentException("--prune takes a sparsity in (0, 1), e.g. 0.8");
+    if (quantize != null && prune != null) throw new ArgumentException("--quantize and --prune are separate runs");
+    if ((quantize != null || prune != null) && strategyName != "none") throw new ArgumentException("--quantize and --prune run with --strategy none");
     BackendRegistry.Get(backend); // fail early on an unknown backend
 }
 catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
@@ -86,6 +91,7 @@ var options = new JobOptions
     LearningRate = lr,
     Precision = precision,
     Quantize = quantize,
+    Prune = prune,
     OutputDir = outDir,
 };
 JobResult r;
@@ -124,8 +130,9 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test loss {r.Tes
 if (r.Deploy is { } d)
 {
     Console.WriteLine(d.Summary);
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"onnx runtime: float32 accuracy {d.FloatAccuracy:F4} ({d.FloatBytes} bytes), {d.Kind} int8 accuracy {d.Accuracy:F4} ({d.Bytes} bytes, {d.SizeRatio:P1})"));
+    Console.WriteLine(d.Kind == "prune"
+        ? string.Create(CultureInfo.InvariantCulture, $"onnx runtime: dense accuracy {d.FloatAccuracy:F4} ({d.FloatBytes} bytes gzip), pruned accuracy {d.Accuracy:F4} ({d.Bytes} bytes gzip, {d.SizeRatio:P1})")
+        : string.Create(CultureInfo.InvariantCulture, $"onnx runtime: float32 accuracy {d.FloatAccuracy:F4} ({d.FloatBytes} bytes), {d.Kind} int8 accuracy {d.Accuracy:F4} ({d.Bytes} bytes, {d.SizeRatio:P1})"));
 }
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"{{\"backend\":\"{backend}\",\"model\":\"{model}\",\"epochs\":{epochs},\"strategy\":\"{strategyName}\",\"world_size\":{worldSize},\"precision\":\"{r.Precision}\",\"skipped_steps\":{r.SkippedSteps},\"test_accuracy\":{r.TestAccuracy:F4},\"train_seconds\":{r.TrainSeconds:F1}{(r.Deploy is { } dj ? "," + dj.JsonFields : "")}}}"));
