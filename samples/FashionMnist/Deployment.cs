@@ -1,12 +1,12 @@
 using System.Globalization;
 using DualFramework.Data;
 using DualFramework.Losses;
-using DualFramework.Optim;
-using DualFramework.Training;
 using DualFramework.NN;
 using DualFramework.Onnx;
+using DualFramework.Optim;
 using DualFramework.Quantization;
 using DualFramework.Quantization.Qat;
+using DualFramework.Training;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
