@@ -82,7 +82,7 @@ public class QatFashionMnistTests
         var sw = Stopwatch.StartNew();
         try
         {
-            string path = Path.Combine(dir, "cnn_qdq.onnx");
+            string path = Path.Combine(dir, "cnn_qdq.onnx"), floatPath = Path.Combine(dir, "cnn_float32.onnx");
             var images = data.Test.ToFloatArray();
             for (int i = 0; i < images.Length; i++) images[i] = (images[i] - Mean) / Std;
             double float32, qat;
@@ -94,6 +94,8 @@ public class QatFashionMnistTests
                 floatSeconds = sw.Elapsed.TotalSeconds;
                 float32 = Accuracy(net, images, data.Test.Labels);
                 TestContext.Progress.WriteLine($"float32: {float32:P2} after 2 epochs ({floatSeconds:F0} s)");
+                using (TensorScope.Begin())
+                    DualFramework.Onnx.ModuleExporter.Export(net, Tensor.FromArray(new float[28 * 28], new Shape(1, 1, 28, 28)), floatPath);
                 Qat.Prepare(net);
                 Fit(net, data, 1e-4, 1, 1);
                 qatSeconds = sw.Elapsed.TotalSeconds - floatSeconds;
@@ -103,11 +105,12 @@ public class QatFashionMnistTests
                 Qat.Convert(net, Tensor.FromArray(new float[28 * 28], new Shape(1, 1, 28, 28)), path);
             }
             double onnx = OrtAccuracy(path, images, data.Test.Labels);
-            long bytes = new FileInfo(path).Length;
+            long bytes = new FileInfo(path).Length, floatBytes = new FileInfo(floatPath).Length;
             TestContext.Progress.WriteLine(
                 $"Fashion-MNIST CNN: float32 {float32:P2} (2 epochs, {floatSeconds:F0} s), QAT eval {qat:P2} (1 epoch at 1e-4, {qatSeconds:F0} s), " +
-                $"ONNX QDQ in ORT {onnx:P2}; QDQ file {bytes} bytes; total {sw.Elapsed.TotalSeconds:F0} s");
+                $"ONNX QDQ in ORT {onnx:P2}; QDQ file {bytes} bytes, float32 file {floatBytes} bytes (ratio {(double)bytes / floatBytes:F4}); total {sw.Elapsed.TotalSeconds:F0} s");
             OnnxChecker.CheckDirectory(dir);
+            ((double)bytes / floatBytes).Should().BeLessThan(0.26, "int8 weights: about 4x smaller than float32");
             qat.Should().BeGreaterThanOrEqualTo(float32 - 0.002, "the issue's target: QAT at most 0.2 points below float32");
             onnx.Should().BeGreaterThanOrEqualTo(float32 - 0.002, "the exported QDQ model computes what the QAT model computes");
         }

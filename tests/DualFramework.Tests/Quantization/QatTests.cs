@@ -216,6 +216,8 @@ public class QatTests
         }
     }
 
+    // Measured: losses 4e-8 apart after epoch 1 and identical after epoch 2, buffers identical. The margin allows a few
+    // fake-quant roundings to flip between the backends' float32 summation orders (each moves one value by one step).
     private const double LossTolerance = 1e-4, BufferTolerance = 1e-4;
 
     [Test]
