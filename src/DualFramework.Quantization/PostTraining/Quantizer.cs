@@ -6,7 +6,7 @@ namespace DualFramework.Quantization;
 /// INT8 post-training quantization of float32 ONNX models (as <c>ModuleExporter</c> writes them, or any imported one)
 /// into ONNX models that ONNX Runtime runs with integer kernels. Static: activations are calibrated on sample inputs and
 /// written in the QDQ form (QuantizeLinear→DequantizeLinear pairs around Conv/Gemm/MatMul, int8 weights behind
-/// DequantizeLinear). Dynamic: int8 weights only, activations quantized at run time. See <c>docs/quantization-ptq.md</c>.
+/// DequantizeLinear). Dynamic: int8 weights only, activations quantized at run time. See <c>docs/quantization.md</c>.
 /// </summary>
 public static partial class Quantizer
 {

@@ -4,7 +4,7 @@ using DualFramework.NN;
 namespace DualFramework.Quantization;
 
 /// <summary>
-/// Magnitude pruning (PyTorch's <c>torch.nn.utils.prune</c> vocabulary, TF-MOT's schedule: docs/pruning.md). A pruned
+/// Magnitude pruning (PyTorch's <c>torch.nn.utils.prune</c> vocabulary, TF-MOT's schedule: docs/quantization.md ("Magnitude pruning")). A pruned
 /// parameter keeps its name and shape; its mask is a non-trainable buffer <c>&lt;name&gt;_mask</c> on the same layer
 /// (1 kept, 0 pruned; saved in state dicts and checkpoints), the pruned entries are set to +0, and the parameter's
 /// <see cref="Variable.Constraint"/> re-applies the mask after every optimizer update, eagerly and inside compiled steps,

@@ -10,7 +10,7 @@ namespace DualFramework.Quantization.Qat;
 /// <summary>
 /// Quantization-aware training (QAT): <see cref="Prepare"/> inserts fake quantization on the weights and inputs of the
 /// model's Linear/Conv layers, the model is fine-tuned as usual (<c>Trainer.Fit</c>, either backend), and
-/// <see cref="Convert"/> exports it as an ONNX QDQ model with int8 weights. See <c>docs/qat.md</c>.
+/// <see cref="Convert"/> exports it as an ONNX QDQ model with int8 weights. See <c>docs/quantization.md ("Quantization-aware training")</c>.
 /// </summary>
 /// <remarks>Named <c>Qat</c> rather than the issue's <c>Quantization.PrepareQat</c>: a class <c>Quantization</c> inside the
 /// namespace <c>DualFramework.Quantization</c> would shadow the namespace in every file that imports it.</remarks>

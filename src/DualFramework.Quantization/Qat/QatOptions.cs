@@ -16,7 +16,7 @@ public sealed record QatOptions
     public long ActivationQuantMax { get; init; } = 255;
 
     /// <summary>Largest quantized weight magnitude: weights use [−WeightQuantMax, WeightQuantMax] (default 127, the
-    /// symmetric "narrow" int8 range; see <c>docs/qat.md</c>). At most 127 so the weights fit int8.</summary>
+    /// symmetric "narrow" int8 range; see <c>docs/quantization.md ("Quantization-aware training")</c>). At most 127 so the weights fit int8.</summary>
     public long WeightQuantMax { get; init; } = 127;
 
     /// <summary>Which layers to prepare, by dotted module name and module (default: every <see cref="NN.ITransformableLayer"/>:

@@ -3,7 +3,7 @@ namespace DualFramework.NN;
 /// <summary>
 /// A layer with a weight (<see cref="Linear"/>, <see cref="Conv1d"/>, <see cref="Conv2d"/>) whose forward can pass its
 /// input and its weight through optional transform modules before the layer's own op. Quantization-aware training uses
-/// them to insert fake quantization (see <c>docs/qat.md</c>); any shape- and dtype-preserving map fits (weight noise,
+/// them to insert fake quantization (see <c>docs/quantization.md ("Quantization-aware training")</c>); any shape- and dtype-preserving map fits (weight noise,
 /// weight normalisation, input clipping).
 /// </summary>
 /// <remarks>

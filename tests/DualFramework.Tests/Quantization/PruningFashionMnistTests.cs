@@ -14,7 +14,7 @@ using NUnit.Framework;
 namespace DualFramework.Tests.Quantization;
 
 /// <summary>
-/// docs/pruning.md's figures: the sample's CNN trained in float32 for 2 epochs (seed 0, as the main job), then pruned to 80%
+/// docs/quantization.md ("Magnitude pruning")'s figures: the sample's CNN trained in float32 for 2 epochs (seed 0, as the main job), then pruned to 80%
 /// sparsity of all kernels together by one epoch of fine-tuning under a global <see cref="PolynomialDecay"/> (0 → 0.8 over
 /// the first 2/3 of the epoch; per-layer 80% left the first convolution 58 of its 288 weights and cost 1.65 points).
 /// Targets: accuracy drop ≤ 1 point, gzip-compressed ONNX export ≤ 35% of the dense export's.

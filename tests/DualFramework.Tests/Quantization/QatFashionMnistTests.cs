@@ -15,7 +15,7 @@ using NUnit.Framework;
 namespace DualFramework.Tests.Quantization;
 
 /// <summary>
-/// The QAT target on real data (docs/qat.md, "Figures"): the sample's CNN trained in float32 for 2 epochs (seed 0,
+/// The QAT target on real data (docs/quantization.md ("Quantization-aware training"), "Figures"): the sample's CNN trained in float32 for 2 epochs (seed 0,
 /// Adam 2e-3 with cosine decay, batch 64, standardised pixels, torch), then prepared and fine-tuned for 1 epoch at 1e-4,
 /// converted to QDQ ONNX and run in ONNX Runtime on the 10,000 test images; QAT must end at most 0.2 points below float32.
 /// </summary>

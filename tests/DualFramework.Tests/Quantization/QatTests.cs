@@ -14,7 +14,7 @@ using NUnit.Framework;
 
 namespace DualFramework.Tests.Quantization;
 
-/// <summary>Quantization-aware training (docs/qat.md): observer and fake-quant values against hand computations in float32,
+/// <summary>Quantization-aware training (docs/quantization.md ("Quantization-aware training")): observer and fake-quant values against hand computations in float32,
 /// placement, state dicts, eval freezing, training on both backends (graph compiled), and the QDQ export checked by
 /// onnx.checker and run in ONNX Runtime.</summary>
 [TestFixture]
