@@ -67,7 +67,7 @@ internal static class QuantizeKernels
             {
                 using var d = v.detach();
                 using var zero = v.sub(d);
-                using var through = y.add(zero);
+                using var through = y.add(zero, ScalarOne);
                 return torch.where(keep, through, y);
             }
         });
@@ -84,7 +84,7 @@ internal static class QuantizeKernels
         using var z = Channel(Operand(x, 2), cd, rank, axis);
         using var ratio = xv.div(s);
         using var r = ratio.round();
-        return r.add(z);
+        return r.add(z, ScalarOne);
     }
 
     /// <summary>libtorch checks PyTorch's fake-quantize zero points the same way: they must lie in the quantized range.</summary>
