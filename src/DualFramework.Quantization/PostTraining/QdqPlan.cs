@@ -27,8 +27,9 @@ internal sealed class QdqPlan
     /// <summary>Nodes left float, with the reason (for the report).</summary>
     public List<string> Skipped { get; } = [];
 
-    /// <summary>The plan for <paramref name="g"/>.</summary>
-    public static QdqPlan Make(GraphProto g)
+    /// <summary>The plan for <paramref name="g"/>; <paramref name="exclude"/> may leave further weighted nodes float (it
+    /// returns the reason, or null to quantize the node).</summary>
+    public static QdqPlan Make(GraphProto g, Func<NodeProto, string?>? exclude = null)
     {
         var plan = new QdqPlan();
         var inits = g.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
@@ -37,7 +38,7 @@ internal sealed class QdqPlan
         var roots = new HashSet<string>(StringComparer.Ordinal);
         foreach (var n in g.Node)
         {
-            if (WhyNot(n, inits) is { } reason)
+            if ((WhyNot(n, inits) ?? exclude?.Invoke(n)) is { } reason)
             {
                 if (n.OpType is "Conv" or "Gemm" or "MatMul") plan.Skipped.Add($"{n.Name} ({n.OpType}): {reason}");
                 continue;
@@ -62,6 +63,16 @@ internal sealed class QdqPlan
         plan.Roots.AddRange(roots.OrderBy(r => r, StringComparer.Ordinal));
         return plan;
     }
+
+    /// <summary>Leaves <paramref name="root"/> float, with the layout outputs that shared its parameters.</summary>
+    public void Unquantize(string root)
+    {
+        Roots.Remove(root);
+        foreach (var t in Shared.Where(p => p.Value == root).Select(p => p.Key).ToList()) Shared.Remove(t);
+    }
+
+    /// <summary>The root whose parameters <paramref name="tensor"/> carries (itself when it is a root), or null.</summary>
+    public string? RootOf(string tensor) => Shared.TryGetValue(tensor, out var r) ? r : Roots.Contains(tensor) ? tensor : null;
 
     /// <summary>Readers of each value.</summary>
     public static Dictionary<string, List<NodeProto>> Consumers(GraphProto g)

@@ -11,36 +11,48 @@ namespace DualFramework.Quantization;
 /// <param name="SharedWith">The tensor whose parameters it reuses (layout ops), or null.</param>
 public sealed record ActivationParams(string Tensor, float Min, float Max, float Scale, int ZeroPoint, string? SharedWith);
 
-/// <summary>Rewrites a float model into the QDQ form along a <see cref="QdqPlan"/> and calibrated ranges.</summary>
+/// <summary>Rewrites a float model into the QDQ form along a <see cref="QdqPlan"/> and the activation parameters of its
+/// roots (calibrated for post-training quantization, learned for QAT).</summary>
 internal static class QdqRewriter
 {
-    /// <summary>Applies the plan to <paramref name="m"/> in place; returns the activation parameters used.</summary>
-    public static List<ActivationParams> Apply(ModelProto m, QdqPlan plan, IReadOnlyDictionary<string, (float Min, float Max)> ranges,
+    /// <summary>The parameters of every root of <paramref name="plan"/> from calibrated ranges (ONNX Runtime's formulas).</summary>
+    public static Dictionary<string, ActivationParams> FromRanges(QdqPlan plan, IReadOnlyDictionary<string, (float Min, float Max)> ranges, bool signedActivations)
+    {
+        var (aMin, aMax) = QuantMath.Range(signedActivations, symmetric: false, reduceRange: false);
+        return plan.Roots.ToDictionary(r => r, r =>
+        {
+            var (lo, hi) = ranges[r];
+            var p = QuantMath.Asymmetric(lo, hi, aMin, aMax);
+            return new ActivationParams(r, lo, hi, p.Scale, p.ZeroPoint, null);
+        }, StringComparer.Ordinal);
+    }
+
+    /// <summary>Applies the plan to <paramref name="m"/> in place with the parameters <paramref name="roots"/> of its roots;
+    /// returns the activation parameters used (roots, then the tensors sharing them).</summary>
+    public static List<ActivationParams> Apply(ModelProto m, QdqPlan plan, IReadOnlyDictionary<string, ActivationParams> roots,
         bool signedActivations, bool reduceRange, bool perChannel, bool quantizeBias)
     {
         var g = m.Graph;
         var names = OnnxModel.Names(g);
         var inits = g.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
-        var (aMin, aMax) = QuantMath.Range(signedActivations, symmetric: false, reduceRange: false);
 
         // Activations: one scale/zero-point pair per root; shared tensors point at their root's initializers.
         var qparams = new Dictionary<string, (QuantParams P, string Scale, string Zp)>(StringComparer.Ordinal);
         var report = new List<ActivationParams>();
         foreach (var root in plan.Roots)
         {
-            var (lo, hi) = ranges[root];
-            var p = QuantMath.Asymmetric(lo, hi, aMin, aMax);
+            var a = roots[root];
+            var p = new QuantParams(a.Scale, a.ZeroPoint);
             string s = OnnxModel.Fresh(names, root + "_scale"), z = OnnxModel.Fresh(names, root + "_zero_point");
             g.Initializer.Add(OnnxModel.FloatTensor(s, [], [p.Scale]));
             g.Initializer.Add(OnnxModel.ByteTensor(z, [], [p.ZeroPoint], signedActivations));
             qparams[root] = (p, s, z);
-            report.Add(new ActivationParams(root, lo, hi, p.Scale, p.ZeroPoint, null));
+            report.Add(a);
         }
         foreach (var (tensor, root) in plan.Shared)
         {
             qparams[tensor] = qparams[root];
-            var (lo, hi) = ranges[root];
-            report.Add(new ActivationParams(tensor, lo, hi, qparams[root].P.Scale, qparams[root].P.ZeroPoint, root));
+            report.Add(roots[root] with { Tensor = tensor, SharedWith = root });
         }
 
         // Q/DQ pairs: every reader of a quantized tensor reads its dequantized copy.

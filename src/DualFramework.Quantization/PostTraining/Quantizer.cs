@@ -70,7 +70,8 @@ public static partial class Quantizer
         var ranges = observers.ToDictionary(o => o.Key, o => o.Value.Range(), StringComparer.Ordinal);
 
         var quantized = plan.Anchors.Select(n => string.IsNullOrEmpty(n.Name) ? n.OpType : n.Name).ToList();
-        var activations = QdqRewriter.Apply(model, plan, ranges, signedActivations: choice.Format == QuantizationFormat.S8S8,
+        bool signed = choice.Format == QuantizationFormat.S8S8;
+        var activations = QdqRewriter.Apply(model, plan, QdqRewriter.FromRanges(plan, ranges, signed), signed,
             choice.ReduceRange, options.PerChannel, options.QuantizeBias);
         Stamp(model, "static", choice, options.Method.ToString());
         OnnxModel.Save(model, outputPath);
@@ -88,7 +89,7 @@ public static partial class Quantizer
     }
 
     // Metadata that tools (and people) can read back: how the file was quantized.
-    private static void Stamp(ModelProto model, string mode, FormatChoice choice, string? method)
+    internal static void Stamp(ModelProto model, string mode, FormatChoice choice, string? method)
     {
         void Set(string k, string v)
         {

@@ -44,10 +44,14 @@ public sealed class ActivationFakeQuantize : Module
     /// <summary>Storage dtype of the quantized values (uint8 for a non-negative range, else int8); the zero point's dtype.</summary>
     public DType QuantDType => QuantMin >= 0 ? DType.UInt8 : DType.Int8;
 
+    /// <summary>Set by <see cref="Qat.Convert"/> while it exports the float graph: the module passes its input through.</summary>
+    internal bool Bypassed { get; set; }
+
     /// <summary>Observes <paramref name="input"/> (training mode only) and returns it fake-quantized.</summary>
     public override Tensor Forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        if (Bypassed) return input;
         if (Training) Observe(input);
         var (scale, zeroPoint) = QParams();
         return Ops.FakeQuantize(input, scale, zeroPoint, QuantMin, QuantMax);

@@ -1,5 +1,4 @@
 using DualFramework.Autodiff;
-using DualFramework.Backends;
 using DualFramework.NN;
 using DualFramework.Onnx;
 using DualFramework.Onnx.Proto;
@@ -56,14 +55,21 @@ public static class Qat
     }
 
     /// <summary>
-    /// Exports the prepared <paramref name="model"/> in evaluation mode (its frozen observer ranges) to
-    /// <paramref name="path"/> as a QDQ ONNX model: each prepared layer's input passes through QuantizeLinear →
-    /// DequantizeLinear with the learned scale and zero point, and its weight is stored as an int8 initializer
-    /// (<c>&lt;weight&gt;_quantized</c>) read through a per-channel DequantizeLinear (axis 0). Biases stay float32.
+    /// Exports the prepared <paramref name="model"/> in evaluation mode to <paramref name="path"/> as the same QDQ ONNX model
+    /// that post-training static quantization writes (<see cref="Quantizer.QuantizeStatic(string, string, IEnumerable{float[]}, StaticQuantizationOptions?)"/>),
+    /// with the learned parameters in place of calibrated ones: the float graph is exported with the fake quantization
+    /// bypassed, then each prepared layer's weight becomes int8 per output channel behind a DequantizeLinear (the values
+    /// the layer trained with), its bias int32, its input a QuantizeLinear→DequantizeLinear pair with the scale and zero
+    /// point of its input observer; a Conv/Linear output (or the output of the Relu that alone reads it) that another
+    /// prepared layer reads, directly or through MaxPool/Flatten/Reshape/Transpose/Squeeze/Unsqueeze, gets that layer's
+    /// input parameters (quantizing before those monotone layout ops gives the same values) so ONNX Runtime fuses
+    /// Conv/Gemm, Relu and the requantization into one integer kernel. Outputs read by no prepared layer stay float.
     /// </summary>
-    /// <returns>The model as written.</returns>
-    /// <exception cref="QuantizationException">The model was not prepared, or a fake-quantized weight could not be found
-    /// among the exported initializers (a graph pass transformed it).</exception>
+    /// <returns>The model as written (its metadata: <c>quantization = qat</c>, the format and weight range).</returns>
+    /// <exception cref="QuantizationException">The model was not prepared; the prepared layers disagree on the quantized
+    /// ranges, or use ranges ONNX QuantizeLinear cannot express (activations other than the full int8 or uint8 range,
+    /// weights other than [−127, 127] or the reduced [−64, 64]); or a prepared weight is not among the exported
+    /// initializers (a graph pass transformed it, e.g. Conv+BatchNorm folding: fold batch norms before preparing).</exception>
     public static ModelProto Convert(Module model, Tensor sampleInput, string path, ModuleExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -72,33 +78,115 @@ public static class Qat
         options ??= new ModuleExportOptions();
         if (options.WeightsDType != null)
             throw new QuantizationException("Qat.Convert stores weights as int8; ModuleExportOptions.WeightsDType must be null.");
-        var weights = QuantizedWeights(model, sampleInput.Backend);
-        if (weights.Count == 0) throw new QuantizationException($"{model.GetType().Name} has no QAT-prepared layer; call Qat.Prepare first.");
-        var m = ModuleExporter.ToModel(model, [sampleInput], options);
-        QdqWeights.Rewrite(m.Graph, weights);
+        var layers = PreparedLayers(model).ToList();
+        if (layers.Count == 0) throw new QuantizationException($"{model.GetType().Name} has no QAT-prepared layer; call Qat.Prepare first.");
+        var (signed, reduceRange) = Format(layers);
+        var inputs = layers.Select(l => InputParams(l.Name, (ActivationFakeQuantize)l.Layer.InputTransform!)).ToList();
+
+        var m = ExportFloat(model, sampleInput, options, layers);
+        var g = m.Graph;
+        var inits = g.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var layerOfWeight = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < layers.Count; i++)
+            layerOfWeight[FindWeight(g, layers[i].Name, layers[i].Layer.Weight, layerOfWeight.Keys)] = i;
+
+        var plan = QdqPlan.Make(g, n => n.Input.Count > 1 && layerOfWeight.ContainsKey(n.Input[1]) ? null : "not a prepared layer");
+        var missing = layerOfWeight.Where(p => !plan.Anchors.Any(a => a.Input[1] == p.Key)).Select(p => layers[p.Value].Name).ToList();
+        if (missing.Count > 0)
+            throw new QuantizationException($"Qat.Convert: the prepared layer(s) {string.Join(", ", missing)} did not export as a Conv, Gemm or MatMul reading its weight: {string.Join("; ", plan.Skipped)}");
+
+        // Each root takes the input parameters of the prepared layers that read it (through layout ops); none: float.
+        var readers = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        foreach (var a in plan.Anchors)
+            if (plan.RootOf(a.Input[0]) is { } root)
+            {
+                if (!readers.TryGetValue(root, out var list)) readers[root] = list = [];
+                list.Add(layerOfWeight[a.Input[1]]);
+            }
+        var roots = new Dictionary<string, ActivationParams>(StringComparer.Ordinal);
+        foreach (var root in plan.Roots.ToList())
+        {
+            if (!readers.TryGetValue(root, out var ls))
+            {
+                plan.Unquantize(root);
+                continue;
+            }
+            var first = inputs[ls[0]];
+            if (ls.Any(l => inputs[l].Scale != first.Scale || inputs[l].ZeroPoint != first.ZeroPoint))
+                throw new QuantizationException($"Qat.Convert: tensor '{root}' feeds prepared layers with different input quantization ({string.Join(", ", ls.Select(l => $"{layers[l].Name}: scale {inputs[l].Scale:G6}, zero point {inputs[l].ZeroPoint}"))}); one QDQ pair cannot express both.");
+            roots[root] = first with { Tensor = root };
+        }
+
+        QdqRewriter.Apply(m, plan, roots, signed, reduceRange, perChannel: true, quantizeBias: true);
+        Quantizer.Stamp(m, "qat", new FormatChoice(signed ? QuantizationFormat.S8S8 : QuantizationFormat.U8S8, reduceRange, "from QatOptions"), null);
         ModuleExporter.MoveToExternalData(m, path, options);
-        using (var fs = File.Create(path)) m.WriteTo(fs);
+        OnnxModel.Save(m, path);
         return m;
     }
 
-    // The int8 values, scales and fake-quantized float values of every prepared weight, computed as the exported graph's
-    // constant folding computes them (same ops, same backend), so the float values match the folded initializers bit for bit.
-    private static List<QdqWeights.Entry> QuantizedWeights(Module model, IComputeBackend backend)
+    // The float graph: every fake quantization passes its input through while the model is traced.
+    private static ModelProto ExportFloat(Module model, Tensor sampleInput, ModuleExportOptions options, List<(string Name, ITransformableLayer Layer)> layers)
     {
-        var list = new List<QdqWeights.Entry>();
+        void Bypass(bool on)
+        {
+            foreach (var (_, l) in layers)
+            {
+                ((ActivationFakeQuantize)l.InputTransform!).Bypassed = on;
+                ((WeightFakeQuantize)l.WeightTransform!).Bypassed = on;
+            }
+        }
+        Bypass(true);
+        try
+        {
+            return ModuleExporter.ToModel(model, [sampleInput], options);
+        }
+        finally
+        {
+            Bypass(false);
+        }
+    }
+
+    // The exported initializer holding the layer's weight: by the variable's name, else by content (a pass renamed it).
+    private static string FindWeight(GraphProto g, string layer, Variable weight, IEnumerable<string> taken)
+    {
+        var bytes = weight.Value.ToBytes();
+        var dims = weight.Spec.Shape.ToArray();
+        bool Same(TensorProto t) => t.DataType == (int)TensorProto.Types.DataType.Float && t.Dims.SequenceEqual(dims) && t.RawData.Span.SequenceEqual(bytes);
+        var used = taken.ToHashSet(StringComparer.Ordinal);
+        var init = g.Initializer.FirstOrDefault(t => t.Name == weight.Name && Same(t)) ?? g.Initializer.FirstOrDefault(t => !used.Contains(t.Name) && Same(t))
+            ?? throw new QuantizationException($"Qat.Convert: the weight '{weight.Name}' {weight.Spec} of prepared layer '{layer}' is not among the exported initializers (a graph pass transformed it; Conv+BatchNorm folding does: fold batch norms before Qat.Prepare).");
+        return init.Name;
+    }
+
+    // The learned input parameters of a layer (evaluation mode: frozen).
+    private static ActivationParams InputParams(string layer, ActivationFakeQuantize fq)
+    {
         using var scope = TensorScope.Begin();
         using var noGrad = Autograd.NoGrad();
-        foreach (var (name, layer) in PreparedLayers(model))
+        var (scale, zp) = fq.QParams();
+        float s = (float)scale.Item(), lo = fq.MinVal.Value.Item() is var a && double.IsFinite(a) ? (float)a : 0f, hi = fq.MaxVal.Value.Item() is var b && double.IsFinite(b) ? (float)b : 0f;
+        return new ActivationParams(layer, lo, hi, s, (int)zp.Item(), null);
+    }
+
+    // Activations: the full int8 or uint8 range (QuantizeLinear saturates to the storage type's range); weights: 8 or 7 bits.
+    private static (bool Signed, bool ReduceRange) Format(List<(string Name, ITransformableLayer Layer)> layers)
+    {
+        var acts = layers.Select(l => (ActivationFakeQuantize)l.Layer.InputTransform!).Select(a => (a.QuantMin, a.QuantMax)).Distinct().ToList();
+        var weights = layers.Select(l => ((WeightFakeQuantize)l.Layer.WeightTransform!).QuantMax).Distinct().ToList();
+        if (acts.Count != 1 || weights.Count != 1)
+            throw new QuantizationException("Qat.Convert: the prepared layers use different quantized ranges; prepare the model with one QatOptions.");
+        bool signed = acts[0] switch
         {
-            var fq = (WeightFakeQuantize)layer.WeightTransform!;
-            if (layer.Weight.Spec.DType != DType.Float32)
-                throw new QuantizationException($"Qat.Convert: weight '{layer.Weight.Name}' is {layer.Weight.Spec.DType.Name()}; only float32 weights are stored as int8.");
-            var w = Tensor.FromBytes(layer.Weight.Value.ToBytes(), layer.Weight.Spec, backend);
-            var (scale, zp) = fq.QParams(w);
-            var folded = Ops.FakeQuantize(w, scale, zp, -fq.QuantMax, fq.QuantMax, axis: 0);
-            var q = Ops.QuantizeLinear(w, scale, zp, axis: 0);
-            list.Add(new QdqWeights.Entry(layer.Weight.Name, w.Spec, folded.ToBytes(), q.ToBytes(), scale.ToBytes()));
-        }
-        return list;
+            (-128, 127) => true,
+            (0, 255) => false,
+            var (lo, hi) => throw new QuantizationException($"Qat.Convert: activations quantized to [{lo}, {hi}] cannot be written as ONNX QuantizeLinear, which saturates to the full int8 [-128, 127] or uint8 [0, 255] range."),
+        };
+        bool reduce = weights[0] switch
+        {
+            127 => false,
+            64 => true,
+            var w => throw new QuantizationException($"Qat.Convert: weights quantized to [-{w}, {w}]; the QDQ form takes [-127, 127] or the reduced range [-64, 64] (QatOptions.WeightQuantMax 127 or 64)."),
+        };
+        return (signed, reduce);
     }
 }

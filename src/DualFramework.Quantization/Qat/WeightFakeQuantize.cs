@@ -22,10 +22,14 @@ public sealed class WeightFakeQuantize : Module
     /// <summary>Largest quantized magnitude.</summary>
     public long QuantMax => _options.WeightQuantMax;
 
+    /// <summary>Set by <see cref="Qat.Convert"/> while it exports the float graph: the module passes the weight through.</summary>
+    internal bool Bypassed { get; set; }
+
     /// <summary>Returns the weight <paramref name="input"/> fake-quantized per output channel.</summary>
     public override Tensor Forward(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        if (Bypassed) return input;
         var (scale, zeroPoint) = QParams(input);
         return Ops.FakeQuantize(input, scale, zeroPoint, -QuantMax, QuantMax, axis: 0);
     }

@@ -48,6 +48,25 @@ public class PassTests
     }
 
     [Test]
+    public void Constant_folding_folds_a_large_result_no_larger_than_an_operand_but_not_a_large_broadcast()
+    {
+        using var s = TensorScope.Begin();
+        var g = new Graph();
+        var x = g.AddInput(F(2, 8), "x");
+        var w = Const(g, Enumerable.Range(0, 8).Select(i => (float)i).ToArray(), 2, 4);
+        var scale = Const(g, [2, 3], 2, 1);
+        var scaled = g.AddNode(OpSet.Mul, OpAttrs.None, [w, scale])[0]; // 8 elements, as large as w: folded
+        var big = g.AddNode(OpSet.Full, new FullAttrs([2, 8], 1.0, DType.Float32), [])[0]; // 16 from nothing: kept
+        var flat = g.AddNode(OpSet.Reshape, new ShapeAttrs([1, 8]), [scaled])[0];
+        var y = g.AddNode(OpSet.Mul, OpAttrs.None, [x, big])[0];
+        g.AddOutput(g.AddNode(OpSet.Add, OpAttrs.None, [y, flat])[0]);
+        var (_, after, changed) = Check(g, new ConstantFolding(TorchB, maxElements: 4), [T(1, 2, 8)]);
+        changed.Should().BeTrue();
+        after.Should().Contain("= full(").And.NotContain("= reshape(");
+        g.Nodes.Count(n => n.Op == OpSet.Mul).Should().Be(1, "only the product with the input is left");
+    }
+
+    [Test]
     public void Cse_merges_equal_nodes_and_constants()
     {
         using var s = TensorScope.Begin();

@@ -126,6 +126,25 @@ public class ObserverTests
     }
 
     [Test]
+    public void Entropy_threshold_of_relu_outputs_ignores_their_exact_zeros()
+    {
+        // |N(0, 1)| plus as many exact zeros (a ReLU output): zeros are exact at every threshold, so the range must be the
+        // one of the non-zero values alone; counted, the zero spike pulled the threshold to a fraction of the range.
+        var rng = new Random(2);
+        var positive = new float[100_000];
+        for (int i = 0; i < positive.Length; i++) positive[i] = Math.Abs(Normal(rng));
+        var relu = positive.Concat(new float[200_000]).ToArray();
+        var alone = new EntropyObserver();
+        alone.Observe(positive);
+        var withZeros = new EntropyObserver();
+        withZeros.Observe(relu);
+        withZeros.ExactZeros.Should().Be(200_000);
+        withZeros.Range().Max.Should().Be(alone.Range().Max);
+        withZeros.Range().Min.Should().Be(0f, "the ReLU floor");
+        withZeros.Range().Max.Should().BeGreaterThan(2f, "the body of |N(0, 1)| is kept");
+    }
+
+    [Test]
     public void Observers_reject_non_finite_values()
     {
         foreach (var o in new Observer[] { new MinMaxObserver(), new MovingAverageMinMaxObserver(), new PercentileObserver(), new EntropyObserver() })

@@ -89,8 +89,10 @@ public sealed class CommonSubexpressionElimination : IGraphPass
 
 /// <summary>
 /// Evaluates nodes whose operands are all constants (creation ops included) on an evaluation backend and replaces them by
-/// constants. Random ops are skipped (their values belong to the run), and so are results larger than
-/// <see cref="MaxElements"/> (folding them would trade a cheap kernel for a large constant).
+/// constants. Random ops are skipped (their values belong to the run), and so are results larger than both
+/// <see cref="MaxElements"/> and the node's largest constant operand: folding those would trade a cheap kernel for a
+/// large constant (a broadcast of a scalar), whereas a result no larger than an operand (a weight scaled by folded batch
+/// norm statistics) replaces that operand and keeps the weight a plain constant, which quantizers and pre-packing need.
 /// </summary>
 public sealed class ConstantFolding(IComputeBackend evaluationBackend, long maxElements = 1 << 20) : IGraphPass
 {
@@ -99,6 +101,8 @@ public sealed class ConstantFolding(IComputeBackend evaluationBackend, long maxE
 
     /// <summary>Largest folded result, in elements.</summary>
     public long MaxElements { get; } = maxElements;
+
+    private long Limit(Node n) => Math.Max(MaxElements, n.Inputs.Select(v => v.Spec.Shape.NumElements).DefaultIfEmpty(0).Max());
 
     /// <inheritdoc />
     public bool Run(Graph graph)
@@ -118,7 +122,7 @@ public sealed class ConstantFolding(IComputeBackend evaluationBackend, long maxE
         {
             for (int i = 0; i < n.Inputs.Length; i++)
                 if (map.TryGetValue(n.Inputs[i], out var r)) n.Inputs[i] = r;
-            bool foldable = !PassUtil.IsRandom(n.Op) && n.Inputs.All(v => v.IsConstant) && n.Outputs.All(o => o.Spec.Shape.NumElements <= MaxElements)
+            bool foldable = !PassUtil.IsRandom(n.Op) && n.Inputs.All(v => v.IsConstant) && n.Outputs.All(o => o.Spec.Shape.NumElements <= Limit(n))
                             && evaluationBackend.Supports(n.Op);
             if (!foldable)
             {
