@@ -54,7 +54,12 @@ public sealed class QuantWorkloads : IDisposable
         var calibration = Enumerable.Range(0, CalibrationImages).Select(i => trainPixels.AsSpan(i * 784, 784).ToArray());
         // DF_QUANT_FORMAT=S8S8|U8S8 overrides the Auto choice (to compare ONNX Runtime's kernels for the two).
         var format = Environment.GetEnvironmentVariable("DF_QUANT_FORMAT") is { Length: > 0 } f ? Enum.Parse<QuantizationFormat>(f, ignoreCase: true) : QuantizationFormat.Auto;
-        Static = Quantizer.QuantizeStatic(Fp32Path, Path.Combine(_dir, "cnn_int8.onnx"), calibration, new StaticQuantizationOptions { Format = format });
+        Static = Quantizer.QuantizeStatic(Fp32Path, Path.Combine(_dir, "cnn_int8.onnx"), calibration, new StaticQuantizationOptions
+        {
+            Format = format,
+            // DF_QUANT_MIN_CONV_DEPTH=0 quantizes the 1-channel first convolution too (to compare with the default, 16).
+            MinConvDepth = int.TryParse(Environment.GetEnvironmentVariable("DF_QUANT_MIN_CONV_DEPTH"), out var depth) ? depth : new StaticQuantizationOptions().MinConvDepth,
+        });
         Dynamic = Quantizer.QuantizeDynamic(Fp32Path, Path.Combine(_dir, "cnn_dynamic.onnx"));
         log.WriteLine(Static.Summary);
         log.WriteLine(Dynamic.Summary);
@@ -64,6 +69,9 @@ public sealed class QuantWorkloads : IDisposable
         foreach (var (k, p) in new[] { ("fp32", Fp32Path), ("int8", Static.OutputPath), ("dynamic", Dynamic.OutputPath) })
         {
             var o = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+            // Three sessions in one process have three thread pools whose workers spin after each run; interleaved, each run
+            // would compete with the previous model's spinning workers (fp32 b64 measured 7 ms so, 2.5 ms alone).
+            if (Environment.GetEnvironmentVariable("DF_QUANT_SPIN") != "1") o.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
             // DF_QUANT_DUMP=folder writes the graphs as ONNX Runtime optimised them (which Q/DQ groups became integer kernels).
             if (Environment.GetEnvironmentVariable("DF_QUANT_DUMP") is { Length: > 0 } dump) o.OptimizedModelFilePath = Path.Combine(dump, $"{k}_ort_optimized.onnx");
             _owned.Add(o);

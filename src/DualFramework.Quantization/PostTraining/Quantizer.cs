@@ -47,11 +47,22 @@ public static partial class Quantizer
         ArgumentNullException.ThrowIfNull(source);
         ArgumentException.ThrowIfNullOrEmpty(outputPath);
         _ = Observer.Create(options); // rejects bad observer settings before any work
+        if (options.MinConvDepth < 0) throw new QuantizationException($"StaticQuantizationOptions.MinConvDepth must be at least 0, got {options.MinConvDepth}.");
         var model = source.Clone();
         CheckOpset(model);
         long floatBytes = model.CalculateSize();
         var input = CalibrationInput.Of(model);
-        var plan = QdqPlan.Make(model.Graph);
+        var unknown = options.NodesToExclude.Where(n => !model.Graph.Node.Any(x => x.Name == n)).ToList();
+        if (unknown.Count > 0) throw new QuantizationException($"NodesToExclude names no node of the model: {string.Join(", ", unknown)}.");
+        var exclude = options.NodesToExclude.ToHashSet(StringComparer.Ordinal);
+        var inits = model.Graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        string? Exclusion(NodeProto n) =>
+            exclude.Contains(n.Name) ? "excluded by NodesToExclude"
+            : QdqPlan.ConvDepth(n, inits) is { } depth && depth < options.MinConvDepth
+                ? $"dot products of {depth} (input channels per group × kernel) < MinConvDepth {options.MinConvDepth}: the float convolution is faster"
+                : null;
+        ReluPoolSwap.Apply(model.Graph, n => QdqPlan.WhyNot(n, inits) != null || Exclusion(n) != null);
+        var plan = QdqPlan.Make(model.Graph, Exclusion);
         if (plan.Anchors.Count == 0)
             throw new QuantizationException("The model has no Conv, Gemm or MatMul with a float32 initializer weight to quantize" +
                 (plan.Skipped.Count > 0 ? ": " + string.Join("; ", plan.Skipped) : "."));

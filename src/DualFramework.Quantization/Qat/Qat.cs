@@ -17,7 +17,8 @@ public static class Qat
 {
     /// <summary>
     /// Prepares <paramref name="model"/> in place for quantization-aware training: every selected
-    /// <see cref="ITransformableLayer"/> (default: all Linear, Conv1d and Conv2d layers) gets an
+    /// <see cref="ITransformableLayer"/> (default: all Linear, Conv1d and Conv2d layers, except convolutions shallower than
+    /// <see cref="QatOptions.MinConvDepth"/>) gets an
     /// <see cref="ActivationFakeQuantize"/> on its input and a <see cref="WeightFakeQuantize"/> on its weight. Variable
     /// names stay as they were (<c>0.weight</c>…); the observers add buffers <c>&lt;layer&gt;.input_transform.min_val</c>
     /// and <c>max_val</c>. Load float checkpoints before preparing (or non-strictly after), and create the trainer
@@ -32,7 +33,7 @@ public static class Qat
         options.Validate();
         // Materialised first: attaching transforms adds children to the modules being enumerated.
         var layers = model.NamedModules()
-            .Where(m => m.Module is ITransformableLayer && (options.Filter?.Invoke(m.Name, m.Module) ?? true))
+            .Where(m => m.Module is ITransformableLayer l && !Shallow(l, options.MinConvDepth) && (options.Filter?.Invoke(m.Name, m.Module) ?? true))
             .ToList();
         if (layers.Count == 0) throw new QuantizationException($"{model.GetType().Name} has no Linear or Conv layer to prepare for QAT.");
         foreach (var (name, m) in layers)
@@ -43,6 +44,13 @@ public static class Qat
             layer.SetTransforms(new ActivationFakeQuantize(options), new WeightFakeQuantize(options));
         }
         return layers.Select(l => l.Name).ToList();
+    }
+
+    // A convolution (weight rank ≥ 3: out × in/groups × kernel) whose dot products are shorter than minDepth.
+    private static bool Shallow(ITransformableLayer layer, int minDepth)
+    {
+        var dims = layer.Weight.Spec.Shape.ToArray();
+        return dims.Length >= 3 && dims.Skip(1).Aggregate(1L, (a, d) => a * d) < minDepth;
     }
 
     /// <summary>The prepared layers of <paramref name="model"/> with their names (those <see cref="Prepare"/> changed).</summary>
@@ -90,7 +98,9 @@ public static class Qat
         for (int i = 0; i < layers.Count; i++)
             layerOfWeight[FindWeight(g, layers[i].Name, layers[i].Layer.Weight, layerOfWeight.Keys)] = i;
 
-        var plan = QdqPlan.Make(g, n => n.Input.Count > 1 && layerOfWeight.ContainsKey(n.Input[1]) ? null : "not a prepared layer");
+        bool Prepared(NodeProto n) => n.Input.Count > 1 && layerOfWeight.ContainsKey(n.Input[1]);
+        ReluPoolSwap.Apply(g, n => !Prepared(n) || QdqPlan.WhyNot(n, inits) != null);
+        var plan = QdqPlan.Make(g, n => Prepared(n) ? null : "not a prepared layer");
         var missing = layerOfWeight.Where(p => !plan.Anchors.Any(a => a.Input[1] == p.Key)).Select(p => layers[p.Value].Name).ToList();
         if (missing.Count > 0)
             throw new QuantizationException($"Qat.Convert: the prepared layer(s) {string.Join(", ", missing)} did not export as a Conv, Gemm or MatMul reading its weight: {string.Join("; ", plan.Skipped)}");

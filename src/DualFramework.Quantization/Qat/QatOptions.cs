@@ -19,6 +19,11 @@ public sealed record QatOptions
     /// symmetric "narrow" int8 range; see <c>docs/quantization.md ("Quantization-aware training")</c>). At most 127 so the weights fit int8.</summary>
     public long WeightQuantMax { get; init; } = 127;
 
+    /// <summary>Convolutions whose dot products are shorter than this (input channels per group × kernel elements) are not
+    /// prepared and stay float32, as post-training quantization leaves them (<see cref="StaticQuantizationOptions.MinConvDepth"/>,
+    /// default 16; 0 prepares every convolution): ONNX Runtime runs them faster in float.</summary>
+    public int MinConvDepth { get; init; } = 16;
+
     /// <summary>Which layers to prepare, by dotted module name and module (default: every <see cref="NN.ITransformableLayer"/>:
     /// Linear, Conv1d, Conv2d).</summary>
     public Func<string, NN.Module, bool>? Filter { get; init; }
@@ -35,6 +40,7 @@ public sealed record QatOptions
             throw new QuantizationException($"QatOptions activation range [{ActivationQuantMin}, {ActivationQuantMax}] must lie in int8 [-128, 127] or uint8 [0, 255].");
         if (WeightQuantMax is < 1 or > 127)
             throw new QuantizationException($"QatOptions.WeightQuantMax must be in [1, 127], got {WeightQuantMax}.");
+        if (MinConvDepth < 0) throw new QuantizationException($"QatOptions.MinConvDepth must be at least 0, got {MinConvDepth}.");
         if (!(Eps > 0)) throw new QuantizationException($"QatOptions.Eps must be positive, got {Eps}.");
     }
 }

@@ -33,7 +33,8 @@ public class PostTrainingTests
         else TestContext.Progress.WriteLine($"kept {_dir}");
     }
 
-    private static readonly StaticQuantizationOptions S8 = new() { Format = QuantizationFormat.S8S8 };
+    // MinConvDepth 0: the toy CNNs here have 1-channel 3×3 convolutions (depth 9), which the default leaves float.
+    private static readonly StaticQuantizationOptions S8 = new() { Format = QuantizationFormat.S8S8, MinConvDepth = 0 };
 
     private string LinearModel(out float[] w, out float[] b)
     {
@@ -212,6 +213,43 @@ public class PostTrainingTests
     }
 
     [Test]
+    public void A_shallow_convolution_stays_float_and_its_pooling_runs_before_its_relu()
+    {
+        var rng = new SeededRandom(12);
+        using var m = new Sequential(new Conv2d(1, 4, 3, padding: 1, rng: rng), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(36, 5, rng: rng));
+        var path = Export(m, [1, 1, 6, 6], _dir, "shallow");
+        var calib = RandomSamples(6, 100, 36, -1, 1);
+        var result = Quantizer.QuantizeStatic(path, Path.Combine(_dir, "shallow_q.onnx"), calib, S8 with { MinConvDepth = 16 });
+        result.FloatNodes.Should().ContainSingle().Which.Should().Contain("Conv").And.Contain("dot products of 9").And.Contain("MinConvDepth 16");
+        result.QuantizedNodes.Should().ContainSingle();
+        var q = Load(result.OutputPath);
+        var conv = q.Graph.Node.Single(n => n.OpType == "Conv");
+        conv.Input[1].Should().Be(Init(Load(path), conv.Input[1]).Name, "the weight stays a float initializer");
+        var pool = q.Graph.Node.Single(n => n.Input.Contains(conv.Output[0]));
+        pool.OpType.Should().Be("MaxPool", "max(relu(x)) = relu(max(x)): pooling first keeps it in the float branch");
+        var relu = q.Graph.Node.Single(n => n.Input.Contains(pool.Output[0]));
+        relu.OpType.Should().Be("Relu");
+        var flatten = q.Graph.Node.Single(n => n.Input.Contains(relu.Output[0]));
+        flatten.OpType.Should().Be("Reshape");
+        q.Graph.Node.Where(n => n.OpType == "QuantizeLinear").Should().ContainSingle()
+            .Which.Input[0].Should().Be(flatten.Output[0], "only the Gemm's input is quantized, below the Relu");
+
+        // Only the Gemm's input and weight are quantized: the error model of one quantized layer holds (as above).
+        var x = calib.SelectMany(v => v).ToArray();
+        var yf = Run(path, x, [100, 1, 6, 6]);
+        var yq = Run(result.OutputPath, x, [100, 1, 6, 6]);
+        double scale = yf.Max(Math.Abs), worst = yf.Zip(yq, (a, c) => Math.Abs(a - c)).Max();
+        worst.Should().BeLessThan(0.03 * scale);
+        FluentActions.Invoking(() => Quantizer.QuantizeStatic(path, Path.Combine(_dir, "x.onnx"), calib, S8 with { MinConvDepth = -1 }))
+            .Should().Throw<QuantizationException>().WithMessage("*MinConvDepth*");
+        var excluded = Quantizer.QuantizeStatic(path, Path.Combine(_dir, "excluded.onnx"), calib, S8 with { NodesToExclude = ["Gemm_4"] });
+        excluded.FloatNodes.Should().ContainSingle().Which.Should().StartWith("Gemm_4").And.Contain("NodesToExclude");
+        excluded.QuantizedNodes.Should().Equal("Conv_0");
+        FluentActions.Invoking(() => Quantizer.QuantizeStatic(path, Path.Combine(_dir, "x.onnx"), calib, S8 with { NodesToExclude = ["Gemm_4", "nope"] }))
+            .Should().Throw<QuantizationException>().WithMessage("*nope*");
+    }
+
+    [Test]
     public void Bad_calibration_data_is_named_in_the_error()
     {
         var path = LinearModel(out _, out _);
@@ -307,7 +345,7 @@ public class PostTrainingTests
         foreach (var method in Enum.GetValues<CalibrationMethod>())
             foreach (var format in new[] { QuantizationFormat.S8S8, QuantizationFormat.U8S8 })
             {
-                var o = new StaticQuantizationOptions { Format = format, Method = method, CalibrationBatchSize = 8 };
+                var o = new StaticQuantizationOptions { Format = format, Method = method, CalibrationBatchSize = 8, MinConvDepth = 0 };
                 made.Add(Quantizer.QuantizeStatic(linear, Path.Combine(outDir, $"linear_{method}_{format}.onnx"), calib16, o).OutputPath);
                 made.Add(Quantizer.QuantizeStatic(cnnPath, Path.Combine(outDir, $"cnn_{method}_{format}.onnx"), calib36, o).OutputPath);
             }

@@ -90,6 +90,43 @@ public class QatTests
         y[8].Should().Be(-2f, "the channel's extreme maps to -127, exactly");
     }
 
+    // SmallCnn's first convolution is 1-channel 3×3 (depth 9), which the default MinConvDepth leaves float: these tests
+    // prepare every layer.
+    private static readonly QatOptions All = new() { MinConvDepth = 0 };
+
+    // The quantizer step of a prepared layer's input, and a prepared layer's max row sum of |W_q| and largest weight scale.
+    private static double Step(Sequential net, int layer) => ((ActivationFakeQuantize)((ITransformableLayer)net[layer]).InputTransform!).QParams().Scale.Item();
+
+    private static (double RowSum, double MaxScale) Weights(Sequential net, int layer, int rows)
+    {
+        var l = (ITransformableLayer)net[layer];
+        var wq = l.WeightTransform!.Call(l.Weight.Value).ToFloatArray();
+        int cols = wq.Length / rows;
+        var scale = ((WeightFakeQuantize)l.WeightTransform!).QParams(l.Weight.Value).Scale.ToFloatArray();
+        return (Enumerable.Range(0, rows).Max(j => wq.Skip(j * cols).Take(cols).Sum(v => Math.Abs((double)v))), scale.Max());
+    }
+
+    // Error model of SmallCnn's QDQ file against eval mode, layer by layer: the error entering layer 4's input quantizer is
+    // `first` (bias quantization and rounding before it); a perturbation smaller than a step moves a quantizer's output by at
+    // most one step; each quantized layer multiplies the error by its largest |W_q| row sum and adds half a step of its
+    // int32 bias (s_in·s_w,c/2) and float32 rounding.
+    private static double ChainBound(Sequential net, double first, double rounding)
+    {
+        var (r4, w4) = Weights(net, 4, 64);
+        var (r6, w6) = Weights(net, 6, 10);
+        double e1 = first + Step(net, 4);                                          // first Relu's quantized output
+        double e2 = e1 * r4 + Step(net, 4) * w4 / 2 + rounding + Step(net, 6);    // second Relu's quantized output
+        return e2 * r6 + Step(net, 6) * w6 / 2 + rounding;
+    }
+
+    // Node by node, with the tracer's value names (%12, _t3: numbering differs with the traced modules) numbered in order.
+    private static string Nodes(ModelProto m)
+    {
+        var ids = new Dictionary<string, string>();
+        string Id(string v) => v.StartsWith('%') || v.StartsWith("_t") ? ids.TryGetValue(v, out var id) ? id : ids[v] = $"v{ids.Count}" : v;
+        return string.Join("\n", m.Graph.Node.Select(n => $"{n.OpType}({string.Join(", ", n.Input.Select(Id))}) -> {string.Join(", ", n.Output.Select(Id))}"));
+    }
+
     private static Sequential SmallCnn(long seed)
     {
         var rng = new SeededRandom(seed);
@@ -104,7 +141,9 @@ public class QatTests
         using var net = SmallCnn(1);
         var before = net.StateDict().Keys.ToList();
         long parameters = net.ParameterCount();
-        Qat.Prepare(net).Should().Equal("0", "4", "6");
+        using (var defaults = SmallCnn(1))
+            Qat.Prepare(defaults).Should().Equal(["4", "6"], "the 1-channel 3×3 convolution (depth 9 < MinConvDepth 16) stays float");
+        Qat.Prepare(net, All).Should().Equal("0", "4", "6");
         net.ParameterCount().Should().Be(parameters, "observers hold buffers, not parameters");
         var keys = net.StateDict().Keys.ToList();
         keys.Should().StartWith(before.Where(k => k.StartsWith('0'))).And.Contain(before);
@@ -116,7 +155,7 @@ public class QatTests
             l.InputTransform.Should().BeOfType<ActivationFakeQuantize>();
             l.WeightTransform.Should().BeOfType<WeightFakeQuantize>();
         }
-        var twice = () => Qat.Prepare(net);
+        var twice = () => Qat.Prepare(net, All);
         twice.Should().Throw<QuantizationException>().WithMessage("*already has transforms*");
         var none = () => Qat.Prepare(new Sequential(new ReLU()));
         none.Should().Throw<QuantizationException>();
@@ -152,7 +191,7 @@ public class QatTests
     {
         using var scope = TensorScope.Begin();
         using var net = SmallCnn(2);
-        Qat.Prepare(net);
+        Qat.Prepare(net, All);
         var x = Ops.RandomNormal(new Shape(4, 1, 16, 16), seed: 5);
         net.Call(x);
         var act = (ActivationFakeQuantize)((Conv2d)net[0]).InputTransform!;
@@ -170,7 +209,7 @@ public class QatTests
         net.Call(x).ToFloatArray().Should().Equal(y);
 
         using var copy = SmallCnn(9);
-        Qat.Prepare(copy);
+        Qat.Prepare(copy, All);
         copy.LoadStateDict(net.StateDict());
         copy.Eval();
         copy.Call(x).ToFloatArray().Should().Equal(y, "weights and observer ranges came with the state dict");
@@ -216,6 +255,39 @@ public class QatTests
         }
     }
 
+    [Test]
+    public void Convert_with_default_options_writes_what_post_training_quantization_writes_by_default()
+    {
+        var dir = QuantTestSupport.TempDir("qat_defaults");
+        try
+        {
+            using var scope = TensorScope.Begin();
+            using var net = SmallCnn(4);
+            using var plain = SmallCnn(4);
+            Qat.Prepare(net).Should().Equal("4", "6");
+            for (ulong i = 0; i < 3; i++) net.Call(Ops.RandomNormal(new Shape(8, 1, 16, 16), seed: 30 + i));
+            net.Eval();
+            var x = Ops.RandomNormal(new Shape(2, 1, 16, 16), seed: 40);
+            string path = Path.Combine(dir, "qat.onnx"), floatPath = Path.Combine(dir, "float.onnx"), ptqPath = Path.Combine(dir, "ptq.onnx");
+            var model = Qat.Convert(net, x, path);
+            ModuleExporter.Export(plain, x, floatPath);
+            var calibration = Enumerable.Range(0, 8).Select(i => Ops.RandomNormal(new Shape(1, 16, 16), seed: 50 + (ulong)i).ToFloatArray());
+            var ptq = Quantizer.QuantizeStatic(floatPath, ptqPath, calibration, new StaticQuantizationOptions { Format = QuantizationFormat.U8S8, ReduceRange = false });
+            ptq.FloatNodes.Should().ContainSingle().Which.Should().Contain("MinConvDepth");
+            Nodes(model).Should().Be(Nodes(QuantTestSupport.Load(ptqPath)), "the float first convolution, its pooling moved before its Relu, and the quantized rest");
+            var ort = OrtHarness.Run(File.ReadAllBytes(path), [new OrtHarness.HostTensor(x.Spec, x.ToBytes())])[0].ToDoubles();
+            var expected = net.Call(x).ToFloatArray();
+            // The first layer is float in both: only float32 rounding reaches the first quantizer.
+            double rounding = 1e-5 * expected.Max(v => Math.Abs(v));
+            double maxDiff = expected.Zip(ort).Max(p => Math.Abs(p.First - p.Second));
+            maxDiff.Should().BeLessThanOrEqualTo(ChainBound(net, rounding, rounding));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     // Measured: losses 4e-8 apart after epoch 1 and identical after epoch 2, buffers identical. The margin allows a few
     // fake-quant roundings to flip between the backends' float32 summation orders (each moves one value by one step).
     private const double LossTolerance = 1e-4, BufferTolerance = 1e-4;
@@ -230,7 +302,7 @@ public class QatTests
             using var scope = TensorScope.Begin();
             using var net = SmallCnn(3);
             using var plain = SmallCnn(3);
-            Qat.Prepare(net);
+            Qat.Prepare(net, All);
             for (ulong i = 0; i < 4; i++) net.Call(Ops.RandomNormal(new Shape(8, 1, 16, 16), seed: 10 + i));
             net.Eval();
             var x = Ops.RandomNormal(new Shape(5, 1, 16, 16), seed: 20);
@@ -256,18 +328,12 @@ public class QatTests
 
             // The same QDQ model as post-training quantization of the float export (same format; only the activation
             // parameters differ): same nodes, same initializers, and the same int8 weights (the untrained twin has the
-            // same weights, and the per-channel scale max|w|/127 is the same formula).
+            // same weights, and the per-channel scale max|w|/127 is the same formula). MinConvDepth 0: QAT quantizes every
+            // prepared layer, the 1-channel convolution too.
             string ptqPath = Path.Combine(dir, "ptq.onnx");
             var calibration = Enumerable.Range(0, 16).Select(i => Ops.RandomNormal(new Shape(1, 16, 16), seed: 100 + (ulong)i).ToFloatArray());
-            Quantizer.QuantizeStatic(floatPath, ptqPath, calibration, new StaticQuantizationOptions { Format = QuantizationFormat.U8S8, ReduceRange = false });
+            Quantizer.QuantizeStatic(floatPath, ptqPath, calibration, new StaticQuantizationOptions { Format = QuantizationFormat.U8S8, ReduceRange = false, MinConvDepth = 0 });
             var ptq = ModelProto.Parser.ParseFrom(File.ReadAllBytes(ptqPath));
-            // Node by node, with the tracer's value names (%12, _t3: numbering differs with the traced modules) numbered in order.
-            static string Nodes(ModelProto m)
-            {
-                var ids = new Dictionary<string, string>();
-                string Id(string v) => v.StartsWith('%') || v.StartsWith("_t") ? ids.TryGetValue(v, out var id) ? id : ids[v] = $"v{ids.Count}" : v;
-                return string.Join("\n", m.Graph.Node.Select(n => $"{n.OpType}({string.Join(", ", n.Input.Select(Id))}) -> {string.Join(", ", n.Output.Select(Id))}"));
-            }
             Nodes(model).Should().Be(Nodes(ptq));
             model.Graph.Initializer.Select(t => (t.Name, t.DataType, string.Join("x", t.Dims)))
                 .Should().BeEquivalentTo(ptq.Graph.Initializer.Select(t => (t.Name, t.DataType, string.Join("x", t.Dims))));
@@ -287,22 +353,9 @@ public class QatTests
             // s_in·s_w,c) and in float32 summation order; a perturbation smaller than a quantizer's step moves its output by at
             // most one step. So the error entering each quantizer is bounded by the previous bound times the largest row sum
             // of |W_q|, plus the bias error, plus float32 rounding; after the quantizer, by that plus one step.
-            double Step(int layer) => ((ActivationFakeQuantize)((ITransformableLayer)net[layer]).InputTransform!).QParams().Scale.Item();
-            (double RowSum, double MaxScale) Weights(int layer, int rows)
-            {
-                var l = (ITransformableLayer)net[layer];
-                var wq = l.WeightTransform!.Call(l.Weight.Value).ToFloatArray();
-                int cols = wq.Length / rows;
-                var scale = ((WeightFakeQuantize)l.WeightTransform!).QParams(l.Weight.Value).Scale.ToFloatArray();
-                return (Enumerable.Range(0, rows).Max(j => wq.Skip(j * cols).Take(cols).Sum(v => Math.Abs((double)v))), scale.Max());
-            }
             double rounding = 1e-5 * expected.Max(v => Math.Abs(v));
-            var (_, w0) = Weights(0, 8);
-            var (r4, w4) = Weights(4, 64);
-            var (r6, w6) = Weights(6, 10);
-            double e1 = Step(4) + Step(0) * w0 / 2 + rounding;            // first Relu's quantized output
-            double e2 = e1 * r4 + Step(4) * w4 / 2 + rounding + Step(6);  // second Relu's quantized output
-            double bound = e2 * r6 + Step(6) * w6 / 2 + rounding;
+            var (_, w0) = Weights(net, 0, 8);
+            double bound = ChainBound(net, Step(net, 0) * w0 / 2 + rounding, rounding);
             double maxDiff = expected.Zip(ort).Max(p => Math.Abs(p.First - p.Second));
             TestContext.Progress.WriteLine($"ORT vs torch eval: max |diff| {maxDiff:G3}, bound {bound:G3}");
             maxDiff.Should().BeLessThanOrEqualTo(bound);
