@@ -36,6 +36,12 @@ public sealed record JobOptions
     public string? OutputDir { get; init; }
     /// <summary>Show the progress bar and per-epoch lines.</summary>
     public bool Progress { get; init; } = true;
+    /// <summary>Evaluate the test set after every epoch too (<c>val_loss</c>, <c>val_accuracy</c> in the history).</summary>
+    public bool Validate { get; init; }
+    /// <summary>A checkpoint written by <see cref="Trainer.SaveCheckpoint"/> to continue from; null: a fresh run.</summary>
+    public string? ResumeFrom { get; init; }
+    /// <summary>More callbacks for <c>Fit</c> (loggers, checkpoints, another progress display).</summary>
+    public IReadOnlyList<Callback> Callbacks { get; init; } = [];
 }
 
 /// <summary>Outcome of a run.</summary>
@@ -45,8 +51,10 @@ public sealed record JobOptions
 /// <param name="Precision">The dtype policy trained under.</param>
 /// <param name="SkippedSteps">Steps the loss scaler skipped (non-finite gradients); 0 without one.</param>
 /// <param name="Deploy">What the deployment step (quantization) measured, or null.</param>
+/// <param name="History">Per-epoch logs of this run (epochs before a resume are not in it).</param>
+/// <param name="Parameters">Number of trainable values in the model.</param>
 public sealed record JobResult(double TestAccuracy, double TestLoss, double TrainSeconds, string Precision = "float32", long SkippedSteps = 0,
-    DeployResult? Deploy = null);
+    DeployResult? Deploy = null, History? History = null, long Parameters = 0);
 
 /// <summary>The main job: Fashion-MNIST with an MLP or a CNN, Adam with cosine decay, standardised pixels.</summary>
 public static class FashionMnistJob
@@ -80,14 +88,16 @@ public static class FashionMnistJob
             using var optimizer = new Adam(net.Parameters(), o.LearningRate);
             var trainer = new Trainer(net, strategy);
             trainer.Compile(optimizer, new CrossEntropyLoss(), [new Accuracy()], precision: o.Precision);
+            int initialEpoch = o.ResumeFrom != null ? trainer.Resume(o.ResumeFrom) : 0;
             long batches = (data.Train.Count + o.BatchSize - 1) / o.BatchSize;
             int world = strategy?.WorldSize ?? 1;
             var callbacks = new List<Callback> { new LearningRateScheduler(new CosineLr(o.Epochs * batches), perStep: true) };
             // Each replica sees ⌈B/N⌉ examples of every global batch.
             long perReplica = world == 1 ? data.Train.Count : batches * ((o.BatchSize + world - 1) / world);
             if (o.Progress) callbacks.Add(new ProgressBar(perReplica, o.Epochs));
+            callbacks.AddRange(o.Callbacks);
             var sw = Stopwatch.StartNew();
-            trainer.Fit(train, o.Epochs, callbacks: callbacks);
+            var history = trainer.Fit(train, o.Epochs, o.Validate ? test : null, callbacks, initialEpoch);
             double seconds = sw.Elapsed.TotalSeconds;
             var result = trainer.Evaluate(test);
             DeployResult? deploy = null;
@@ -95,7 +105,8 @@ public static class FashionMnistJob
             if (o.Quantize == "qat") deploy = Deployment.QuantizeAware(net, data, train, batches, StandardizePixels, folder);
             else if (o.Quantize != null) deploy = Deployment.Quantize(o.Quantize, net, data, StandardizePixels, folder);
             else if (o.Prune is { } sparsity) deploy = Deployment.Prune(sparsity, net, data, train, batches, StandardizePixels, folder);
-            return new JobResult(result["accuracy"], result["loss"], seconds, trainer.PrecisionPolicy.Name, trainer.LossScaler?.SkippedSteps ?? 0, deploy);
+            return new JobResult(result["accuracy"], result["loss"], seconds, trainer.PrecisionPolicy.Name, trainer.LossScaler?.SkippedSteps ?? 0, deploy,
+                history, net.ParameterCount());
         }
     }
 }

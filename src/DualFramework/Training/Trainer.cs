@@ -415,10 +415,14 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Writes model, optimizer state, the loss scaler's state, step counters and layer random-generator positions to one file (atomically).
     /// On a non-root replica of a distributed run this does nothing: replicas hold identical state and rank 0 writes it.</summary>
-    public void SaveCheckpoint(string path, int epochsCompleted)
+    /// <param name="path">Target file.</param>
+    /// <param name="epochsCompleted">Epochs done (what <see cref="Resume"/> returns).</param>
+    /// <param name="userMetadata">Extra strings stored with the progress (e.g. the model's name), read back as
+    /// <see cref="TrainingProgress.Metadata"/>; null: none.</param>
+    public void SaveCheckpoint(string path, int epochsCompleted, IReadOnlyDictionary<string, string>? userMetadata = null)
     {
         if (!IsRoot) return;
-        var metadata = new Dictionary<string, string>();
+        var metadata = userMetadata?.ToDictionary() ?? new Dictionary<string, string>();
         foreach (var (name, m) in Model.NamedModules())
             if (m is IHasGenerator g) metadata["generator." + (name.Length == 0 ? "<root>" : name)] = g.Generator.Draws.ToString(CultureInfo.InvariantCulture);
         using var state = _optimizer?.StateDict();

@@ -10,6 +10,9 @@ public sealed class ModelCheckpoint(string path, string? monitor = null, bool sa
 {
     private double _best = maximize ? double.NegativeInfinity : double.PositiveInfinity;
 
+    /// <summary>Extra strings saved in every checkpoint (see <see cref="Trainer.SaveCheckpoint"/>); null: none.</summary>
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
     /// <summary>Paths written so far.</summary>
     public List<string> Written { get; } = [];
 
@@ -28,7 +31,7 @@ public sealed class ModelCheckpoint(string path, string? monitor = null, bool sa
         var p = path.Replace("{epoch}", (epoch + 1).ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
         var dir = Path.GetDirectoryName(Path.GetFullPath(p));
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        trainer.SaveCheckpoint(p, epoch + 1);
+        trainer.SaveCheckpoint(p, epoch + 1, Metadata);
         Written.Add(p);
     }
 }
