@@ -28,5 +28,12 @@ public class DualfxInspectTests
         run.Output.Should().Contain("Input247").And.Contain("[1, 3, 224, 224]").And.Contain("Pooling395_Output_0").And.Contain("ai.onnx 8");
         run.Output.Split('\n').Should().Contain(l => l.Trim().StartsWith("Conv ") && l.Trim().EndsWith(" 22"));
         run.Output.Should().NotContain("\x1b").And.NotContain("\r");
+
+        var json = DualfxRunner.Run("inspect", path, "--json");
+        json.ExitCode.Should().Be(0, json.Error);
+        var doc = System.Text.Json.JsonDocument.Parse(json.Output.Trim()).RootElement;
+        doc.GetProperty("parameters").GetInt64().Should().Be(15_908_800);
+        doc.GetProperty("ops").GetProperty("Conv").GetInt32().Should().Be(22);
+        doc.GetProperty("tables").GetProperty("inputs")[0].GetProperty("name").GetString().Should().Be("Input247");
     }
 }

@@ -15,11 +15,17 @@ internal static class InspectCommand
     {
         var file = OptionFactory.ExistingPath("file", "An .onnx file, a .safetensors file, or a checkpoint folder");
         var tensors = new Option<bool>("--tensors") { Description = "List every tensor of a safetensors file" };
-        var command = new Command("inspect", "Summarise an ONNX model, a safetensors file or a checkpoint") { file, tensors };
+        var json = new Option<bool>("--json") { Description = "Print the report as one JSON object instead of tables" };
+        var command = new Command("inspect", "Summarise an ONNX model, a safetensors file or a checkpoint") { file, tensors, json };
         command.SetAction(p =>
         {
             var sw = Stopwatch.StartNew();
             var summary = Inspect(p.GetValue(file)!, p.GetValue(tensors));
+            if (p.GetValue(json))
+            {
+                reporter.Out.WriteLine(summary.ToJson().ToJsonString());
+                return ExitCodes.Success;
+            }
             summary.WriteTo(reporter);
             reporter.Line(string.Create(CultureInfo.InvariantCulture, $"inspected in {sw.Elapsed.TotalMilliseconds:F0} ms"));
             return ExitCodes.Success;

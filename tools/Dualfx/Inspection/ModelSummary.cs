@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using DualFramework.Tools.Dualfx.Output;
 
 namespace DualFramework.Tools.Dualfx.Inspection;
@@ -22,6 +23,33 @@ internal sealed record ModelSummary(IReadOnlyList<(string Key, string Value)> Fa
     {
         r.Table("summary", ["property", "value"], Facts.Select(f => (IReadOnlyList<string>)[f.Key, f.Value]));
         foreach (var t in Tables.Where(t => t.Rows.Count > 0)) r.Table(t.Title, t.Columns, t.Rows);
+    }
+
+    /// <summary>The report as one JSON object: the facts, the parameter totals, the op counts and every table (rows as
+    /// objects keyed by column).</summary>
+    public JsonObject ToJson()
+    {
+        var facts = new JsonObject();
+        foreach (var (k, v) in Facts) facts[k] = v;
+        var ops = new JsonObject();
+        foreach (var (op, n) in OpCounts.OrderBy(p => p.Key, StringComparer.Ordinal)) ops[op] = n;
+        var tables = new JsonObject();
+        foreach (var t in Tables)
+            tables[t.Title] = new JsonArray(t.Rows.Select(row =>
+            {
+                var o = new JsonObject();
+                for (int i = 0; i < t.Columns.Count && i < row.Count; i++) o[t.Columns[i]] = row[i];
+                return (JsonNode)o;
+            }).ToArray());
+        return new JsonObject
+        {
+            ["command"] = "inspect",
+            ["facts"] = facts,
+            ["parameters"] = ParameterCount,
+            ["parameter_bytes"] = ParameterBytes,
+            ["ops"] = ops,
+            ["tables"] = tables,
+        };
     }
 
     /// <summary>A byte count with its binary-prefixed size, e.g. "46,827,520 (44.7 MiB)".</summary>
