@@ -62,7 +62,11 @@ public static class FashionMnistJob
     // Mean and standard deviation of the training pixels (published values for Fashion-MNIST).
     private const float Mean = 0.2860f, Std = 0.3530f;
 
-    private static Example Standardize(Example e) => e.WithFeatures(StandardizePixels(e.Features.ToArray()));
+    /// <summary>The example with its pixels standardised (a copy; see <see cref="StandardizePixels"/>).</summary>
+    public static Example Standardize(Example e) => e.WithFeatures(StandardizePixels(e.Features.ToArray()));
+
+    /// <summary>A standardised copy of <paramref name="pixels"/> (values in [0, 1]).</summary>
+    public static float[] Standardize(ReadOnlySpan<float> pixels) => StandardizePixels(pixels.ToArray());
 
     /// <summary>Pixels in [0, 1] standardised with the training set's mean and deviation (in place; returns the array).</summary>
     public static float[] StandardizePixels(float[] f)

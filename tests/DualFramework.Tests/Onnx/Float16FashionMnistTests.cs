@@ -23,16 +23,7 @@ namespace DualFramework.Tests.Onnx;
 [NonParallelizable]
 public class Float16FashionMnistTests
 {
-    // Mean and standard deviation of the training pixels, as the sample standardises them.
-    private const float Mean = 0.2860f, Std = 0.3530f;
     private const int TrainImages = 12_800; // a fifth of an epoch keeps the test to well under a minute on 2 cores
-
-    private static float[] Standardize(ReadOnlySpan<float> pixels)
-    {
-        var f = pixels.ToArray();
-        for (int i = 0; i < f.Length; i++) f[i] = (f[i] - Mean) / Std;
-        return f;
-    }
 
     [Test]
     public void Float16_export_is_half_the_size_and_agrees_on_the_test_set()
@@ -50,7 +41,7 @@ public class Float16FashionMnistTests
             using (var net = Models.Cnn(new SeededRandom(0)))
             {
                 var train = data.Train.ToDataset().Shuffle(0).Take(TrainImages)
-                    .Map(e => e.WithFeatures(Standardize(e.Features.Span))).Batch(64).Prefetch(4);
+                    .Map(FashionMnistJob.Standardize).Batch(64).Prefetch(4);
                 using var optimizer = new Adam(net.Parameters(), 2e-3);
                 using var trainer = new Trainer(net);
                 trainer.Compile(optimizer, new CrossEntropyLoss());
@@ -63,7 +54,7 @@ public class Float16FashionMnistTests
             double trainSeconds = sw.Elapsed.TotalSeconds;
 
             long size32 = new FileInfo(p32).Length, size16 = new FileInfo(p16).Length;
-            var images = Standardize(data.Test.ToFloatArray());
+            var images = FashionMnistJob.Standardize(data.Test.ToFloatArray());
             var top32 = Top1(p32, images, data.Test.Count);
             var top16 = Top1(p16, images, data.Test.Count);
             int agree = top32.Zip(top16).Count(p => p.First == p.Second);

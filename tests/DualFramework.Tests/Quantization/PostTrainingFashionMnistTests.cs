@@ -24,15 +24,7 @@ namespace DualFramework.Tests.Quantization;
 [NonParallelizable]
 public class PostTrainingFashionMnistTests
 {
-    private const float Mean = 0.2860f, Std = 0.3530f;
     private const int TrainImages = 12_800; // a fifth of an epoch keeps the test well under a minute on 2 cores
-
-    private static float[] Standardize(ReadOnlySpan<float> pixels)
-    {
-        var f = pixels.ToArray();
-        for (int i = 0; i < f.Length; i++) f[i] = (f[i] - Mean) / Std;
-        return f;
-    }
 
     [Test]
     public void Static_int8_cnn_keeps_accuracy_within_half_a_point_at_a_quarter_of_the_size()
@@ -48,7 +40,7 @@ public class PostTrainingFashionMnistTests
             using (var net = Models.Cnn(new SeededRandom(0)))
             {
                 var train = data.Train.ToDataset().Shuffle(0).Take(TrainImages)
-                    .Map(e => e.WithFeatures(Standardize(e.Features.Span))).Batch(64).Prefetch(4);
+                    .Map(FashionMnistJob.Standardize).Batch(64).Prefetch(4);
                 using var optimizer = new Adam(net.Parameters(), 2e-3);
                 using var trainer = new Trainer(net);
                 trainer.Compile(optimizer, new CrossEntropyLoss());
@@ -56,11 +48,11 @@ public class PostTrainingFashionMnistTests
                 using var scope = TensorScope.Begin();
                 ModuleExporter.Export(net, Tensor.FromArray(new float[784], new Shape(1, 1, 28, 28)), p32);
             }
-            var calibPixels = Standardize(data.Train.ToFloatArray().AsSpan(0, 200 * 784));
+            var calibPixels = FashionMnistJob.Standardize(data.Train.ToFloatArray().AsSpan(0, 200 * 784));
             var calibration = Enumerable.Range(0, 200).Select(i => calibPixels.AsSpan(i * 784, 784).ToArray());
             var result = Quantizer.QuantizeStatic(p32, Path.Combine(dir, "cnn8.onnx"), calibration);
 
-            var images = Standardize(data.Test.ToFloatArray());
+            var images = FashionMnistJob.Standardize(data.Test.ToFloatArray());
             double acc32 = Accuracy(p32, images, data.Test.Labels), acc8 = Accuracy(result.OutputPath, images, data.Test.Labels);
             double ratio = (double)new FileInfo(result.OutputPath).Length / new FileInfo(p32).Length;
             TestContext.Progress.WriteLine($"{result.Summary}\nFashion-MNIST CNN ({TrainImages} training images): accuracy float32 {acc32:P2}, int8 {acc8:P2} " +

@@ -24,15 +24,7 @@ namespace DualFramework.Tests.Quantization;
 [NonParallelizable]
 public class PruningFashionMnistTests
 {
-    private const float Mean = 0.2860f, Std = 0.3530f; // the sample's standardisation (published Fashion-MNIST statistics)
     private const int BatchSize = 64;
-
-    private static Example Standardize(Example e)
-    {
-        var f = e.Features.ToArray();
-        for (int i = 0; i < f.Length; i++) f[i] = (f[i] - Mean) / Std;
-        return e.WithFeatures(f);
-    }
 
     [TestCase("torch")]
     [TestCase("graph")]
@@ -45,8 +37,8 @@ public class PruningFashionMnistTests
         try
         {
             using var scope = BackendRegistry.Use(BackendRegistry.Get(backend));
-            var train = data.Train.ToDataset().Shuffle(0).Map(Standardize).Batch(BatchSize).Prefetch(4);
-            var test = data.Test.ToDataset().Map(Standardize).Batch(1000).Prefetch(2);
+            var train = data.Train.ToDataset().Shuffle(0).Map(FashionMnistJob.Standardize).Batch(BatchSize).Prefetch(4);
+            var test = data.Test.ToDataset().Map(FashionMnistJob.Standardize).Batch(1000).Prefetch(2);
             long batches = (data.Train.Count + BatchSize - 1) / BatchSize;
             using var net = Models.Cnn(new SeededRandom(0));
             var sw = Stopwatch.StartNew();

@@ -24,19 +24,11 @@ namespace DualFramework.Tests.Quantization;
 [NonParallelizable]
 public class QatFashionMnistTests
 {
-    private const float Mean = 0.2860f, Std = 0.3530f;
     private const int Batch = 64;
-
-    private static Example Standardize(Example e)
-    {
-        var f = e.Features.ToArray();
-        for (int i = 0; i < f.Length; i++) f[i] = (f[i] - Mean) / Std;
-        return e.WithFeatures(f);
-    }
 
     private static void Fit(Module net, FashionMnistData data, double lr, int epochs, long seed)
     {
-        var train = data.Train.ToDataset().Shuffle(seed).Map(Standardize).Batch(Batch).Prefetch(4);
+        var train = data.Train.ToDataset().Shuffle(seed).Map(FashionMnistJob.Standardize).Batch(Batch).Prefetch(4);
         long batches = (data.Train.Count + Batch - 1) / Batch;
         using var optimizer = new Adam(net.Parameters(), lr);
         using var trainer = new Trainer(net);
@@ -84,7 +76,7 @@ public class QatFashionMnistTests
         {
             string path = Path.Combine(dir, "cnn_qdq.onnx"), floatPath = Path.Combine(dir, "cnn_float32.onnx");
             var images = data.Test.ToFloatArray();
-            for (int i = 0; i < images.Length; i++) images[i] = (images[i] - Mean) / Std;
+            FashionMnistJob.StandardizePixels(images);
             double float32, qat;
             double floatSeconds, qatSeconds;
             using (BackendRegistry.Use(BackendRegistry.Get("torch")))
