@@ -9,7 +9,6 @@ public abstract class HistogramObserver : Observer
 {
     private readonly long[] _hist;
     private readonly int _bins;
-    private long _zerosBeforeRange; // values observed while every value so far was 0 (R undefined)
 
     /// <summary>A histogram of <paramref name="binsPerSign"/> bins on each side of 0.</summary>
     protected HistogramObserver(int binsPerSign)
@@ -33,23 +32,23 @@ public abstract class HistogramObserver : Observer
     protected override void OnBatch(ReadOnlySpan<float> values, float batchMin, float batchMax)
     {
         double absMax = Math.Max(Math.Abs((double)batchMin), Math.Abs((double)batchMax));
-        foreach (float v in values)
-            if (v == 0) ExactZeros++;
         if (HalfRange == 0)
         {
+            // Until a non-zero value arrives R is undefined; the values so far, all exact zeros, are only counted.
             if (absMax == 0)
             {
-                _zerosBeforeRange += values.Length;
+                ExactZeros += values.Length;
                 return;
             }
             HalfRange = absMax;
-            _hist[_bins] += _zerosBeforeRange;
+            _hist[_bins] += ExactZeros;
         }
         while (absMax > HalfRange) Widen();
         double inv = _bins / HalfRange;
         int last = _hist.Length - 1;
         foreach (float v in values)
         {
+            if (v == 0) ExactZeros++;
             int k = (int)Math.Floor((v + HalfRange) * inv);
             _hist[Math.Clamp(k, 0, last)]++;
         }
@@ -60,7 +59,7 @@ public abstract class HistogramObserver : Observer
     {
         var abs = new long[_bins];
         for (int i = 0; i < _bins; i++) abs[i] = _hist[_bins + i] + _hist[_bins - 1 - i];
-        if (HalfRange == 0) abs[0] = _zerosBeforeRange;
+        if (HalfRange == 0) abs[0] = ExactZeros;
         return abs;
     }
 

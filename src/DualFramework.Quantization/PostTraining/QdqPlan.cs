@@ -110,9 +110,14 @@ internal sealed class QdqPlan
     /// <summary>The length of a Conv's dot products (input channels per group × kernel elements), or null for other nodes
     /// and weights that are not initializers.</summary>
     public static long? ConvDepth(NodeProto n, IReadOnlyDictionary<string, TensorProto> inits) =>
-        n.OpType == "Conv" && string.IsNullOrEmpty(n.Domain) && n.Input.Count > 1 && inits.TryGetValue(n.Input[1], out var w) && w.Dims.Count >= 3
-            ? w.Dims.Skip(1).Aggregate(1L, (a, d) => a * d)
+        n.OpType == "Conv" && string.IsNullOrEmpty(n.Domain) && n.Input.Count > 1 && inits.TryGetValue(n.Input[1], out var w)
+            ? ConvDepth(w.Dims)
             : null;
+
+    /// <summary>The dot-product length of a convolution weight (out × in/groups × kernel…): every dim but the first; null
+    /// for a weight of rank below 3 (not a convolution's).</summary>
+    public static long? ConvDepth(IReadOnlyList<long> weightDims) =>
+        weightDims.Count >= 3 ? weightDims.Skip(1).Aggregate(1L, (a, d) => a * d) : null;
 
     /// <summary>The output-channel axis of the weight of anchor <paramref name="n"/>: Conv's 0 (M×C×k…), Gemm's 0 with
     /// transB (N×K) else 1, MatMul's 1 (K×N).</summary>

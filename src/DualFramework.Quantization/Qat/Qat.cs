@@ -47,11 +47,8 @@ public static class Qat
     }
 
     // A convolution (weight rank ≥ 3: out × in/groups × kernel) whose dot products are shorter than minDepth.
-    private static bool Shallow(ITransformableLayer layer, int minDepth)
-    {
-        var dims = layer.Weight.Spec.Shape.ToArray();
-        return dims.Length >= 3 && dims.Skip(1).Aggregate(1L, (a, d) => a * d) < minDepth;
-    }
+    private static bool Shallow(ITransformableLayer layer, int minDepth) =>
+        QdqPlan.ConvDepth(layer.Weight.Spec.Shape.ToArray()) is { } depth && depth < minDepth;
 
     /// <summary>The prepared layers of <paramref name="model"/> with their names (those <see cref="Prepare"/> changed).</summary>
     public static IEnumerable<(string Name, ITransformableLayer Layer)> PreparedLayers(Module model)

@@ -1,12 +1,8 @@
 using System.Diagnostics;
-using DualFramework.Backends;
 using DualFramework.Data;
-using DualFramework.Losses;
-using DualFramework.NN;
 using DualFramework.Onnx;
-using DualFramework.Optim;
 using DualFramework.Samples.FashionMnist;
-using DualFramework.Training;
+using DualFramework.Tests.Support;
 using FluentAssertions;
 using Microsoft.ML.OnnxRuntime;
 using NUnit.Framework;
@@ -36,21 +32,11 @@ public class Float16FashionMnistTests
         try
         {
             string p32 = Path.Combine(dir, "cnn32.onnx"), p16 = Path.Combine(dir, "cnn16.onnx");
-            // No tensor scope around training: it would keep every step's tensors alive until the end (the trainer frees them).
-            using (BackendRegistry.Use(BackendRegistry.Get("torch")))
-            using (var net = Models.Cnn(new SeededRandom(0)))
+            BriefFashionMnistCnn.Train(data, TrainImages, (net, sample) =>
             {
-                var train = data.Train.ToDataset().Shuffle(0).Take(TrainImages)
-                    .Map(FashionMnistJob.Standardize).Batch(64).Prefetch(4);
-                using var optimizer = new Adam(net.Parameters(), 2e-3);
-                using var trainer = new Trainer(net);
-                trainer.Compile(optimizer, new CrossEntropyLoss());
-                trainer.Fit(train, 1);
-                using var scope = TensorScope.Begin();
-                var sample = Tensor.FromArray(new float[28 * 28], new Shape(1, 1, 28, 28));
                 ModuleExporter.Export(net, sample, p32);
                 ModuleExporter.Export(net, sample, p16, new ModuleExportOptions { WeightsDType = DType.Float16 });
-            }
+            });
             double trainSeconds = sw.Elapsed.TotalSeconds;
 
             long size32 = new FileInfo(p32).Length, size16 = new FileInfo(p16).Length;

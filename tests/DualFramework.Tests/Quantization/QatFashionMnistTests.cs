@@ -9,7 +9,6 @@ using DualFramework.Samples.FashionMnist;
 using DualFramework.Tests.Onnx;
 using DualFramework.Training;
 using FluentAssertions;
-using Microsoft.ML.OnnxRuntime;
 using NUnit.Framework;
 
 namespace DualFramework.Tests.Quantization;
@@ -96,7 +95,7 @@ public class QatFashionMnistTests
                 using var scope = TensorScope.Begin();
                 Qat.Convert(net, Tensor.FromArray(new float[28 * 28], new Shape(1, 1, 28, 28)), path);
             }
-            double onnx = OrtAccuracy(path, images, data.Test.Labels);
+            double onnx = Deployment.Evaluate(path, data.Test, FashionMnistJob.StandardizePixels);
             long bytes = new FileInfo(path).Length, floatBytes = new FileInfo(floatPath).Length;
             TestContext.Progress.WriteLine(
                 $"Fashion-MNIST CNN: float32 {float32:P2} (2 epochs, {floatSeconds:F0} s), QAT eval {qat:P2} (1 epoch at 1e-4, {qatSeconds:F0} s), " +
@@ -112,20 +111,4 @@ public class QatFashionMnistTests
         }
     }
 
-    private static double OrtAccuracy(string model, float[] images, long[] labels)
-    {
-        const int chunk = 1000;
-        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
-        using var session = new InferenceSession(model, options);
-        int correct = 0;
-        for (int start = 0; start < labels.Length; start += chunk)
-        {
-            int n = Math.Min(chunk, labels.Length - start);
-            var bytes = new byte[n * 784 * 4];
-            Buffer.BlockCopy(images, start * 784 * 4, bytes, 0, bytes.Length);
-            var logits = OrtHarness.Run(session, [new OrtHarness.HostTensor(new TensorSpec(new Shape(n, 1, 28, 28), DType.Float32), bytes)])[0].ToDoubles();
-            correct += Correct(logits, labels, start, n);
-        }
-        return (double)correct / labels.Length;
-    }
 }
