@@ -44,6 +44,7 @@ internal static partial class Lowerings
         AddMath(t);
         AddNorm(t);
         AddOneHot(t);
+        AddPad(t);
         AddOptim(t);
         AddPool(t);
         AddQuantize(t);

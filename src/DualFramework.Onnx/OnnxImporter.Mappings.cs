@@ -33,6 +33,7 @@ public static partial class OnnxImporter
             AddLoss();
             AddMath();
             AddNorm();
+            AddPad();
             AddPool();
             AddQuantize();
             AddReductions();

@@ -26,6 +26,7 @@ public sealed partial class TorchBackend : IComputeBackend, ILowPrecisionKernels
     {
         TorchNativeLoader.EnsureLoaded();
         AllocatorTuning.Apply();
+        OneDnnConvolutionCheck.Apply();
         if (ThreadBudget.IsConstrained) torch.set_num_threads(ThreadBudget.PerProcess);
         Device = device;
         TorchDevice = device.Type == DeviceType.Cpu ? torch.CPU : torch.CUDA;
@@ -38,6 +39,7 @@ public sealed partial class TorchBackend : IComputeBackend, ILowPrecisionKernels
         MathKernels.Register(_kernels);
         NormKernels.Register(_kernels);
         OneHotKernels.Register(_kernels);
+        PadKernels.Register(_kernels);
         OptimKernels.Register(_kernels);
         PoolKernels.Register(_kernels);
         QuantizeKernels.Register(_kernels);

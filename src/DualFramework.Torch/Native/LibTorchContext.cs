@@ -32,6 +32,33 @@ internal static unsafe class LibTorchContext
         return e.DeterministicAlgorithms(e.GlobalContext()) != 0;
     }
 
+    private static readonly Lazy<(nint Global, nint Set, nint Get)?> MkldnnGlue = new(() =>
+    {
+        nint lib = TorchNativeLoader.GlueHandle();
+        return NativeLibrary.TryGetExport(lib, "_ZN2at13globalContextEv", out var global)
+            && NativeLibrary.TryGetExport(lib, "_ZN2at7Context20setUserEnabledMkldnnEb", out var set)
+            && NativeLibrary.TryGetExport(lib, "_ZNK2at7Context17userEnabledMkldnnEv", out var get)
+            ? (global, set, get) : null;
+    });
+
+    /// <summary>True when libtorch exports its oneDNN switch (<c>torch.backends.mkldnn.enabled</c>).</summary>
+    public static bool CanSwitchMkldnn => MkldnnGlue.Value != null;
+
+    /// <summary>libtorch's <c>torch.backends.mkldnn.enabled</c>: whether convolutions (and a few other ops) may use oneDNN.</summary>
+    public static bool MkldnnEnabled
+    {
+        get
+        {
+            var e = MkldnnGlue.Value ?? throw new PlatformNotSupportedException("This libtorch build does not export at::Context's oneDNN switch.");
+            return ((delegate* unmanaged<nint, byte>)e.Get)(((delegate* unmanaged<nint>)e.Global)()) != 0;
+        }
+        set
+        {
+            var e = MkldnnGlue.Value ?? throw new PlatformNotSupportedException("This libtorch build does not export at::Context's oneDNN switch.");
+            ((delegate* unmanaged<nint, byte, void>)e.Set)(((delegate* unmanaged<nint>)e.Global)(), value ? (byte)1 : (byte)0);
+        }
+    }
+
     private static Entries? Resolve()
     {
         // dlsym on the glue's handle also searches its dependencies, libtorch_cpu among them.

@@ -54,7 +54,7 @@ internal static class OpAutocast
             Cos, Sin, Atan, Asinh, Acosh, Atanh, Floor, Ceil, Round,
             Dropout, OneHot, AdamUpdate, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d,
             Full, Arange, Eye, RandomUniform, RandomNormal, ArgMax, ArgMin, Max, Min,
-            GatherElements, Split, Permute, Slice, Reshape, BroadcastTo, Take);
+            GatherElements, Split, Permute, Slice, Reshape, BroadcastTo, Take, Pad);
         // quantize_linear / dequantize_linear (not in PyTorch's lists): their scale must keep the dtype the model chose (ONNX
         // requires x and scale to agree), integer operands are never cast, and half precision is already computed in float32.
         Set(AutocastCategory.Passthrough, QuantizeLinear, DequantizeLinear);

@@ -41,18 +41,26 @@ public sealed class TakeOp : Op<TakeAttrs>
     public override Tensor?[] Gradient(GradContext ctx)
     {
         if (!ctx.NeedsGrad(0)) return [null, null];
-        Tensor x = ctx.Inputs[0], idx = ctx.Inputs[1], g = ctx.Grad;
+        Tensor x = ctx.Inputs[0], idx = ctx.Inputs[1];
         int axis = ctx.AttrsAs<TakeAttrs>().Axis;
-        long n = x.Shape[axis], k = idx.NumElements;
+        return [Adjoint(ctx.Grad, idx, axis, x.Shape[axis]), null];
+    }
+
+    /// <summary>The adjoint of <c>take(x, idx, axis)</c> for an x of size <paramref name="n"/> along the axis: g's
+    /// positions scatter-added into zeros at the indices they were taken from (repeated indices accumulate).</summary>
+    internal static Tensor Adjoint(Tensor g, Tensor idx, int axis, long n)
+    {
+        long k = idx.NumElements;
         long pre = 1, post = 1;
-        for (int i = 0; i < axis; i++) pre *= x.Shape[i];
-        for (int i = axis + 1; i < x.Rank; i++) post *= x.Shape[i];
-        // Scatter-add of g into zeros along the taken axis: gx[p, idx_j, q] += g[p, j, q].
+        for (int i = 0; i < axis; i++) pre *= g.Shape[i];
+        for (int i = axis + idx.Rank; i < g.Rank; i++) post *= g.Shape[i];
+        // gx[p, idx_j, q] += g[p, j, q].
         var flat = Reshape(idx.DType == DType.Int64 ? idx : Cast(idx, DType.Int64), 1, k, 1);
         flat = Where(Less(flat, 0.0), Add(flat, n), flat);
         var index = BroadcastTo(flat, new Shape(pre, k, post));
-        var gx = ScatterAdd(Zeros(new Shape(pre, n, post), g.DType, x.Backend), index, Reshape(g, pre, k, post), 1);
-        return [Reshape(gx, x.Shape.ToArray()), null];
+        var gx = ScatterAdd(Zeros(new Shape(pre, n, post), g.DType, g.Backend), index, Reshape(g, pre, k, post), 1);
+        var dims = g.Shape.ToArray()[..axis].Append(n).Concat(g.Shape.ToArray()[(axis + idx.Rank)..]).ToArray();
+        return Reshape(gx, dims);
     }
 }
 

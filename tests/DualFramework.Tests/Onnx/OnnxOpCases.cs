@@ -243,6 +243,15 @@ internal static class OnnxOpCases
         Add("gather_elements_smaller", OpSet.GatherElements, new IndexAxisAttrs(0), () => [F(154, -2, 2, 3, 4), I64([2, 0, 1, 1, 0, 2], 2, 3)]);
         Add("scatter_add", OpSet.ScatterAdd, new IndexAxisAttrs(1), () => [F(155, -2, 2, 3, 4), I64([0, 3, 0, 2, 2, 1], 2, 3), F(156, -2, 2, 3, 3)]);
         Add("scatter_add_axis0", OpSet.ScatterAdd, new IndexAxisAttrs(0), () => [F(157, -2, 2, 3, 2), I64([2, 0, 2, 2], 2, 2), F(158, -2, 2, 2, 2)]);
+        // Padding: ONNX Pad for constant (negative amounts cropped by a Slice first), edge and short reflections; a Gather
+        // per axis for wrap, cropping edge/reflect pads and reflections longer than the axis.
+        Add("pad_constant", OpSet.Pad, new PadAttrs([0, 1, 2], [1, -1, 0], PadMode.Constant, 0.5), () => [F(160, -2, 2, 2, 3, 2)]);
+        Add("pad_constant_int64", OpSet.Pad, new PadAttrs([2, 0], [0, 1], PadMode.Constant, -3), () => [Ints(161, -9, 9, DType.Int64, 2, 3)]);
+        Add("pad_reflect", OpSet.Pad, new PadAttrs([0, 0, 1, 2], [0, 0, 2, 1], PadMode.Reflect, 0), () => [F(162, -2, 2, 1, 2, 3, 4)]);
+        Add("pad_reflect_long", OpSet.Pad, new PadAttrs([0, 5], [0, 4], PadMode.Reflect, 0), () => [F(163, -2, 2, 2, 3)]);
+        Add("pad_edge", OpSet.Pad, new PadAttrs([1, 3], [2, 0], PadMode.Edge, 0), () => [F(164, -2, 2, 2, 3)]);
+        Add("pad_edge_crop", OpSet.Pad, new PadAttrs([-1, 2], [1, -2], PadMode.Edge, 0), () => [F(165, -2, 2, 3, 4)]);
+        Add("pad_wrap", OpSet.Pad, new PadAttrs([0, 4], [1, 2], PadMode.Wrap, 0), () => [F(166, -2, 2, 2, 3)]);
         Add("one_hot", OpSet.OneHot, new OneHotAttrs(5, DType.Float32), () => [I64([0, 4, 2, 2, 1, 3], 2, 3)]);
         Add("one_hot_int32_to_int64", OpSet.OneHot, new OneHotAttrs(3, DType.Int64), () => [I32([2, 0, 1, 0], 4)]);
         Add("one_hot_bool", OpSet.OneHot, new OneHotAttrs(4, DType.Bool), () => [I64([3, 1], 2)]);

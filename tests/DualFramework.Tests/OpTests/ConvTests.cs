@@ -158,6 +158,66 @@ public class ConvTests
                 $"output {i} of conv_transpose2d (stride {stride}, padding {pad}, dilation {dil}, groups {groups})");
     }
 
+    // Float32 on libtorch (oneDNN's deconvolution) and ONNX Runtime against float64 loops, with per-axis padding and dilation: the case
+    // where libtorch's result and ONNX Runtime's disagreed on one CPU (OnnxOpCases conv_transpose2d_stride1).
+    [TestCase("torch", 1, 1, 0, 1, 2)]
+    [TestCase("torch", 1, 0, 1, 2, 1)]
+    [TestCase("torch", 2, 1, 0, 1, 2)]
+    [TestCase("torch", 1, 1, 1, 2, 2)]
+    [TestCase("torch", 1, 1, 0, 1, 1)]
+    [TestCase("torch", 1, 0, 0, 1, 1)]
+    [TestCase("torch", 1, 1, 1, 1, 1)]
+    [TestCase("torch", 1, 0, 0, 2, 2)]
+    [TestCase("torch", 1, 0, 0, 1, 2)]
+    [TestCase("graph", 1, 1, 0, 1, 2)]
+    [TestCase("graph", 1, 0, 1, 2, 1)]
+    [TestCase("graph", 2, 1, 0, 1, 2)]
+    public void ConvTranspose2d_float32_matches_loops_per_axis(string backend, int stride, int padH, int padW, int dilH, int dilW)
+    {
+        using var s = TensorScope.Begin();
+        var torchBackend = DualFramework.Backends.BackendRegistry.Get(backend);
+        Arg F32(Arg a) => a with { Data = a.Data.Select(v => (double)(float)v).ToArray() };
+        var (x, w, b) = (F32(Rnd(9, 2, 4, 5, 4)), F32(Rnd(10, 4, 3, 3, 2)), F32(Rnd(11, 3)));
+        long[] stride2 = [stride, stride], pad = [padH, padW], dil = [dilH, dilW];
+        var y = DualFramework.Operators.Dispatcher.Apply(DualFramework.Operators.OpSet.ConvTranspose, new DualFramework.Operators.ConvTransposeAttrs(stride2, pad, [0, 0], dil, 1),
+            x.ToFloat32(torchBackend), w.ToFloat32(torchBackend), b.ToFloat32(torchBackend));
+        var want = NaiveConvTranspose(x.Data, x.Shape, w.Data, w.Shape, b.Data, stride2, pad, [0, 0], dil, 1, out var ys);
+        var mag = NaiveConvTranspose(x.Data.Select(Math.Abs).ToArray(), x.Shape, w.Data.Select(Math.Abs).ToArray(), w.Shape,
+            b.Data.Select(Math.Abs).ToArray(), stride2, pad, [0, 0], dil, 1, out _);
+        y.Shape.Should().Be(new Shape(ys));
+        var got = y.ToFloatArray();
+        int k = (int)(w.Shape[0] * w.Shape[2] * w.Shape[3]) + 1;
+        for (int i = 0; i < got.Length; i++)
+            Math.Abs(got[i] - want[i]).Should().BeLessThanOrEqualTo(Fp32ErrorModel.Gamma(k) * mag[i] + Fp32ErrorModel.UnitRoundoff * Math.Abs(want[i]),
+                $"output {i} of float32 conv_transpose2d on {backend} (stride {stride}, padding ({padH}, {padW}), dilation ({dilH}, {dilW}))");
+    }
+
+    // The input gradient of a float32 stride-1 convolution (libtorch autograd: oneDNN's backward-data kernel) against the
+    // same gradient in float64 (libtorch's non-oneDNN kernels); bound: each element sums K products of |g|·|w|.
+    [TestCase(1, 1, 1)]
+    [TestCase(1, 0, 2)]
+    [TestCase(2, 1, 1)]
+    public void Conv2d_float32_input_gradient_on_torch_matches_float64(int stride, int pad, int dil)
+    {
+        using var s = TensorScope.Begin();
+        var torchBackend = DualFramework.Backends.BackendRegistry.Get("torch");
+        Arg F32(Arg a) => a with { Data = a.Data.Select(v => (double)(float)v).ToArray() };
+        var (x, w, r) = (F32(Rnd(20, 2, 4, 7, 6)), F32(Rnd(21, 3, 4, 3, 3)), F32(Rnd(22, 2 * 3 * 7 * 6)));
+        double[] Grad(DType dt)
+        {
+            var xt = Ops.Cast(x.ToFloat32(torchBackend), dt);
+            xt.RequiresGrad = true;
+            var y = Ops.Conv2d(xt, Ops.Cast(w.ToFloat32(torchBackend), dt), null, stride, pad, dil);
+            var weights = Ops.Cast(Ops.Reshape(Tensor.FromArray(r.Data.Take((int)y.NumElements).ToArray(), new Shape(y.NumElements), torchBackend), y.Shape.ToArray()), dt);
+            return DualFramework.Autodiff.Autograd.Grad([Ops.Sum(Ops.Mul(y, weights))], [xt])[0]!.ToDoubleArray();
+        }
+        var (got, want) = (Grad(DType.Float32), Grad(DType.Float64));
+        int k = 3 * 3 * 3 + 1;
+        for (int i = 0; i < got.Length; i++)
+            Math.Abs(got[i] - want[i]).Should().BeLessThanOrEqualTo(Fp32ErrorModel.Gamma(k) * k * 2 + Fp32ErrorModel.UnitRoundoff * Math.Abs(want[i]),
+                $"input gradient element {i} of a float32 conv2d (stride {stride}, padding {pad}, dilation {dil})");
+    }
+
     [Test]
     public void ConvTranspose1d_matches_loops()
     {

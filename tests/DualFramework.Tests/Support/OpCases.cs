@@ -59,6 +59,9 @@ public static class OpCases
         ["split"] = (t => Ops.Mul(Ops.Split(t[0], [1L, 2], 1)[1], 2.0), [Arg.Random(33, -1, 1, 2, 3)]),
         ["slice"] = (t => Ops.Slice(t[0], 1, 0, 3, 2), [Arg.Random(34, -1, 1, 2, 3)]),
         ["slice_scatter"] = (t => Ops.SliceScatter(t[0], t[1], new SliceAttrs([1], [1], [3], [1])), [Arg.Random(35, -1, 1, 2, 3), Arg.Random(36, -1, 1, 2, 2)]),
+        // Every mode in one case (the coverage table has one entry per op): crops, repeated reflection, all axes padded.
+        ["pad"] = (t => Ops.Add(Ops.Add(Ops.Pad(t[0], [5, 1, -1, 1], PadMode.Constant, 0.5), Ops.Pad(t[0], [5, 1, -1, 1], PadMode.Reflect)),
+            Ops.Mul(Ops.Pad(t[0], [5, 1, -1, 1], PadMode.Edge), Ops.Pad(t[0], [5, 1, -1, 1], PadMode.Wrap))), [Arg.Random(56, -1, 1, 2, 3)]),
         ["take"] = (t => Ops.Take(t[0], I64(t[0], 2, 0, 2), 1), [Arg.Random(37, -1, 1, 2, 3)]),
         ["gather_elements"] = (t => Ops.GatherElements(t[0], I64(t[0], [0, 2, 1, 1], new Shape(2, 2)), 1), [Arg.Random(38, -1, 1, 2, 3)]),
         ["scatter_add"] = (t => Ops.ScatterAdd(t[0], I64(t[0], [0, 2, 2, 1], new Shape(2, 2)), t[1], 1), [Arg.Random(39, -1, 1, 2, 3), Arg.Random(40, -1, 1, 2, 2)]),

@@ -1,0 +1,72 @@
+using TorchSharp;
+
+namespace DualFramework.Torch.Native;
+
+/// <summary>
+/// Checks once per process that libtorch's oneDNN kernels compute a float32 stride-1 transposed convolution (the kernel
+/// that also computes every stride-1 convolution's input gradient) correctly on this CPU, against libtorch's float64
+/// kernels, which do not use oneDNN. On a 2-core AMD EPYC of family 26 (Zen 5) VM, libtorch 2.10's oneDNN 3.7.1 returned
+/// wrong values there (errors of order 1 on values of order 1) with its AVX-512 and AVX2 JIT kernels alike, so CNN
+/// gradients were wrong. Where the check fails, oneDNN is switched off for libtorch (<c>torch.backends.mkldnn.enabled =
+/// False</c>: libtorch's own im2col + GEMM kernels) and one warning says so. <c>DUALFRAMEWORK_ONEDNN</c> = <c>auto</c>
+/// (default), <c>on</c> (keep oneDNN, skip the check) or <c>off</c> (always switch it off).
+/// </summary>
+internal static class OneDnnConvolutionCheck
+{
+    /// <summary>Environment variable overriding the check.</summary>
+    internal const string Variable = "DUALFRAMEWORK_ONEDNN";
+
+    private static readonly Lock Gate = new();
+    private static bool s_done;
+
+    /// <summary>The largest |float32 − float64| the probe saw with oneDNN on (NaN when not run).</summary>
+    internal static double ProbeError { get; private set; } = double.NaN;
+
+    /// <summary>True when this process switched oneDNN off for libtorch.</summary>
+    internal static bool SwitchedOff { get; private set; }
+
+    /// <summary>Runs the check once per process (see the class remarks).</summary>
+    internal static void Apply()
+    {
+        lock (Gate)
+        {
+            if (s_done) return;
+            s_done = true;
+            if (!LibTorchContext.CanSwitchMkldnn) return;
+            var mode = Environment.GetEnvironmentVariable(Variable)?.Trim().ToLowerInvariant();
+            if (mode == "on") return;
+            if (mode == "off")
+            {
+                LibTorchContext.MkldnnEnabled = false;
+                SwitchedOff = true;
+                return;
+            }
+            ProbeError = Probe();
+            // Products of numbers in [−1, 1], 4·3·3 of them per output: float32 rounding stays far below 1e-4.
+            if (ProbeError <= 1e-4) return;
+            LibTorchContext.MkldnnEnabled = false;
+            SwitchedOff = true;
+            double after = Probe();
+            Console.Error.WriteLine(
+                $"DualFramework warning: libtorch's oneDNN kernels computed a float32 stride-1 transposed convolution wrongly on this CPU " +
+                $"(largest error {ProbeError:G3} against float64); oneDNN is switched off for libtorch (error now {after:G3}). " +
+                $"Convolutions run on libtorch's own kernels, which may be slower. {Variable}=on keeps oneDNN.");
+        }
+    }
+
+    /// <summary>The largest difference between a float32 and a float64 stride-1 conv_transpose2d of the same values.</summary>
+    private static double Probe()
+    {
+        using var scope = torch.NewDisposeScope();
+        var values = new double[2 * 4 * 5 * 4 + 4 * 3 * 3 * 3];
+        var rng = new Random(7);
+        for (int i = 0; i < values.Length; i++) values[i] = Math.Round(rng.NextDouble() * 2 - 1, 3);
+        // A batch of two: with one sample the defect did not show.
+        var x64 = torch.tensor(values[..160], [2, 4, 5, 4], torch.ScalarType.Float64);
+        var w64 = torch.tensor(values[160..], [4, 3, 3, 3], torch.ScalarType.Float64);
+        var want = torch.nn.functional.conv_transpose2d(x64, w64, padding: [1, 1]);
+        var got = torch.nn.functional.conv_transpose2d(x64.to_type(torch.ScalarType.Float32), w64.to_type(torch.ScalarType.Float32), padding: [1, 1]);
+        var diff = (got.to_type(torch.ScalarType.Float64) - want).abs().max();
+        return diff.item<double>();
+    }
+}
