@@ -54,11 +54,13 @@ internal static class JsonTensorCodec
             if (n == 0) break;
             e = e[0];
         }
+        // Structure first (rectangular, numbers), then the shape: the message names the first thing wrong.
         long count = NamedTensor.ElementCount(shape);
-        PredictValidation.CheckShape(signature, shape.ToArray());
-        var data = signature.DType.Allocate(checked((int)count));
+        if (count is < 0 or > int.MaxValue) PredictValidation.CheckShape(signature, shape.ToArray());
+        var data = signature.DType.Allocate((int)count);
         int written = 0;
         Fill(signature, value, shape, 0, data, ref written);
+        PredictValidation.CheckShape(signature, shape.ToArray());
         return new NamedTensor(signature.Name, signature.DType, shape.ToArray(), data);
     }
 
@@ -120,11 +122,17 @@ internal static class JsonTensorCodec
         foreach (var o in outputs)
         {
             w.WritePropertyName(o.Name);
-            int index = 0;
-            WriteNested(w, o, 0, ref index);
+            WriteTensor(w, o);
         }
         w.WriteEndObject();
         w.WriteEndObject();
+    }
+
+    /// <summary>Writes a tensor as nested arrays.</summary>
+    public static void WriteTensor(Utf8JsonWriter w, NamedTensor t)
+    {
+        int index = 0;
+        WriteNested(w, t, 0, ref index);
     }
 
     private static void WriteNested(Utf8JsonWriter w, NamedTensor t, int depth, ref int index)
