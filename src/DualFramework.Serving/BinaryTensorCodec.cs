@@ -34,7 +34,7 @@ public static class BinaryTensorCodec
     public static string FormatShape(IReadOnlyList<long> shape) => string.Join(",", shape);
 
     /// <summary>Reads the request's one tensor (shape and dtype from its headers, its exact size checked) before any version is leased.</summary>
-    internal static async Task<(string? Name, NamedTensor Tensor)> ReadAsync(HttpRequest request, CancellationToken ct)
+    internal static async Task<(string? Name, NamedTensor Tensor)> ReadAsync(HttpRequest request, long maxBytes, CancellationToken ct)
     {
         var shape = ParseShape(request.Headers[ShapeHeader].ToString() is { Length: > 0 } s ? s : null)
             ?? throw ServingException.BadRequest($"the binary form needs an {ShapeHeader} header such as '1,1,28,28' (got '{request.Headers[ShapeHeader]}')");
@@ -45,6 +45,7 @@ public static class BinaryTensorCodec
         if (count < 0 || count * dtype.Size() > int.MaxValue)
             throw ServingException.BadRequest($"shape {TensorSignature.FormatShape(shape)} is too large");
         long bytes = count * dtype.Size();
+        if (bytes > maxBytes) throw ServingException.BodyTooLarge(maxBytes);
         if (request.ContentLength is { } length && length != bytes)
             throw ServingException.BadRequest($"the body has {length} bytes; shape {TensorSignature.FormatShape(shape)} of {dtype.Name()} needs {bytes}");
         var data = dtype.Allocate((int)count);

@@ -96,10 +96,16 @@ public sealed partial class ModelRepository : IDisposable
     }
 
     /// <summary>Brings the loaded versions in step with the disk once (what the polling loop does every interval).</summary>
-    public void Scan()
+    public void Scan() => ScanAll();
+
+    private static readonly TimeSpan StartupSettle = TimeSpan.FromMilliseconds(200);
+
+    // Returns how many versions are waiting for their files to settle.
+    private int ScanAll()
     {
         lock (_scanLock)
         {
+            int settling = 0;
             ObjectDisposedException.ThrowIf(_disposed, this);
             var seen = new HashSet<string>(StringComparer.Ordinal);
             if (Directory.Exists(_options.ModelRoot))
@@ -109,11 +115,12 @@ public sealed partial class ModelRepository : IDisposable
                     var name = Path.GetFileName(dir);
                     if (!ModelName().IsMatch(name)) continue;
                     seen.Add(name);
-                    ScanModel(_models.GetOrAdd(name, n => new ModelEntry(n)), dir);
+                    settling += ScanModel(_models.GetOrAdd(name, n => new ModelEntry(n)), dir);
                 }
             }
             foreach (var entry in _models.Values)
                 if (!seen.Contains(entry.Name)) ScanModel(entry, null);
+            return settling;
         }
     }
 
@@ -122,7 +129,12 @@ public sealed partial class ModelRepository : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_loop != null) throw new InvalidOperationException("the repository is already polling");
-        Scan();
+        // Versions written just before the start are loaded now rather than one poll later, unless they are still changing.
+        if (ScanAll() > 0)
+        {
+            Thread.Sleep(StartupSettle);
+            Scan();
+        }
         _stop = new CancellationTokenSource();
         _watcher = TryWatch();
         var token = _stop.Token;
@@ -167,8 +179,9 @@ public sealed partial class ModelRepository : IDisposable
         _wake.Dispose();
     }
 
-    private void ScanModel(ModelEntry entry, string? directory)
+    private int ScanModel(ModelEntry entry, string? directory)
     {
+        int settling = 0;
         var present = new Dictionary<long, VersionFiles>();
         if (directory != null)
         {
@@ -188,6 +201,7 @@ public sealed partial class ModelRepository : IDisposable
             else if (entry.Failed.TryGetValue(v, out var failed) && failed.Files == files) continue;
             else if ((entry.Seen.TryGetValue(v, out var before) && before == files) || now - files.LastWrite >= _options.SettleTime)
                 candidates.Add(v);
+            else settling++;
         }
         entry.Seen = present;
         lock (entry)
@@ -219,6 +233,7 @@ public sealed partial class ModelRepository : IDisposable
         // The new versions take traffic before the old ones leave (availability first).
         foreach (var old in entry.Live)
             if (!target.Contains(old)) Retire(entry, old);
+        return settling;
     }
 
     private void Publish(ModelEntry entry, ServedVersion served)

@@ -62,7 +62,9 @@ public sealed class ModelServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+            // The body limit is enforced by the server itself, which can then drain an oversized body and answer 413 on a
+            // clean connection (Kestrel's own limit closes it, and the client may see a reset instead of the message).
+            k.Limits.MaxRequestBodySize = null;
             if (options.Host == "localhost") k.ListenLocalhost(options.Port);
             else if (IPAddress.TryParse(options.Host, out var ip)) k.Listen(ip, options.Port);
             else throw new ArgumentException($"cannot listen on '{options.Host}': give an IP address or localhost", nameof(options));
@@ -142,6 +144,7 @@ public sealed class ModelServer : IAsyncDisposable
         }
         catch (Exception e) when (ErrorStatus(e) is { } status)
         {
+            if (status == 413) await DrainAsync(ctx).ConfigureAwait(false);
             await WriteErrorAsync(ctx, status, ErrorMessage(e)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -178,7 +181,7 @@ public sealed class ModelServer : IAsyncDisposable
             try
             {
                 // The body is read before a version is leased, so a slow client does not hold up a retired version's disposal.
-                if (binary) raw = await BinaryTensorCodec.ReadAsync(ctx.Request, ctx.RequestAborted).ConfigureAwait(false);
+                if (binary) raw = await BinaryTensorCodec.ReadAsync(ctx.Request, _options.MaxBodyBytes, ctx.RequestAborted).ConfigureAwait(false);
                 else doc = JsonTensorCodec.Parse(await ReadBodyAsync(ctx).ConfigureAwait(false));
                 using var lease = Repository.Lease(route.Model, route.Version);
                 version = lease.Version;
@@ -241,8 +244,22 @@ public sealed class ModelServer : IAsyncDisposable
         return stream.GetBuffer().AsMemory(0, (int)stream.Length);
     }
 
-    private ServingException BodyTooLarge() =>
-        new(413, $"the request body is larger than the limit of {_options.MaxBodyBytes} bytes (--max-body-bytes)");
+    // Reads and drops what is left of an oversized body, up to four times the limit (beyond that the connection is closed).
+    private async Task DrainAsync(HttpContext ctx)
+    {
+        var buffer = new byte[16384];
+        long left = 4 * _options.MaxBodyBytes;
+        try
+        {
+            int n;
+            while (left > 0 && (n = await ctx.Request.Body.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), ctx.RequestAborted).ConfigureAwait(false)) > 0)
+                left -= n;
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or BadHttpRequestException) { }
+        if (left <= 0) ctx.Response.Headers.Connection = "close";
+    }
+
+    private ServingException BodyTooLarge() => ServingException.BodyTooLarge(_options.MaxBodyBytes);
 
     private static void RequireMethod(HttpContext ctx, string method)
     {

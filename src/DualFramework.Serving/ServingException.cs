@@ -12,4 +12,7 @@ public sealed class ServingException : Exception
     internal static ServingException BadRequest(string message) => new(400, message);
 
     internal static ServingException NotFound(string message) => new(404, message);
+
+    internal static ServingException BodyTooLarge(long limit) =>
+        new(413, $"the request body is larger than the limit of {limit} bytes (--max-body-bytes)");
 }

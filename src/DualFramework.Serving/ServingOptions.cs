@@ -56,6 +56,8 @@ public sealed class ServingOptions
     internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(ModelRoot)) throw new ArgumentException("the model root is empty", nameof(ModelRoot));
+        if (Host != "localhost" && !System.Net.IPAddress.TryParse(Host, out _))
+            throw new ArgumentException($"cannot listen on '{Host}': give an IP address (127.0.0.1, 0.0.0.0, ::1) or localhost", nameof(Host));
         if (Port is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(Port), Port, "the port must be 0..65535");
         if (PollInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(PollInterval), PollInterval, "the poll interval must be positive");
         if (MaxBodyBytes <= 0) throw new ArgumentOutOfRangeException(nameof(MaxBodyBytes), MaxBodyBytes, "the body limit must be positive");

@@ -117,6 +117,7 @@ public class ServingApiTests
         var longs = new long[784];
         yield return new TestCaseData("v1/models/fmnist:predict", Bytes(longs), BinaryTensorCodec.ContentType, new[] { ("X-Shape", "1,1,28,28"), ("X-Dtype", "int64") }, 400, "the model expects float32").SetName("Binary wrong dtype");
         yield return new TestCaseData("v1/models/fmnist:predict", Bytes(image), BinaryTensorCodec.ContentType, new[] { ("X-Shape", "1,28,28") }, 400, "expects [-1,1,28,28]").SetName("Binary wrong shape");
+        yield return new TestCaseData("v1/models/fmnist:predict", Bytes(new float[30 * 784]), BinaryTensorCodec.ContentType, new[] { ("X-Shape", "30,1,28,28") }, 413, "larger than the limit of 65536 bytes").SetName("Binary body too large");
         yield return new TestCaseData("v1/models/fmnist:predict", Bytes(image[..700]), BinaryTensorCodec.ContentType, new[] { ("X-Shape", "1,1,28,28") }, 400, "needs 3136").SetName("Binary short body");
         yield return new TestCaseData("v1/models/fmnist:predict", Bytes(image), BinaryTensorCodec.ContentType, new[] { ("X-Dtype", "float32") }, 400, "X-Shape header").SetName("Binary without shape");
         yield return new TestCaseData("v1/models/fmnist:predict", Bytes(image), BinaryTensorCodec.ContentType, new[] { ("X-Shape", "1,1,28,28"), ("X-Dtype", "float16") }, 400, "unknown X-Dtype 'float16'").SetName("Binary unknown dtype");
