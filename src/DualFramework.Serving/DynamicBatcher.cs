@@ -72,8 +72,15 @@ internal sealed class DynamicBatcher : IDisposable
         return rows;
     }
 
+    private long _runs, _rows;
+
+    /// <summary>Runs made so far and the request rows they carried.</summary>
+    public (long Runs, long Rows) Statistics => (Interlocked.Read(ref _runs), Interlocked.Read(ref _rows));
+
     private void Execute(List<Pending> batch, int rows)
     {
+        Interlocked.Increment(ref _runs);
+        Interlocked.Add(ref _rows, rows);
         try
         {
             if (batch.Count == 1)

@@ -48,6 +48,10 @@ public sealed class ServedVersion
     /// <summary>The parsed <c>metadata.json</c> of the version, when it has one.</summary>
     public JsonElement? Metadata { get; }
 
+    /// <summary>With dynamic batching on, the joined runs made so far and the request rows they carried; null when off
+    /// (or when the model's signatures do not allow batching).</summary>
+    public (long Runs, long Rows)? BatchStatistics => _batcher?.Statistics;
+
     /// <summary>Whether the session has been disposed (the version was retired and drained).</summary>
     public bool IsDisposed => Volatile.Read(ref _references) == 0;
 

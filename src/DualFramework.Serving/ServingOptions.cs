@@ -41,16 +41,16 @@ public sealed class ServingOptions
     /// <summary>Dynamic batching (off when null).</summary>
     public BatchingOptions? Batching { get; init; }
 
-    internal SessionOptions CreateSessionOptions()
+    /// <summary>The ONNX Runtime session options each version is loaded with (also for in-process comparisons); the caller disposes them.</summary>
+    public SessionOptions CreateSessionOptions()
     {
-        var o = new SessionOptions
+        return new SessionOptions
         {
             IntraOpNumThreads = IntraOpThreads,
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
-        return o;
     }
 
     internal void Validate()
