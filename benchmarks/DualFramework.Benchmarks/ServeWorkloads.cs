@@ -42,7 +42,7 @@ public static class ServeWorkloads
                 Port = 0,
                 SettleTime = TimeSpan.Zero,
                 MaxConcurrentRequests = 4 * Clients,
-                Batching = new BatchingOptions { MaxBatch = Clients, MaxWait = TimeSpan.FromMicroseconds(500) },
+                Batching = new BatchingOptions { MaxBatch = 4 * Clients, MaxWait = TimeSpan.FromMicroseconds(500) },
             });
             using var client = new ServingClient(server.Address);
             using var batchClient = new ServingClient(batching.Address);
@@ -57,6 +57,8 @@ public static class ServeWorkloads
             await OverHttp(c => c.PredictBinaryAsync(Model, input), batchClient, TimeSpan.FromMilliseconds(500));
 
             var rows = new List<(double InProc, double Binary, double Json, double Batched)>();
+            // Batching at four times the clients too, where more requests wait to be joined.
+            var many = new List<(double Plain, double Batched)>();
             for (int p = 0; p < pairs; p++)
             {
                 double inProc = InProcess(session, pixels, Window);
@@ -64,13 +66,17 @@ public static class ServeWorkloads
                 double json = (await OverHttp(c => c.PredictJsonAsync(Model, [input]), client, Window)).Rate;
                 double batchedRate = (await OverHttp(c => c.PredictBinaryAsync(Model, input), batchClient, Window)).Rate;
                 rows.Add((inProc, binary, json, batchedRate));
+                many.Add(((await OverHttp(c => c.PredictBinaryAsync(Model, input), client, Window, 4 * Clients)).Rate,
+                    (await OverHttp(c => c.PredictBinaryAsync(Model, input), batchClient, Window, 4 * Clients)).Rate));
             }
             double binaryRatio = Median(rows.Select(r => r.Binary / r.InProc)), jsonRatio = Median(rows.Select(r => r.Json / r.InProc));
             double batchedRatio = Median(rows.Select(r => r.Batched / r.InProc));
             var stats = batching.Repository.LiveVersions(Model)[0].BatchStatistics!.Value;
             Console.WriteLine(F($"batch-1 CNN, {Clients} concurrent clients, {pairs} interleaved windows of {Window.TotalSeconds:0.#} s (medians):"));
             Console.WriteLine(F($"  in-process ORT {Median(rows.Select(r => r.InProc)):F0} req/s; HTTP binary {Median(rows.Select(r => r.Binary)):F0} req/s ({binaryRatio:P0} of in-process); HTTP JSON {Median(rows.Select(r => r.Json)):F0} req/s ({jsonRatio:P0})"));
-            Console.WriteLine(F($"  HTTP binary with dynamic batching (max {Clients}, wait 0.5 ms) {Median(rows.Select(r => r.Batched)):F0} req/s ({batchedRatio:P0}); mean rows per run {(double)stats.Rows / stats.Runs:F2}"));
+            Console.WriteLine(F($"  HTTP binary with dynamic batching (max {4 * Clients} rows, wait 0.5 ms) {Median(rows.Select(r => r.Batched)):F0} req/s ({batchedRatio:P0}); mean rows per run {(double)stats.Rows / stats.Runs:F2} (over both client counts)"));
+            double manyRatio = Median(many.Select(m => m.Batched / m.Plain));
+            Console.WriteLine(F($"  {4 * Clients} clients: HTTP binary {Median(many.Select(m => m.Plain)):F0} req/s, with dynamic batching {Median(many.Select(m => m.Batched)):F0} req/s (batched/plain {manyRatio:F2})"));
 
             // Load and reload: steady latencies, then latencies while five new versions and a broken one arrive.
             var reloadRoot = Path.Combine(dir, "repo-reload");
@@ -85,24 +91,28 @@ public static class ServeWorkloads
             });
             using var reloadClient = new ServingClient(reloading.Address);
             await OverHttp(c => c.PredictBinaryAsync(Model, input), reloadClient, TimeSpan.FromMilliseconds(500));
-            var steady = await OverHttp(c => c.PredictBinaryAsync(Model, input), reloadClient, TimeSpan.FromSeconds(3 * pairs / 7.0 + 2));
-            var reloadWindow = TimeSpan.FromSeconds(3 * pairs / 7.0 + 2);
-            var during = OverHttp(c => c.PredictBinaryAsync(Model, input), reloadClient, reloadWindow);
+            // Steady and reload windows alternate, so that the machine's other load falls on both alike: in each reload window
+            // a new version (or the broken one) is written at its start and loaded while the clients run.
             var arrivals = new[] { (2L, 1), (3L, 2), (4L, -1), (5L, 3), (6L, 4), (7L, 5) };
-            var gap = reloadWindow / (arrivals.Length + 1);
+            var reloadWindow = TimeSpan.FromSeconds(1.5);
+            var steadyRuns = new List<Load>();
+            var reloadRuns = new List<Load>();
             foreach (var (v, m) in arrivals)
             {
-                await Task.Delay(gap);
+                steadyRuns.Add(await OverHttp(c => c.PredictBinaryAsync(Model, input), reloadClient, reloadWindow));
+                var during = OverHttp(c => c.PredictBinaryAsync(Model, input), reloadClient, reloadWindow);
                 if (m < 0) PublishBroken(reloadRoot, v, models[0]);
                 else Publish(reloadRoot, v, models[m]);
+                reloadRuns.Add(await during);
             }
-            var reload = await during;
+            var steady = Combine(steadyRuns);
+            var reload = Combine(reloadRuns);
             var history = reloading.Repository.History();
             int published = history.Count(e => e.Kind == VersionEventKind.Published) - 1, failed = history.Count(e => e.Kind == VersionEventKind.Failed);
             double p99Ratio = reload.P99 / steady.P99;
-            Console.WriteLine(F($"load and reload, {Clients} clients, binary form: steady {steady.Count} requests, {steady.Rate:F0} req/s, p50 {steady.P50:F2} ms, p99 {steady.P99:F2} ms, {steady.Failures} failed"));
+            Console.WriteLine(F($"load and reload, {Clients} clients, binary form, {arrivals.Length} alternating pairs of {reloadWindow.TotalSeconds:0.#} s windows: steady {steady.Count} requests, {steady.Rate:F0} req/s, p50 {steady.P50:F2} ms, p99 {steady.P99:F2} ms, {steady.Failures} failed"));
             Console.WriteLine(F($"  during reloads ({published} new versions published, {failed} broken refused): {reload.Count} requests, {reload.Rate:F0} req/s, p50 {reload.P50:F2} ms, p99 {reload.P99:F2} ms, {reload.Failures} failed; p99 ratio {p99Ratio:F2}"));
-            Console.WriteLine(F($"{{\"suite\":\"serve\",\"clients\":{Clients},\"inprocess_rps\":{Median(rows.Select(r => r.InProc)):F0},\"http_binary_rps\":{Median(rows.Select(r => r.Binary)):F0},\"http_binary_ratio\":{binaryRatio:F4},\"http_json_ratio\":{jsonRatio:F4},\"http_batched_ratio\":{batchedRatio:F4},\"steady_p50_ms\":{steady.P50:F3},\"steady_p99_ms\":{steady.P99:F3},\"reload_p50_ms\":{reload.P50:F3},\"reload_p99_ms\":{reload.P99:F3},\"reload_p99_ratio\":{p99Ratio:F3},\"versions_published\":{published},\"versions_failed\":{failed},\"failed_requests\":{steady.Failures + reload.Failures},{hw}}}"));
+            Console.WriteLine(F($"{{\"suite\":\"serve\",\"clients\":{Clients},\"inprocess_rps\":{Median(rows.Select(r => r.InProc)):F0},\"http_binary_rps\":{Median(rows.Select(r => r.Binary)):F0},\"http_binary_ratio\":{binaryRatio:F4},\"http_json_ratio\":{jsonRatio:F4},\"http_batched_ratio\":{batchedRatio:F4},\"batched_vs_plain_{4 * Clients}_clients\":{manyRatio:F4},\"steady_p50_ms\":{steady.P50:F3},\"steady_p99_ms\":{steady.P99:F3},\"reload_p50_ms\":{reload.P50:F3},\"reload_p99_ms\":{reload.P99:F3},\"reload_p99_ratio\":{p99Ratio:F3},\"versions_published\":{published},\"versions_failed\":{failed},\"failed_requests\":{steady.Failures + reload.Failures},{hw}}}"));
             return steady.Failures + reload.Failures == 0 && published == 5 && failed == 1 ? 0 : 1;
         }
         finally
@@ -111,15 +121,24 @@ public static class ServeWorkloads
         }
     }
 
-    private sealed record Load(int Count, int Failures, double Rate, double P50, double P99);
+    private sealed record Load(double[] Latencies, int Failures, double Seconds)
+    {
+        public int Count => Latencies.Length;
+        public double Rate => Count / Seconds;
+        public double P50 => Percentile(Latencies, 0.50);
+        public double P99 => Percentile(Latencies, 0.99);
+    }
+
+    private static Load Combine(IEnumerable<Load> runs) =>
+        new([.. runs.SelectMany(r => r.Latencies).Order()], runs.Sum(r => r.Failures), runs.Sum(r => r.Seconds));
 
     // Requests/s with every client calling back to back for the window; latencies in ms.
-    private static async Task<Load> OverHttp(Func<ServingClient, Task<PredictResult>> call, ServingClient client, TimeSpan window)
+    private static async Task<Load> OverHttp(Func<ServingClient, Task<PredictResult>> call, ServingClient client, TimeSpan window, int? clients = null)
     {
-        var latencies = new List<double>[Clients];
+        var latencies = new List<double>[clients ?? Clients];
         int failures = 0;
         var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
+        await Task.WhenAll(Enumerable.Range(0, latencies.Length).Select(c => Task.Run(async () =>
         {
             var mine = latencies[c] = [];
             while (clock.Elapsed < window)
@@ -134,7 +153,7 @@ public static class ServeWorkloads
             }
         })));
         var all = latencies.SelectMany(l => l).Order().ToArray();
-        return new Load(all.Length, failures, all.Length / clock.Elapsed.TotalSeconds, Percentile(all, 0.50), Percentile(all, 0.99));
+        return new Load(all, failures, clock.Elapsed.TotalSeconds);
     }
 
     // Requests/s of the same session called directly by as many threads (preallocated input and output per thread).
