@@ -87,7 +87,7 @@ public sealed class ServedVersion
             {
                 session = new InferenceSession(modelPath, sessionOptions);
             }
-            catch (OnnxRuntimeException e)
+            catch (Exception e) when (e is OnnxRuntimeException or IOException or UnauthorizedAccessException)
             {
                 throw new ModelLoadException($"ONNX Runtime cannot load {modelPath}: {e.Message}", e);
             }
@@ -101,11 +101,12 @@ public sealed class ServedVersion
                 served._batcher = new DynamicBatcher(served, batching);
             return served;
         }
-        catch (Exception e) when (e is OnnxRuntimeException or ModelLoadException)
+        catch (Exception e)
         {
+            // Whatever the warm-up ran into (ORT's error, a shape too large for memory), the version is not served.
             session.Dispose();
             served?._runOptions.Dispose();
-            throw e as ModelLoadException ?? new ModelLoadException($"warm-up run of {modelPath} failed: {e.Message}", e);
+            throw e as ModelLoadException ?? new ModelLoadException($"warm-up run of {modelPath} failed: {e.GetType().Name}: {e.Message}", e);
         }
     }
 
