@@ -16,7 +16,19 @@ internal static class ServingModels
     public const string Model = "fmnist";
     private static readonly Lock Gate = new();
     private static readonly Dictionary<int, string> Files = [];
-    private static readonly string Cache = Directory.CreateTempSubdirectory("df-serving-models-").FullName;
+    private static readonly string Cache = CreateCache();
+
+    // One folder per test process, removed when the process exits (the Serving and Cli tests share the exports).
+    private static string CreateCache()
+    {
+        var dir = Directory.CreateTempSubdirectory("df-serving-models-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(dir, recursive: true); }
+            catch (IOException) { }
+        };
+        return dir;
+    }
 
     /// <summary>The exported CNN of <paramref name="seed"/> (exported once per test run).</summary>
     public static string CnnFile(int seed)
