@@ -4,7 +4,7 @@
 //   --data DIR      Fashion-MNIST IDX files (default /usr/share/datasets/fashion-mnist)
 //   --images N      training images per epoch (default 6000)
 //   --queries N     test images classified over HTTP per version (default 1000)
-//   --root DIR      repository root (default: a new temporary folder)
+//   --root DIR      repository root (default: a temporary folder, removed at the end)
 //   --port N        TCP port (default 0: any free port)
 using System.Diagnostics;
 using System.Globalization;
@@ -26,7 +26,13 @@ string Arg(string name, string fallback)
 var data = FashionMnist.Load(Arg("--data", FashionMnist.DefaultDirectory));
 int images = int.Parse(Arg("--images", "6000"), CultureInfo.InvariantCulture);
 int queries = Math.Min(int.Parse(Arg("--queries", "1000"), CultureInfo.InvariantCulture), data.Test.Count);
-var root = Arg("--root", Directory.CreateTempSubdirectory("serve-fashion-mnist-").FullName);
+var root = Arg("--root", "");
+if (root.Length == 0)
+{
+    // A repository of our own, removed when the sample ends.
+    var temp = root = Directory.CreateTempSubdirectory("serve-fashion-mnist-").FullName;
+    AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(temp, recursive: true);
+}
 const string ModelName = "fashion_mnist";
 
 using var backend = BackendRegistry.Use(BackendRegistry.Get("torch"));
