@@ -55,7 +55,7 @@ public sealed class ModelServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("the binary tensor form assumes a little-endian host");
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "DualFramework.Serving" });
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "DualFramework.Serving", ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(10));
