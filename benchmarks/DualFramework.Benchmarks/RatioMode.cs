@@ -117,8 +117,10 @@ public static class RatioMode
                 return AllReduceWorkloads.Run(pairs);
             case "memory":
                 return MemoryWorkloads.Run(steps: 300);
+            case "serve":
+                return ServeWorkloads.Run(pairs, hw);
             default:
-                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy, precision, quant, allreduce, memory)");
+                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy, precision, quant, allreduce, memory, serve)");
                 return 2;
         }
     }

@@ -17,7 +17,7 @@ public static class DualfxApp
         output ??= Console.Out;
         error ??= Console.Error;
         var reporter = Reporter.Create(output, error);
-        var root = new RootCommand("dualfx: train, export, inspect, convert, quantize and benchmark DualFramework models.")
+        var root = new RootCommand("dualfx: train, export, inspect, convert, quantize, benchmark and serve DualFramework models.")
         {
             TrainCommand.Create(reporter),
             ExportCommand.Create(reporter),
@@ -25,6 +25,7 @@ public static class DualfxApp
             ConvertCommand.Create(reporter),
             QuantizeCommand.Create(reporter),
             BenchCommand.Create(reporter),
+            ServeCommand.Create(reporter),
         };
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)

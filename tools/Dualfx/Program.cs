@@ -1,2 +1,2 @@
-// dualfx: train, export, inspect, convert, quantize and benchmark DualFramework models (docs/cli.md).
+// dualfx: train, export, inspect, convert, quantize, benchmark and serve DualFramework models (docs/cli.md).
 return DualFramework.Tools.Dualfx.DualfxApp.Run(args);

@@ -13,7 +13,7 @@ namespace DualFramework.Tools.Dualfx.Commands;
 /// </summary>
 internal static class BenchCommand
 {
-    public static readonly string[] Suites = ["ops", "overhead", "graph", "deploy", "precision", "quant", "allreduce", "memory"];
+    public static readonly string[] Suites = ["ops", "overhead", "graph", "deploy", "precision", "quant", "allreduce", "memory", "serve"];
     private const string ProjectPath = "benchmarks/DualFramework.Benchmarks/DualFramework.Benchmarks.csproj";
 
     public static Command Create(Reporter reporter)
