@@ -178,6 +178,7 @@ public static partial class OnnxImporter
 
         private long[] ConstInts(int i)
         {
+            if (!Has(i)) throw Bad($"missing input {i}");
             var name = _n.Input[i];
             var c = KnownValue(i) ?? throw Bad($"input '{name}' must be a constant (initializer or Constant node) or a model input");
             return c.Spec.DType switch
@@ -190,6 +191,7 @@ public static partial class OnnxImporter
 
         private double[] ConstDoubles(int i)
         {
+            if (!Has(i)) throw Bad($"missing input {i}");
             var c = KnownValue(i) ?? throw Bad($"input '{_n.Input[i]}' must be a constant (initializer or Constant node) or a model input");
             using var s = TensorScope.Begin();
             return Tensor.FromBytes(c.Data, c.Spec, options.Backend).ToDoubleArray();

@@ -1,0 +1,55 @@
+using System.Globalization;
+using DualFramework.Fuzz;
+using DualFramework.Fuzz.Targets;
+
+// Usage: DualFramework.Fuzz [--inputs N] [--seed S] [--loader onnx|safetensors|idx|all] [--first I] [--save DIR]
+//        [--data DIR] [--node-tests DIR] [--no-resnet] [--time-bound SECONDS]
+// Prints one JSON line per loader on stdout; each crash or hang goes to stderr (and to --save DIR as <loader>-<index>.bin).
+// Exit code 1 when any input crashed or hung.
+var opts = new Dictionary<string, string>(StringComparer.Ordinal);
+for (int i = 0; i < args.Length; i++)
+{
+    if (!args[i].StartsWith("--", StringComparison.Ordinal)) return Usage($"unexpected argument '{args[i]}'");
+    bool flag = args[i] == "--no-resnet";
+    opts[args[i][2..]] = flag ? "" : i + 1 < args.Length ? args[++i] : "";
+}
+int inputs = int.Parse(opts.GetValueOrDefault("inputs", "10000"), CultureInfo.InvariantCulture);
+int seed = int.Parse(opts.GetValueOrDefault("seed", "0"), CultureInfo.InvariantCulture);
+int first = int.Parse(opts.GetValueOrDefault("first", "0"), CultureInfo.InvariantCulture);
+var loader = opts.GetValueOrDefault("loader", "all");
+var save = opts.GetValueOrDefault("save");
+var runner = new FuzzRunner
+{
+    TimeBound = TimeSpan.FromSeconds(double.Parse(opts.GetValueOrDefault("time-bound", "20"), CultureInfo.InvariantCulture)),
+    OnFailure = f =>
+    {
+        Console.Error.WriteLine($"{f.Outcome} at input {f.Index}: {string.Join(Environment.NewLine + "    ", f.Detail.Split('\n').Take(6))}");
+        if (save != null)
+        {
+            Directory.CreateDirectory(save);
+            File.WriteAllBytes(Path.Combine(save, $"{f.Index}.bin"), f.Input);
+        }
+    },
+};
+var names = loader == "all" ? new[] { "onnx", "safetensors", "idx" } : [loader];
+bool failed = false;
+foreach (var name in names)
+{
+    using FuzzTarget target = name switch
+    {
+        "onnx" => new OnnxTarget(opts.GetValueOrDefault("node-tests", OnnxTarget.DefaultNodeTests), opts.ContainsKey("no-resnet") ? null : OnnxTarget.FindResNet18()),
+        "safetensors" => new SafeTensorsTarget(),
+        "idx" => new IdxTarget(opts.GetValueOrDefault("data")),
+        _ => throw new ArgumentException($"unknown loader '{name}' (onnx, safetensors, idx, all)"),
+    };
+    var report = runner.Run(target, inputs, seed, first);
+    Console.WriteLine(report.ToJson());
+    failed |= report.Failures.Count > 0;
+}
+return failed ? 1 : 0;
+
+static int Usage(string problem)
+{
+    Console.Error.WriteLine($"{problem}\nusage: DualFramework.Fuzz [--inputs N] [--seed S] [--loader onnx|safetensors|idx|all] [--first I] [--save DIR] [--data DIR] [--node-tests DIR] [--no-resnet] [--time-bound SECONDS]");
+    return 2;
+}
