@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs (idempotent). Runs apt-get only when something is missing;
 # needs root for that (CI runs as root). `--mpi` adds Open MPI (multi-process data-parallel training: mpirun and
-# libmpi.so.40); `--tests` adds what the test suite needs (onnx.checker, the ONNX node tests, Open MPI).
+# libmpi.so.40); `--tests` adds what the test suite needs (onnx.checker, the ONNX node tests, Open MPI); `--fuzz` what
+# scripts/fuzz.sh needs (the ONNX node tests, whose models it mutates).
 set -euo pipefail
 packages=(dataset-fashion-mnist)
 mpi=(openmpi-bin libopenmpi-dev)
@@ -9,7 +10,8 @@ for arg in "$@"; do
   case "$arg" in
     --tests) packages+=(python3-onnx libonnx-testdata "${mpi[@]}") ;;
     --mpi) packages+=("${mpi[@]}") ;;
-    *) echo "unknown option $arg (--tests, --mpi)" >&2; exit 2 ;;
+    --fuzz) packages+=(libonnx-testdata) ;;
+    *) echo "unknown option $arg (--tests, --mpi, --fuzz)" >&2; exit 2 ;;
   esac
 done
 missing=()

@@ -19,7 +19,7 @@ public enum Outcome
 }
 
 /// <summary>A crash or hang: enough to reproduce it (<c>--seed</c>, <c>--index</c>) and the input itself.</summary>
-public sealed record FuzzFailure(int Index, Outcome Outcome, string Detail, byte[] Input);
+public sealed record FuzzFailure(string Loader, int Index, Outcome Outcome, string Detail, byte[] Input);
 
 /// <summary>The figures of one loader's run.</summary>
 public sealed class FuzzReport(string loader)
