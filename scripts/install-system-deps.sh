@@ -2,7 +2,7 @@
 # Installs the Debian packages the project needs (idempotent). Runs apt-get only when something is missing;
 # needs root for that (CI runs as root). `--mpi` adds Open MPI (multi-process data-parallel training: mpirun and
 # libmpi.so.40); `--tests` adds what the test suite needs (onnx.checker, the ONNX node tests, Open MPI); `--fuzz` what
-# scripts/fuzz.sh needs (the ONNX node tests, whose models it mutates).
+# scripts/fuzz.sh needs (the ONNX node tests, whose models it mutates); `--afl` afl++ for scripts/fuzz-afl.sh.
 set -euo pipefail
 packages=(dataset-fashion-mnist)
 mpi=(openmpi-bin libopenmpi-dev)
@@ -11,7 +11,8 @@ for arg in "$@"; do
     --tests) packages+=(python3-onnx libonnx-testdata "${mpi[@]}") ;;
     --mpi) packages+=("${mpi[@]}") ;;
     --fuzz) packages+=(libonnx-testdata) ;;
-    *) echo "unknown option $arg (--tests, --mpi, --fuzz)" >&2; exit 2 ;;
+    --afl) packages+=(afl++) ;;
+    *) echo "unknown option $arg (--tests, --mpi, --fuzz, --afl)" >&2; exit 2 ;;
   esac
 done
 missing=()

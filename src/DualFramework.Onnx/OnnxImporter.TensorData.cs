@@ -20,9 +20,11 @@ public static partial class OnnxImporter
             }
         }
 
-        /// <summary>Element count of <paramref name="dims"/>, rejecting negative dims and counts over the limit (no overflow).</summary>
+        /// <summary>Element count of <paramref name="dims"/>, rejecting ranks over <see cref="MaxRank"/>, negative dims and
+        /// counts over the limit (no overflow).</summary>
         public static long CheckDims(IReadOnlyList<long> dims, OnnxImportOptions options, string what)
         {
+            if (dims.Count > MaxRank) throw new OnnxImportException($"{what} has rank {dims.Count}, more than the limit of {MaxRank}.");
             long n = 1;
             foreach (var d in dims)
             {

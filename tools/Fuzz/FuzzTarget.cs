@@ -12,6 +12,9 @@ public abstract class FuzzTarget : IDisposable
     /// <summary>File extension of saved inputs (corpus files), e.g. ".onnx".</summary>
     public abstract string Extension { get; }
 
+    /// <summary>The unmutated seed files the mutations start from.</summary>
+    public abstract IEnumerable<byte[]> Seeds();
+
     /// <summary>The input with index <paramref name="index"/>: a mutation of one seed, a pure function of the
     /// generator's state (so each input is reproducible from the run's seed and its index).</summary>
     public abstract byte[] Generate(Random rng, int index);

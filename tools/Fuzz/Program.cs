@@ -5,13 +5,14 @@ using DualFramework.Fuzz.Targets;
 // Usage: DualFramework.Fuzz [--inputs N] [--seed S] [--loader onnx|safetensors|idx|all] [--first I] [--save DIR]
 //        [--data DIR] [--node-tests DIR] [--no-resnet] [--time-bound SECONDS]
 //        DualFramework.Fuzz --loader NAME --minimize CRASH_FILE --out SMALL_FILE
+//        DualFramework.Fuzz --loader NAME --write-seeds DIR | --afl     (scripts/fuzz-afl.sh)
 // Prints one JSON line per loader on stdout; each crash or hang goes to stderr (and to --save DIR as <loader>-<index>.bin).
 // Exit code 1 when any input crashed or hung.
 var opts = new Dictionary<string, string>(StringComparer.Ordinal);
 for (int i = 0; i < args.Length; i++)
 {
     if (!args[i].StartsWith("--", StringComparison.Ordinal)) return Usage($"unexpected argument '{args[i]}'");
-    bool flag = args[i] is "--no-resnet" or "--verbose";
+    bool flag = args[i] is "--no-resnet" or "--verbose" or "--afl";
     opts[args[i][2..]] = flag ? "" : i + 1 < args.Length ? args[++i] : "";
 }
 int inputs = int.Parse(opts.GetValueOrDefault("inputs", "10000"), CultureInfo.InvariantCulture);
@@ -42,6 +43,19 @@ var runner = new FuzzRunner
         }
     },
 };
+if (opts.TryGetValue("write-seeds", out var seedDir))
+{
+    using var t = CreateTarget(loader, opts);
+    Console.WriteLine($"{AflHarness.WriteSeeds(t, seedDir)} seeds in {seedDir}");
+    return 0;
+}
+if (opts.ContainsKey("afl"))
+{
+    // Under afl-fuzz: no ResNet18 and no node-test seeds in memory (afl-fuzz brings the inputs).
+    opts["no-resnet"] = "";
+    AflHarness.Run(() => CreateTarget(loader, opts));
+    return 0;
+}
 if (opts.TryGetValue("minimize", out var crashFile))
 {
     // --minimize IN --out OUT --loader NAME: shrink one saved crash for the regression corpus.

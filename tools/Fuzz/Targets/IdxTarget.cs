@@ -44,6 +44,9 @@ public sealed class IdxTarget : FuzzTarget
     public override string Extension => ".idx";
 
     /// <inheritdoc/>
+    public override IEnumerable<byte[]> Seeds() => _raw.Append(Gzip(_raw[^1]));
+
+    /// <inheritdoc/>
     public override byte[] Generate(Random rng, int index)
     {
         if (rng.Next(400) == 0) return rng.Next(2) == 0 ? _fullImagesGz : ByteMutator.Mutate(rng, _fullImagesGz);

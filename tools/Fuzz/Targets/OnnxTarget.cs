@@ -82,6 +82,9 @@ public sealed class OnnxTarget : FuzzTarget
     public override string Extension => ".onnx";
 
     /// <inheritdoc/>
+    public override IEnumerable<byte[]> Seeds() => _supported.Concat(_other).Select(s => s.File);
+
+    /// <inheritdoc/>
     public override byte[] Generate(Random rng, int index)
     {
         if (_resnet is { } r && index % ResNet18Every == ResNet18Every - 1)

@@ -67,6 +67,9 @@ public sealed class SafeTensorsTarget : FuzzTarget
     public override string Extension => ".safetensors";
 
     /// <inheritdoc/>
+    public override IEnumerable<byte[]> Seeds() => _seeds;
+
+    /// <inheritdoc/>
     public override byte[] Generate(Random rng, int index)
     {
         var seed = _seeds[rng.Next(_seeds.Count)];
