@@ -12,6 +12,7 @@ public class FuzzRunnerTests
     {
         public override string Name => "fake";
         public override string Extension => ".bin";
+        public override IEnumerable<byte[]> Seeds() => [[0, 0]];
         public override byte[] Generate(Random rng, int index) => [(byte)rng.Next(256), (byte)(index % 4)];
         public override long Load(byte[] input) => load(input);
         public override bool IsDocumented(Exception e) => e is InvalidDataException;
