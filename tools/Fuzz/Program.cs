@@ -23,13 +23,7 @@ var save = opts.GetValueOrDefault("save");
 var runner = new FuzzRunner
 {
     TimeBound = TimeSpan.FromSeconds(double.Parse(opts.GetValueOrDefault("time-bound", "20"), CultureInfo.InvariantCulture)),
-    OnInput = opts.ContainsKey("verbose")
-        ? (i, o, ms, input) =>
-        {
-            Console.Error.WriteLine($"{i}\t{o}\t{ms:0.0} ms\t{input.Length} bytes");
-            if (save != null) File.WriteAllBytes(Path.Combine(Directory.CreateDirectory(save).FullName, $"input-{i}.bin"), input);
-        }
-        : null,
+    OnInput = opts.ContainsKey("verbose") ? Verbose : null,
     ProgressEvery = int.Parse(opts.GetValueOrDefault("progress", "1000"), CultureInfo.InvariantCulture),
     OnProgress = r => Console.Error.WriteLine(
         $"{r.Loader}: {r.Inputs} inputs, {r.Crashes} crashes, {r.Hangs} hangs; managed heap {GC.GetGCMemoryInfo().HeapSizeBytes >> 20} MB, process {Environment.WorkingSet >> 20} MB"),
@@ -65,6 +59,12 @@ if (opts.TryGetValue("minimize", out var crashFile))
     Console.WriteLine($"{small.Length} bytes: {Minimizer.Signature(runner, t, small)}");
     return 0;
 }
+void Verbose(int index, Outcome outcome, double ms, byte[] input)
+{
+    Console.Error.WriteLine($"{index}\t{outcome}\t{ms:0.0} ms\t{input.Length} bytes");
+    if (save != null) File.WriteAllBytes(Path.Combine(Directory.CreateDirectory(save).FullName, $"input-{index}.bin"), input);
+}
+
 var names = loader == "all" ? new[] { "onnx", "safetensors", "idx" } : [loader];
 bool failed = false;
 foreach (var name in names)
