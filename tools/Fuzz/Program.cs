@@ -6,6 +6,7 @@ using DualFramework.Fuzz.Targets;
 //        [--data DIR] [--node-tests DIR] [--no-resnet] [--time-bound SECONDS]
 //        DualFramework.Fuzz --loader NAME --minimize CRASH_FILE --out SMALL_FILE
 //        DualFramework.Fuzz --loader NAME --write-seeds DIR | --afl     (scripts/fuzz-afl.sh)
+//        DualFramework.Fuzz --loader NAME --replay DIR                   (e.g. afl-fuzz's queue, under the bounds)
 // Prints one JSON line per loader on stdout; each crash or hang goes to stderr (and to --save DIR as <loader>-<index>.bin).
 // Exit code 1 when any input crashed or hung.
 var opts = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -49,6 +50,26 @@ if (opts.ContainsKey("afl"))
     opts["no-resnet"] = "";
     AflHarness.Run(() => CreateTarget(loader, opts));
     return 0;
+}
+if (opts.TryGetValue("replay", out var replayDir))
+{
+    // --replay DIR --loader NAME: every file in DIR (e.g. afl-fuzz's queue) through the bounds and classification above.
+    using var t = CreateTarget(loader, opts);
+    var report = new FuzzReport(t.Name);
+    foreach (var file in Directory.EnumerateFiles(replayDir).Order(StringComparer.Ordinal))
+    {
+        var input = File.ReadAllBytes(file);
+        var (outcome, detail, ms, alloc) = runner.RunOne(t, input);
+        report.Inputs++;
+        if (outcome == Outcome.Valid) report.Valid++;
+        else if (outcome == Outcome.Rejected) report.Rejected++;
+        else report.Failures.Add(new FuzzFailure(t.Name, report.Inputs - 1, outcome, detail, input));
+        report.MaxMs = Math.Max(report.MaxMs, outcome == Outcome.Hang ? 0 : ms);
+        report.MaxAllocBytes = Math.Max(report.MaxAllocBytes, alloc);
+        if (outcome is Outcome.Crash or Outcome.Hang) Console.Error.WriteLine($"{file}: {outcome}: {detail.Split('\n')[0]}");
+    }
+    Console.WriteLine(report.ToJson());
+    return report.Failures.Count > 0 ? 1 : 0;
 }
 if (opts.TryGetValue("minimize", out var crashFile))
 {
