@@ -6,8 +6,9 @@ using NUnit.Framework;
 namespace DualFramework.Tests.Fuzz;
 
 /// <summary>
-/// Every input that once crashed a loader, shrunk (tools/Fuzz --minimize) and kept under Fuzz/corpus/&lt;loader&gt;/ with
-/// the fix it led to named in docs/reliability.md: each must now end in the loader's documented exception.
+/// Every input that once crashed a loader (the fuzzer's own input when small, else a hand-built equivalent), kept under
+/// Fuzz/corpus/&lt;loader&gt;/ with the fix it led to named in docs/reliability.md: each must now end in the loader's
+/// documented exception.
 /// </summary>
 [TestFixture]
 [NonParallelizable]

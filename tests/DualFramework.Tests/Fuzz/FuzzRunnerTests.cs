@@ -55,6 +55,14 @@ public class FuzzRunnerTests
     }
 
     [Test]
+    public void Minimizer_ShrinksACrashToTheBytesThatCauseIt()
+    {
+        using var target = new Fake(input => input.Contains((byte)0x42) && input.Contains((byte)0x43) ? throw new IndexOutOfRangeException() : 0);
+        var input = Enumerable.Range(0, 200).Select(i => (byte)(i == 50 ? 0x42 : i == 150 ? 0x43 : 0)).ToArray();
+        Minimizer.Minimize(new FuzzRunner(), target, input).Should().Equal(0x42, 0x43);
+    }
+
+    [Test]
     public void Inputs_AreAFunctionOfSeedAndIndex()
     {
         var a = FuzzRunner.InputRandom(3, 17).Next();
