@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the project needs (idempotent). Runs apt-get only when something is missing;
 # needs root for that (CI runs as root). `--mpi` adds Open MPI (multi-process data-parallel training: mpirun and
-# libmpi.so.40); `--tests` adds what the test suite needs (onnx.checker, the ONNX node tests, Open MPI).
+# libmpi.so.40); `--tests` adds what the test suite needs (onnx.checker, the ONNX node tests, Open MPI); `--fuzz` what
+# scripts/fuzz.sh needs (the ONNX node tests, whose models it mutates); `--afl` afl++ for scripts/fuzz-afl.sh.
 set -euo pipefail
 packages=(dataset-fashion-mnist)
 mpi=(openmpi-bin libopenmpi-dev)
@@ -9,7 +10,9 @@ for arg in "$@"; do
   case "$arg" in
     --tests) packages+=(python3-onnx libonnx-testdata "${mpi[@]}") ;;
     --mpi) packages+=("${mpi[@]}") ;;
-    *) echo "unknown option $arg (--tests, --mpi)" >&2; exit 2 ;;
+    --fuzz) packages+=(libonnx-testdata) ;;
+    --afl) packages+=(afl++) ;;
+    *) echo "unknown option $arg (--tests, --mpi, --fuzz, --afl)" >&2; exit 2 ;;
   esac
 done
 missing=()

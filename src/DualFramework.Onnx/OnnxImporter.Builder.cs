@@ -89,14 +89,20 @@ public static partial class OnnxImporter
 
         private Value[] Nodes(Op op, OpAttrs attrs, params Value[] inputs)
         {
+            Value[] outs;
             try
             {
-                return Graph.AddNode(op, attrs, inputs, _n.Name);
+                outs = Graph.AddNode(op, attrs, inputs, _n.Name);
             }
             catch (OpException e)
             {
                 throw Bad(e.Message);
             }
+            // Intermediate values obey the limits of inputs and initializers: a chain of nodes that each add a dimension
+            // would otherwise build ever larger shapes (quadratic time and memory in the node count) for a value no
+            // backend could hold.
+            foreach (var o in outs) TensorData.CheckDims(o.Spec.Shape.ToArray(), options, $"{Where}: an output");
+            return outs;
         }
 
         // Outputs after the first that a mapping produces (e.g. pooling indices, Split parts).
@@ -178,6 +184,7 @@ public static partial class OnnxImporter
 
         private long[] ConstInts(int i)
         {
+            if (!Has(i)) throw Bad($"missing input {i}");
             var name = _n.Input[i];
             var c = KnownValue(i) ?? throw Bad($"input '{name}' must be a constant (initializer or Constant node) or a model input");
             return c.Spec.DType switch
@@ -190,6 +197,7 @@ public static partial class OnnxImporter
 
         private double[] ConstDoubles(int i)
         {
+            if (!Has(i)) throw Bad($"missing input {i}");
             var c = KnownValue(i) ?? throw Bad($"input '{_n.Input[i]}' must be a constant (initializer or Constant node) or a model input");
             using var s = TensorScope.Begin();
             return Tensor.FromBytes(c.Data, c.Spec, options.Backend).ToDoubleArray();

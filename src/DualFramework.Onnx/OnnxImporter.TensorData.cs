@@ -20,9 +20,11 @@ public static partial class OnnxImporter
             }
         }
 
-        /// <summary>Element count of <paramref name="dims"/>, rejecting negative dims and counts over the limit (no overflow).</summary>
+        /// <summary>Element count of <paramref name="dims"/>, rejecting ranks over <see cref="MaxRank"/>, negative dims and
+        /// counts over the limit (no overflow).</summary>
         public static long CheckDims(IReadOnlyList<long> dims, OnnxImportOptions options, string what)
         {
+            if (dims.Count > MaxRank) throw new OnnxImportException($"{what} has rank {dims.Count}, more than the limit of {MaxRank}.");
             long n = 1;
             foreach (var d in dims)
             {
@@ -50,43 +52,38 @@ public static partial class OnnxImporter
                 if (t.RawData.Length != size) throw new OnnxImportException($"{what} ({spec}) needs {size} bytes of raw_data, got {t.RawData.Length}.");
                 return (spec, t.RawData.ToByteArray());
             }
+            // The typed field's length is checked before the payload is allocated: dims alone must not size an allocation.
+            int count = dtype switch
+            {
+                DType.Float32 => t.FloatData.Count,
+                DType.Float64 => t.DoubleData.Count,
+                DType.Int64 => t.Int64Data.Count,
+                DType.Int32 or DType.Int8 or DType.UInt8 or DType.Bool or DType.Float16 or DType.BFloat16 => t.Int32Data.Count,
+                _ => throw new OnnxImportException($"{what}: {dtype.Name()} data is not supported."),
+            };
+            if (count != n) throw new OnnxImportException($"{what} ({spec}) needs {n} values, the typed data field has {count}.");
             var data = new byte[size];
-            int count;
             switch (dtype)
             {
-                case DType.Float32:
-                    count = t.FloatData.Count;
-                    if (count == n) MemoryMarshal.AsBytes(t.FloatData.ToArray().AsSpan()).CopyTo(data);
-                    break;
-                case DType.Float64:
-                    count = t.DoubleData.Count;
-                    if (count == n) MemoryMarshal.AsBytes(t.DoubleData.ToArray().AsSpan()).CopyTo(data);
-                    break;
-                case DType.Int64:
-                    count = t.Int64Data.Count;
-                    if (count == n) MemoryMarshal.AsBytes(t.Int64Data.ToArray().AsSpan()).CopyTo(data);
-                    break;
-                case DType.Int32:
-                    count = t.Int32Data.Count;
-                    if (count == n) MemoryMarshal.AsBytes(t.Int32Data.ToArray().AsSpan()).CopyTo(data);
-                    break;
+                case DType.Float32: MemoryMarshal.AsBytes(t.FloatData.ToArray().AsSpan()).CopyTo(data); break;
+                case DType.Float64: MemoryMarshal.AsBytes(t.DoubleData.ToArray().AsSpan()).CopyTo(data); break;
+                case DType.Int64: MemoryMarshal.AsBytes(t.Int64Data.ToArray().AsSpan()).CopyTo(data); break;
+                case DType.Int32: MemoryMarshal.AsBytes(t.Int32Data.ToArray().AsSpan()).CopyTo(data); break;
                 case DType.Int8 or DType.UInt8 or DType.Bool:
-                    count = t.Int32Data.Count;
-                    if (count == n) for (int i = 0; i < n; i++) data[i] = unchecked((byte)t.Int32Data[i]);
+                    for (int i = 0; i < n; i++) data[i] = unchecked((byte)t.Int32Data[i]);
                     break;
-                case DType.Float16 or DType.BFloat16:
-                    count = t.Int32Data.Count;
-                    if (count == n) for (int i = 0; i < n; i++) BitConverter.TryWriteBytes(data.AsSpan(2 * i), unchecked((ushort)t.Int32Data[i]));
+                default:
+                    for (int i = 0; i < n; i++) BitConverter.TryWriteBytes(data.AsSpan(2 * i), unchecked((ushort)t.Int32Data[i]));
                     break;
-                default: throw new OnnxImportException($"{what}: {dtype.Name()} data is not supported.");
             }
-            if (count != n) throw new OnnxImportException($"{what} ({spec}) needs {n} values, the typed data field has {count}.");
             return (spec, data);
         }
 
         private static byte[] External(TensorProto t, long size, string? baseDirectory, string what)
         {
-            var kv = t.ExternalData.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+            var kv = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var e in t.ExternalData)
+                if (!kv.TryAdd(e.Key, e.Value)) throw new OnnxImportException($"{what}: external data key '{e.Key}' appears more than once.");
             if (!kv.TryGetValue("location", out var location) || string.IsNullOrEmpty(location))
                 throw new OnnxImportException($"{what} uses external data without a location.");
             if (baseDirectory == null)
@@ -112,6 +109,8 @@ public static partial class OnnxImporter
         /// paths, <c>..</c> escapes and symbolic links (of the file or any folder) that lead outside.</summary>
         internal static string SafePath(string baseDirectory, string location, string what)
         {
+            if (location.Contains('\0'))
+                throw new OnnxImportException($"{what}: external data location '{location.Replace("\0", "\\0", StringComparison.Ordinal)}' contains a NUL character.");
             if (Path.IsPathRooted(location) || location.Contains(':'))
                 throw new OnnxImportException($"{what}: external data location '{location}' must be a relative path inside the model's folder.");
             var root = Real(Path.GetFullPath(baseDirectory));

@@ -21,6 +21,9 @@ public static partial class OnnxImporter
     /// <summary>Highest default-domain opset accepted.</summary>
     public const int MaxOpset = 17;
 
+    /// <summary>Largest rank of any value the imported graph computes (the safetensors reader's limit too).</summary>
+    public const int MaxRank = 64;
+
     /// <summary>Loads the model at <paramref name="path"/>; external data is resolved relative to its folder.</summary>
     /// <exception cref="OnnxImportException">The file is too large, malformed, or uses something unsupported.</exception>
     public static ImportedModel Load(string path, OnnxImportOptions? options = null)
