@@ -118,7 +118,7 @@ public static class RatioMode
             case "memory":
                 return MemoryWorkloads.Run(steps: 300);
             default:
-                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy, precision, quant, allreduce, memory)");
+                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy, precision, quant, allreduce, memory, longrun)");
                 return 2;
         }
     }
