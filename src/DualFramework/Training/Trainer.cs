@@ -440,7 +440,8 @@ public sealed class Trainer : IDisposable
 
     private const string LossScalerPrefix = "loss_scaler.";
 
-    /// <summary>Writes model, optimizer state, the loss scaler's state, step counters and layer random-generator positions to one file (atomically).
+    /// <summary>Writes model, optimizer state, the loss scaler's state, step counters and layer random-generator states (seed and
+    /// draws) to one file (atomically).
     /// On a non-root replica of a distributed run this does nothing: replicas hold identical state and rank 0 writes it.</summary>
     /// <param name="path">Target file.</param>
     /// <param name="epochsCompleted">Epochs done (what <see cref="Resume"/> returns).</param>
@@ -462,7 +463,12 @@ public sealed class Trainer : IDisposable
         if (!IsRoot) return;
         var metadata = userMetadata?.ToDictionary() ?? new Dictionary<string, string>();
         foreach (var (name, m) in Model.NamedModules())
-            if (m is IHasGenerator g) metadata["generator." + (name.Length == 0 ? "<root>" : name)] = g.Generator.Draws.ToString(CultureInfo.InvariantCulture);
+            if (m is IHasGenerator g)
+            {
+                string key = name.Length == 0 ? "<root>" : name;
+                metadata["generator." + key] = g.Generator.Draws.ToString(CultureInfo.InvariantCulture);
+                metadata["generator_seed." + key] = g.Generator.Seed.ToString(CultureInfo.InvariantCulture);
+            }
         using var state = _optimizer?.StateDict();
         IReadOnlyDictionary<string, Tensor>? saved = state;
         if (_lossScaler != null)
@@ -490,8 +496,14 @@ public sealed class Trainer : IDisposable
             _lossScaler.LoadStateDict(state.Optimizer);
         GlobalStep = state.Progress.Step;
         foreach (var (name, m) in Model.NamedModules())
-            if (m is IHasGenerator g && state.Progress.Metadata.TryGetValue("generator." + (name.Length == 0 ? "<root>" : name), out var draws))
-                g.Generator.Restore(long.Parse(draws, CultureInfo.InvariantCulture));
+        {
+            string key = name.Length == 0 ? "<root>" : name;
+            if (m is not IHasGenerator g || !state.Progress.Metadata.TryGetValue("generator." + key, out var draws)) continue;
+            long n = long.Parse(draws, CultureInfo.InvariantCulture);
+            // Checkpoints from before the seed was saved hold the draw count only (the model's own seed then stands).
+            if (state.Progress.Metadata.TryGetValue("generator_seed." + key, out var seed)) g.Generator.Restore(ulong.Parse(seed, CultureInfo.InvariantCulture), n);
+            else g.Generator.Restore(n);
+        }
         int epoch = checked((int)state.Progress.Epoch);
         _resumeSkip = DataPosition.TryParse(state.Progress.DataPosition, out var e, out var b) && e == epoch ? (e, b) : null;
         CurrentEpoch = epoch;

@@ -32,23 +32,23 @@ public class NumericalFaultTests
     private static Module Net(Module middle) =>
         new Sequential(new Linear(4, 8, rng: new SeededRandom(1)), middle, new Linear(8, 3, rng: new SeededRandom(2)));
 
-    private static (Tensor X, Tensor Y) Batch(float value = 1f)
+    private static (Tensor X, Tensor Y) Batch()
     {
-        var x = Enumerable.Range(0, 32).Select(i => value * (1 + i % 5)).ToArray();
+        var x = Enumerable.Range(0, 32).Select(i => (float)(1 + i % 5)).ToArray();
         return (Tensor.FromArray(x, new Shape(8, 4)), Tensor.FromArray(Enumerable.Range(0, 8).Select(i => (long)(i % 3)).ToArray(), new Shape(8)));
     }
 
-    private static NumericalAnomalyException Step(string backend, bool compiled, Module model, float inputValue = 1f)
+    private static NumericalAnomalyException Step(string backend, bool compiled, Func<Module> create)
     {
         using var use = BackendRegistry.Use(BackendRegistry.Get(backend));
         using var scope = TensorScope.Begin();
-        using (model)
+        using (var model = create())
         using (var opt = new Adam(model.Parameters(), 1e-3))
         using (var trainer = new Trainer(model) { CompileSteps = compiled })
         using (AnomalyMode.Detect())
         {
             trainer.Compile(opt, new CrossEntropyLoss());
-            var (x, y) = Batch(inputValue);
+            var (x, y) = Batch();
             var act = () => trainer.TrainStep(x, y);
             return act.Should().Throw<NumericalAnomalyException>().Which;
         }
@@ -61,7 +61,7 @@ public class NumericalFaultTests
     public void The_log_of_a_negative_value_is_reported_with_its_op_and_layer(string backend, bool compiled)
     {
         // Linear(4, 8) of these inputs has negative outputs (weights of both signs): log gives NaN there.
-        var e = Step(backend, compiled, Net(new LogLayer()));
+        var e = Step(backend, compiled, () => Net(new LogLayer()));
         e.OpName.Should().Be("log");
         e.LayerPath.Should().Be("Sequential.1");
         e.Stage.Should().Be(compiled ? "compiled graph" : "eager op");
@@ -73,12 +73,15 @@ public class NumericalFaultTests
     [TestCase("graph", true)]
     public void A_weight_set_to_infinity_is_reported_at_the_first_op_that_reads_it(string backend, bool compiled)
     {
-        var model = Net(new ReLU());
-        var w = model.StateDict()["2.weight"];
-        var values = w.ToFloatArray();
-        values[0] = float.PositiveInfinity;
-        model.LoadStateDict(new Dictionary<string, Tensor> { ["2.weight"] = Tensor.FromArray(values, w.Shape, w.Backend) }, strict: false);
-        var e = Step(backend, compiled, model);
+        var e = Step(backend, compiled, () =>
+        {
+            var model = Net(new ReLU());
+            var w = model.StateDict()["2.weight"];
+            var values = w.ToFloatArray();
+            values[0] = float.PositiveInfinity;
+            model.LoadStateDict(new Dictionary<string, Tensor> { ["2.weight"] = Tensor.FromArray(values, w.Shape, w.Backend) }, strict: false);
+            return model;
+        });
         e.LayerPath.Should().Be("Sequential.2");
         e.OpName.Should().BeOneOf("linear", "matmul");
     }
@@ -86,7 +89,7 @@ public class NumericalFaultTests
     [Test]
     public void A_backward_only_fault_on_the_torch_backend_names_the_parameter_whose_gradient_is_not_finite()
     {
-        var e = Step("torch", compiled: false, Net(new SqrtOfZero()));
+        var e = Step("torch", compiled: false, () => Net(new SqrtOfZero()));
         e.Stage.Should().Be("gradient");
         e.OpName.Should().Be("backward");
         e.LayerPath.Should().Be("0.weight", "the first parameter in order whose gradient went through sqrt at 0");
