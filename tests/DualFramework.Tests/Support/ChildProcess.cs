@@ -72,7 +72,11 @@ internal sealed class ChildProcess : IDisposable
 
     public void Dispose()
     {
-        if (!_process.HasExited) _process.Kill();
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            _process.WaitForExit(); // the output readers finish before the collection they write to is disposed
+        }
         _process.Dispose();
         _lines.Dispose();
     }
