@@ -120,7 +120,7 @@ public static class RatioMode
             case "serve":
                 return ServeWorkloads.Run(pairs, hw);
             default:
-                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy, precision, quant, allreduce, memory, serve)");
+                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy, precision, quant, allreduce, memory, serve, longrun)");
                 return 2;
         }
     }

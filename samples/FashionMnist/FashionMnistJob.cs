@@ -38,8 +38,12 @@ public sealed record JobOptions
     public bool Progress { get; init; } = true;
     /// <summary>Evaluate the test set after every epoch too (<c>val_loss</c>, <c>val_accuracy</c> in the history).</summary>
     public bool Validate { get; init; }
-    /// <summary>A checkpoint written by <see cref="Trainer.SaveCheckpoint"/> to continue from; null: a fresh run.</summary>
+    /// <summary>A checkpoint written by <see cref="Trainer.SaveCheckpoint(string, int, IReadOnlyDictionary{string, string})"/> or a mid-epoch one to continue from; null: a fresh run.</summary>
     public string? ResumeFrom { get; init; }
+    /// <summary>Dropout rate before the last layer (0: no dropout layer, the default models).</summary>
+    public double Dropout { get; init; }
+    /// <summary>After training, the model's parameters are written here (safetensors); null: not saved.</summary>
+    public string? SaveModelTo { get; init; }
     /// <summary>More callbacks for <c>Fit</c> (loggers, checkpoints, another progress display).</summary>
     public IReadOnlyList<Callback> Callbacks { get; init; } = [];
 }
@@ -75,6 +79,17 @@ public static class FashionMnistJob
         return f;
     }
 
+    /// <summary>The first <paramref name="train"/> and <paramref name="test"/> images of each split (the files' order, so a
+    /// quick run stays representative of the classes); null keeps a whole split.</summary>
+    public static FashionMnistData Subset(FashionMnistData data, int? train, int? test) => new(Take(data.Train, train), Take(data.Test, test));
+
+    private static LabeledImages Take(LabeledImages images, int? n)
+    {
+        if (n is not { } count || count >= images.Count) return images;
+        long size = images.ImageShape.NumElements;
+        return new LabeledImages(images.Pixels.AsSpan(0, checked((int)(count * size))).ToArray(), images.ImageShape, images.Labels[..count]);
+    }
+
     /// <summary>
     /// Trains and evaluates; parameters are created on <see cref="JobOptions.Backend"/>. With a
     /// <paramref name="strategy"/> this is one replica of a data-parallel run: <see cref="JobOptions.BatchSize"/> is the
@@ -87,7 +102,7 @@ public static class FashionMnistJob
         {
             var train = data.Train.ToDataset().Shuffle(o.Seed).Map(Standardize).Batch(o.BatchSize).Prefetch(4);
             var test = data.Test.ToDataset().Map(Standardize).Batch(1000).Prefetch(2);
-            using var net = Models.Create(o.Model, new SeededRandom(o.Seed));
+            using var net = Models.Create(o.Model, new SeededRandom(o.Seed), o.Dropout);
             log?.WriteLine($"{net.ParameterCount()} parameters");
             using var optimizer = new Adam(net.Parameters(), o.LearningRate);
             var trainer = new Trainer(net, strategy);
@@ -103,6 +118,7 @@ public static class FashionMnistJob
             var sw = Stopwatch.StartNew();
             var history = trainer.Fit(train, o.Epochs, o.Validate ? test : null, callbacks, initialEpoch);
             double seconds = sw.Elapsed.TotalSeconds;
+            if (o.SaveModelTo != null && trainer.IsRoot) Checkpoints.SafeTensors.Save(o.SaveModelTo, net.StateDict());
             var result = trainer.Evaluate(test);
             DeployResult? deploy = null;
             var folder = o.OutputDir ?? Path.Combine(Path.GetTempPath(), $"dualframework-fmnist-{Environment.ProcessId}");

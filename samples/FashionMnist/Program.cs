@@ -2,6 +2,8 @@
 // dotnet run -c Release --project samples/FashionMnist -- [--backend torch|graph] [--model mlp|cnn] [--epochs N]
 //     [--batch-size N] [--data DIR] [--seed N] [--strategy none|inprocess|mpi] [--replicas N]
 //     [--precision float32|mixed_bfloat16|mixed_float16|bfloat16|float16] [--quantize static|dynamic|qat] [--prune SPARSITY] [--out DIR]
+//     [--train-limit N] [--test-limit N] [--dropout P] [--checkpoint-dir DIR] [--checkpoint-every STEPS] [--resume] [--save-model FILE]
+//     [--log-steps] [--terminate-on-nan]
 // Data-parallel: mpirun --allow-run-as-root --oversubscribe -np 2 dotnet samples/FashionMnist/bin/Release/net10.0/FashionMnist.dll --strategy mpi
 using System.Diagnostics;
 using System.Globalization;
@@ -17,9 +19,13 @@ using DualFramework.Samples.FashionMnist;
 using DualFramework.Training;
 
 string backend = BackendRegistry.NameFromEnvironmentVariable(), model = "cnn", strategyName = "none";
-string? dataDir = null, precision = null, quantize = null, outDir = null;
+string? dataDir = null, precision = null, quantize = null, outDir = null, checkpointDir = null, saveModel = null;
 double? prune = null;
 int epochs = 2, batchSize = 64, replicas = 2;
+int? trainLimit = null, testLimit = null;
+long checkpointEvery = 0;
+double dropout = 0;
+bool resume = false, logSteps = false, terminateOnNan = false;
 long seed = 0;
 double lr = 2e-3;
 try
@@ -42,12 +48,25 @@ try
             case "--prune": prune = double.Parse(Next(), CultureInfo.InvariantCulture); break;
             case "--out": outDir = Next(); break;
             case "--precision": precision = DualFramework.MixedPrecision.DTypePolicy.Parse(Next()).Name; break;
+            case "--train-limit": trainLimit = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--test-limit": testLimit = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--dropout": dropout = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--checkpoint-dir": checkpointDir = Next(); break;
+            case "--checkpoint-every": checkpointEvery = long.Parse(Next(), CultureInfo.InvariantCulture); break;
+            case "--resume": resume = true; break;
+            case "--save-model": saveModel = Next(); break;
+            case "--log-steps": logSteps = true; break;
+            case "--terminate-on-nan": terminateOnNan = true; break;
             case "-h" or "--help":
                 Console.WriteLine("usage: FashionMnist [--backend torch|graph] [--model mlp|cnn] [--epochs N] [--batch-size N] [--data DIR] [--seed N] [--lr X]\n" +
                                   "                    [--strategy none|inprocess|mpi] [--replicas N (inprocess)]\n" +
                                   "                    [--precision float32|mixed_bfloat16|mixed_float16|bfloat16|float16] (default: DUALFRAMEWORK_PRECISION or float32)\n" +
                                   "                    [--quantize static|dynamic|qat] (INT8 ONNX after training, evaluated in ONNX Runtime)\n" +
                                   "                    [--prune SPARSITY] (e.g. 0.8, one epoch of fine-tuning; gzip sizes) [--out DIR]\n" +
+                                  "                    [--train-limit N] [--test-limit N] (first N images) [--dropout P] (before the last layer)\n" +
+                                  "                    [--checkpoint-dir DIR] [--checkpoint-every STEPS] (mid-epoch checkpoints, the last 2 kept; default: each epoch)\n" +
+                                  "                    [--resume] (continue from the newest valid checkpoint in --checkpoint-dir) [--save-model FILE] (final weights)\n" +
+                                  "                    [--log-steps] (a line per step) [--terminate-on-nan] (stop at the first non-finite loss)\n" +
                                   "  mpi: mpirun --allow-run-as-root --oversubscribe -np 2 dotnet FashionMnist.dll --strategy mpi");
                 return 0;
             default: throw new ArgumentException($"unknown argument '{args[i]}'");
@@ -57,6 +76,10 @@ try
     if (model is not ("mlp" or "cnn")) throw new ArgumentException($"unknown model '{model}' (mlp or cnn)");
     if (strategyName is not ("none" or "inprocess" or "mpi")) throw new ArgumentException($"unknown strategy '{strategyName}' (none, inprocess or mpi)");
     if (replicas < 1) throw new ArgumentException("--replicas must be positive");
+    if (trainLimit < 1 || testLimit < 1) throw new ArgumentException("--train-limit and --test-limit must be positive");
+    if (checkpointEvery < 0) throw new ArgumentException("--checkpoint-every must be positive");
+    if ((checkpointEvery > 0 || resume) && checkpointDir == null) throw new ArgumentException("--checkpoint-every and --resume need --checkpoint-dir");
+    if (!(dropout is >= 0 and < 1)) throw new ArgumentException("--dropout takes a rate in [0, 1)");
     if (quantize is not (null or "static" or "dynamic" or "qat")) throw new ArgumentException($"unknown quantization '{quantize}' (static, dynamic or qat)");
     if (prune is { } p && !(p is > 0 and < 1)) throw new ArgumentException("--prune takes a sparsity in (0, 1), e.g. 0.8");
     if (quantize != null && prune != null) throw new ArgumentException("--quantize and --prune are separate runs");
@@ -72,7 +95,7 @@ catch (Exception e) when (e is ArgumentException or FormatException or OverflowE
 FashionMnistData data;
 try
 {
-    data = FashionMnist.Load(dataDir);
+    data = FashionMnistJob.Subset(FashionMnist.Load(dataDir), trainLimit, testLimit);
 }
 catch (FileNotFoundException e)
 {
@@ -93,7 +116,12 @@ var options = new JobOptions
     Quantize = quantize,
     Prune = prune,
     OutputDir = outDir,
+    Dropout = dropout,
+    SaveModelTo = saveModel,
+    Callbacks = RunCallbacks.Create(checkpointDir, checkpointEvery, logSteps, terminateOnNan, out var resumeFrom, resume),
 };
+options = options with { ResumeFrom = resumeFrom };
+if (resumeFrom != null) Console.WriteLine($"resuming from {resumeFrom}");
 JobResult r;
 int worldSize = 1;
 bool root = true;

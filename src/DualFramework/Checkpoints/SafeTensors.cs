@@ -134,7 +134,7 @@ public static class SafeTensors
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16))
             {
                 created = true;
-                WritePlanned(fs, plan);
+                WritePlanned(fs, plan, CheckpointFaults.NextWriteStalls() ? () => CheckpointFaults.Stall(fs, tmp) : null);
                 fs.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);
@@ -209,7 +209,8 @@ public static class SafeTensors
         return new PlannedFile(entries, ts, md);
     }
 
-    private static void WritePlanned(Stream s, PlannedFile plan)
+    // midway: called once after the first half of the tensors is written (the fault-injection hook of CheckpointFaults).
+    private static void WritePlanned(Stream s, PlannedFile plan, Action? midway = null)
     {
         long start = s.Position;
         var header = HeaderBytes(plan.Entries, plan.Metadata);
@@ -225,6 +226,7 @@ public static class SafeTensors
         {
             for (int i = 0; i < plan.Entries.Length; i++)
             {
+                if (i == plan.Entries.Length / 2) midway?.Invoke();
                 int n = checked((int)plan.Entries[i].ByteLength);
                 if (buffer.Length < n)
                 {

@@ -48,6 +48,9 @@ public sealed partial class CompiledFunction
         /// that includes the created state (inputs in the same order: declared state, then created).</summary>
         public bool CreatedStateReusable { get; init; }
 
+        /// <summary>The anomaly checks of a debug build (its last result is their flag vector), or null.</summary>
+        public GraphAnomalyChecks? Anomaly { get; init; }
+
         public IExecutable Exe { get; }
         public IStepExecutable? Step { get; }
         public InputSource[] Sources { get; }

@@ -89,8 +89,8 @@ public sealed partial class CompiledFunction : IDisposable
         CheckArguments(args);
         if (IsInlined(args)) return _function(args);
         var (entry, backend) = Lookup(args);
-        if (entry.Step == null) return RunGeneric(entry, backend, args);
-        var results = RunStep(entry, args);
+        if (entry.Step == null) return entry.Anomaly == null ? RunGeneric(entry, backend, args) : Checked(entry, RunGeneric(entry, backend, args)).ToArray();
+        var results = Checked(entry, RunStep(entry, args));
         var copies = new Tensor[results.Length];
         for (int i = 0; i < copies.Length; i++) copies[i] = Copy(results[i]);
         return copies;
@@ -108,11 +108,19 @@ public sealed partial class CompiledFunction : IDisposable
         CheckArguments(args);
         if (IsInlined(args)) return _function(args.ToArray());
         var (entry, backend) = Lookup(args);
-        if (entry.Step != null) return RunStep(entry, args);
+        if (entry.Step != null) return Checked(entry, RunStep(entry, args));
         var inputs = args.ToArray();
         var results = RunGeneric(entry, backend, inputs);
         OwnResults(results, inputs);
-        return results;
+        return Checked(entry, results);
+    }
+
+    // A debug build's last result is its anomaly flag vector: verify it and hide it from the caller.
+    private static ReadOnlySpan<Tensor> Checked(Entry entry, ReadOnlySpan<Tensor> results)
+    {
+        if (entry.Anomaly is not { } checks) return results;
+        checks.Verify(results[^1]);
+        return results[..^1];
     }
 
     // Called from inside another trace (or with symbolic arguments): the function is inlined into that trace.
@@ -128,7 +136,7 @@ public sealed partial class CompiledFunction : IDisposable
     {
         var backend = args.Length > 0 ? args[0].Backend : _state.Count > 0 ? _state[0].Value.Backend : BackendRegistry.Default;
         // Steady state: the same signature as the previous call needs no key string (nor its allocations).
-        if (_last is { } last && last.Matches(backend, args, _state.Count, _model?.Training)) return (last.Entry, backend);
+        if (_last is { } last && last.Matches(backend, args, _state.Count, _model?.Training, Diagnostics.AnomalyMode.IsEnabled)) return (last.Entry, backend);
         int stateCount = _state.Count;
         var key = Key(backend, args);
         if (!_cache.TryGetValue(key, out var entry))
@@ -142,19 +150,19 @@ public sealed partial class CompiledFunction : IDisposable
         }
         var specs = new TensorSpec[args.Length];
         for (int i = 0; i < specs.Length; i++) specs[i] = args[i].Spec;
-        _last = new LastCall(entry, backend, specs, stateCount, Autograd.IsGradEnabled, _model?.Training);
+        _last = new LastCall(entry, backend, specs, stateCount, Autograd.IsGradEnabled, _model?.Training, Diagnostics.AnomalyMode.IsEnabled);
         return (entry, backend);
     }
 
     private LastCall? _last;
 
     // The signature of the previous call, compared field by field (the state variables' specs never change, only their count).
-    private sealed record LastCall(Entry Entry, IComputeBackend Backend, TensorSpec[] Args, int StateCount, bool GradEnabled, bool? Training)
+    private sealed record LastCall(Entry Entry, IComputeBackend Backend, TensorSpec[] Args, int StateCount, bool GradEnabled, bool? Training, bool Anomaly)
     {
-        public bool Matches(IComputeBackend backend, ReadOnlySpan<Tensor> args, int stateCount, bool? training)
+        public bool Matches(IComputeBackend backend, ReadOnlySpan<Tensor> args, int stateCount, bool? training, bool anomaly)
         {
             if (!ReferenceEquals(backend, Backend) || stateCount != StateCount || GradEnabled != Autograd.IsGradEnabled || training != Training
-                || args.Length != Args.Length) return false;
+                || anomaly != Anomaly || args.Length != Args.Length) return false;
             for (int i = 0; i < args.Length; i++)
                 if (args[i].Spec != Args[i]) return false;
             return true;
@@ -201,7 +209,7 @@ public sealed partial class CompiledFunction : IDisposable
     {
         var sb = new StringBuilder();
         sb.Append(backend.Name).Append('@').Append(backend.Device).Append('|').Append(Autograd.IsGradEnabled ? 'g' : 'n')
-            .Append(_model?.Training == true ? 't' : 'e').Append('|');
+            .Append(_model?.Training == true ? 't' : 'e').Append(Diagnostics.AnomalyMode.IsEnabled ? "a|" : "|");
         foreach (var a in args) sb.Append(a.Spec).Append(';');
         sb.Append('|');
         foreach (var v in _state) sb.Append(v.Spec).Append(';');
@@ -269,11 +277,15 @@ public sealed partial class CompiledFunction : IDisposable
         bool training = _model?.Training ?? false;
         _passes(backend, training).Run(graph);
         graph.Verify();
+        // The debug build (docs/reliability.md): per-node finiteness flags as one extra result after the function's own.
+        var checks = Diagnostics.AnomalyMode.IsEnabled ? GraphAnomalyChecks.Add(graph, backend, results.Length, Name) : null;
         LastGraph = graph;
         var allState = state.Concat(ctx.LateState.Select(l => l.Var)).ToArray();
-        var entry = new Entry(backend.Compile(graph), graph, sources.ToArray(), allState, state.Length, results.Length, ctx.HostActions.ToArray(), ctx.ScalarCount)
+        var entry = new Entry(backend.Compile(graph), graph, sources.ToArray(), allState, state.Length, results.Length + (checks != null ? 1 : 0),
+            ctx.HostActions.ToArray(), ctx.ScalarCount)
         {
             CreatedStateReusable = ctx.LateState.Count > 0 && !ctx.BranchedOnMissingState,
+            Anomaly = checks,
         };
         LastExecutable = entry.Exe;
         return entry;

@@ -129,6 +129,9 @@ public sealed class Graph
     /// <summary>Marks <paramref name="value"/> as the next graph output.</summary>
     public void AddOutput(Value value) => _outputs.Add(value);
 
+    // Inserts an output before the one at index (the anomaly checks' flag vector goes right after the function's results).
+    internal void InsertOutput(int index, Value value) => _outputs.Insert(index, value);
+
     /// <summary>Replaces output <paramref name="index"/>.</summary>
     public void SetOutput(int index, Value value) => _outputs[index] = value;
 

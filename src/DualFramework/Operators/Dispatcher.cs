@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using DualFramework.Autodiff;
 using DualFramework.Backends;
+using DualFramework.Diagnostics;
 using DualFramework.IR;
 using DualFramework.MixedPrecision;
 
@@ -61,6 +62,7 @@ public static class Dispatcher
         if (outSpecs.Length == 1 && result is not object[])
         {
             var t = Tensor.Wrap(backend, result, outSpecs[0]);
+            if (AnomalyMode.IsEnabled && SymbolicTrace.Current == null) AnomalyMode.CheckEager(op, inputs, [t]);
             if (Autograd.ShouldRecord(op, inputs)) Autograd.Record(op, attrs, inputs.ToArray(), [t]);
             return t;
         }
@@ -107,6 +109,7 @@ public static class Dispatcher
             throw new InvalidOperationException($"Backend '{backend.Name}' returned {handles.Length} outputs for op '{op.Name}', which has {outSpecs.Length}.");
         var outputs = new Tensor[outSpecs.Length];
         for (int i = 0; i < outputs.Length; i++) outputs[i] = Tensor.Wrap(backend, handles[i], outSpecs[i]);
+        if (AnomalyMode.IsEnabled && SymbolicTrace.Current == null) AnomalyMode.CheckEager(op, inputs, outputs);
         if (Autograd.ShouldRecord(op, inputs)) Autograd.Record(op, attrs, inputs.ToArray(), outputs);
         return outputs;
     }

@@ -17,8 +17,8 @@ public sealed class Generator
     /// <summary>A generator seeded from a signed value (reinterpreted bit for bit).</summary>
     public Generator(long seed) : this(unchecked((ulong)seed)) { }
 
-    /// <summary>The seed this generator was built from.</summary>
-    public ulong Seed { get; }
+    /// <summary>The seed this generator was built from (or restored to by <see cref="Restore(ulong, long)"/>).</summary>
+    public ulong Seed { get; private set; }
 
     /// <summary>How many seeds were drawn so far.</summary>
     public long Draws => Interlocked.Read(ref _counter);
@@ -37,6 +37,15 @@ public sealed class Generator
     public void Restore(long draws)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(draws);
+        Interlocked.Exchange(ref _counter, draws);
+    }
+
+    /// <summary>Continues the sequence of a generator seeded with <paramref name="seed"/> after <paramref name="draws"/> draws
+    /// (a whole generator state from a checkpoint, so a model built with other seeds resumes the saved masks).</summary>
+    public void Restore(ulong seed, long draws)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(draws);
+        Seed = seed;
         Interlocked.Exchange(ref _counter, draws);
     }
 

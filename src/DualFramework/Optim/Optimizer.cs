@@ -149,6 +149,10 @@ public abstract class Optimizer : IDisposable
     {
         if (trace.FirstRegistration(this))
         {
+            // State that exists before the first trace (loaded by LoadStateDict when resuming) is not in the function's
+            // state list: it joins it like state created while tracing, so its updates become graph outputs.
+            foreach (var ((i, _), v) in _state.OrderBy(kv => kv.Key))
+                if (IsTraced(_params[i].Value) && !IsTraced(v.Value)) trace.AddLateState(v);
             long step = StepCount;
             var steps = (long[])_paramSteps.Clone();
             trace.Undo.Add(() =>

@@ -100,8 +100,19 @@ public sealed class Trainer : IDisposable
     /// <summary>Number of training steps taken so far (restored by <see cref="Resume"/>).</summary>
     public long GlobalStep { get; private set; }
 
-    /// <summary>Set by a callback to end <see cref="Fit"/> after the current epoch.</summary>
+    /// <summary>Set by a callback to end <see cref="Fit"/>: set in <see cref="Callback.OnBatchEnd"/>, training stops after
+    /// that batch (the epoch's end callbacks still run); set in <see cref="Callback.OnEpochEnd"/>, after that epoch.</summary>
     public bool StopTraining { get; set; }
+
+    /// <summary>The epoch <see cref="Fit"/> is in (0-based; after <see cref="Resume"/>, the epoch to continue).</summary>
+    public int CurrentEpoch { get; private set; }
+
+    /// <summary>Batches of <see cref="CurrentEpoch"/> trained so far: the data pipeline's position, which
+    /// <see cref="SaveCheckpoint(string, IReadOnlyDictionary{string, string})"/> records so a resumed run skips them.</summary>
+    public long BatchInEpoch { get; private set; }
+
+    // Set by Resume from a mid-epoch checkpoint: the next Fit starting at that epoch skips the batches already trained.
+    private (int Epoch, long Batches)? _resumeSkip;
 
     private InvalidOperationException NotCompiled() =>
         _disposed ? new ObjectDisposedException(nameof(Trainer)) : new("Call Trainer.Compile(optimizer, loss, metrics) first.");
@@ -187,6 +198,8 @@ public sealed class Trainer : IDisposable
         var prediction = Model.Call(x);
         var loss = ComputeLoss(prediction, y);
         (_lossScaler?.ScaleLoss(loss) ?? loss).Backward();
+        // libtorch's backward runs no op of ours: anomaly mode checks its results, the gradients (docs/reliability.md).
+        if (Diagnostics.AnomalyMode.IsEnabled && _lossScaler == null) Diagnostics.AnomalyMode.CheckGradients(Model);
         Strategy?.ReduceGradients(opt.Parameters);
         if (_lossScaler != null)
         {
@@ -337,15 +350,27 @@ public sealed class Trainer : IDisposable
         if (Strategy != null) train = Strategy.ShardTraining(train);
         StopTraining = false;
         foreach (var cb in cbs) cb.OnTrainBegin(this);
+        var skip = _resumeSkip;
+        _resumeSkip = null;
         for (int epoch = initialEpoch; epoch < epochs && !StopTraining; epoch++)
         {
+            CurrentEpoch = epoch;
+            BatchInEpoch = 0;
             foreach (var cb in cbs) cb.OnEpochBegin(this, epoch);
             lossMean.Reset();
             foreach (var m in _metrics) m.Reset();
             var sw = Stopwatch.StartNew();
             long samples = 0;
             var batchLogs = new Dictionary<string, double>();
-            foreach (var batch in train.WithEpoch(epoch))
+            // A run resumed mid-epoch continues with the batches an uninterrupted run would see next (the pipeline is a
+            // pure function of its seeds and the epoch index, docs/data.md); its epoch metrics cover only those batches.
+            var epochData = train;
+            if (skip is { } sk && sk.Epoch == epoch && sk.Batches > 0)
+            {
+                epochData = train.Skip(sk.Batches);
+                BatchInEpoch = sk.Batches;
+            }
+            foreach (var batch in epochData.WithEpoch(epoch))
             {
                 double loss;
                 using (var s = TensorScope.Begin())
@@ -353,6 +378,7 @@ public sealed class Trainer : IDisposable
                     var (x, y) = batch.ToTensors(Model.Parameters().FirstOrDefault()?.Value.Backend);
                     loss = TrainStep(x, y, _metrics);
                 }
+                BatchInEpoch++;
                 lossMean.Add(loss, batch.Size);
                 samples += batch.Size;
                 batchLogs["loss"] = lossMean.Result;
@@ -360,6 +386,7 @@ public sealed class Trainer : IDisposable
                 batchLogs["samples"] = samples;
                 batchLogs["samples_per_second"] = samples / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
                 foreach (var cb in cbs) cb.OnBatchEnd(this, GlobalStep, batchLogs);
+                if (StopTraining) break;
             }
             Strategy?.ReduceMetrics([lossMean, .. _metrics]);
             var logs = new Dictionary<string, double> { ["loss"] = lossMean.Result };
@@ -413,18 +440,35 @@ public sealed class Trainer : IDisposable
 
     private const string LossScalerPrefix = "loss_scaler.";
 
-    /// <summary>Writes model, optimizer state, the loss scaler's state, step counters and layer random-generator positions to one file (atomically).
+    /// <summary>Writes model, optimizer state, the loss scaler's state, step counters and layer random-generator states (seed and
+    /// draws) to one file (atomically).
     /// On a non-root replica of a distributed run this does nothing: replicas hold identical state and rank 0 writes it.</summary>
     /// <param name="path">Target file.</param>
     /// <param name="epochsCompleted">Epochs done (what <see cref="Resume"/> returns).</param>
     /// <param name="userMetadata">Extra strings stored with the progress (e.g. the model's name), read back as
     /// <see cref="TrainingProgress.Metadata"/>; null: none.</param>
-    public void SaveCheckpoint(string path, int epochsCompleted, IReadOnlyDictionary<string, string>? userMetadata = null)
+    public void SaveCheckpoint(string path, int epochsCompleted, IReadOnlyDictionary<string, string>? userMetadata = null) =>
+        Save(path, epochsCompleted, null, userMetadata);
+
+    /// <summary>Writes a checkpoint of the current step, mid-epoch (as <see cref="ModelCheckpoint"/> with
+    /// <see cref="ModelCheckpoint.EverySteps"/> does): like <see cref="SaveCheckpoint(string, int, IReadOnlyDictionary{string, string})"/>,
+    /// plus the data pipeline's position (<see cref="CurrentEpoch"/>, <see cref="BatchInEpoch"/>), so that
+    /// <see cref="Resume"/> followed by <see cref="Fit"/> continues with exactly the batches an uninterrupted run trains
+    /// next. Does nothing on a non-root replica.</summary>
+    public void SaveCheckpoint(string path, IReadOnlyDictionary<string, string>? userMetadata = null) =>
+        Save(path, CurrentEpoch, DataPosition.Format(CurrentEpoch, BatchInEpoch), userMetadata);
+
+    private void Save(string path, int epoch, string? dataPosition, IReadOnlyDictionary<string, string>? userMetadata)
     {
         if (!IsRoot) return;
         var metadata = userMetadata?.ToDictionary() ?? new Dictionary<string, string>();
         foreach (var (name, m) in Model.NamedModules())
-            if (m is IHasGenerator g) metadata["generator." + (name.Length == 0 ? "<root>" : name)] = g.Generator.Draws.ToString(CultureInfo.InvariantCulture);
+            if (m is IHasGenerator g)
+            {
+                string key = name.Length == 0 ? "<root>" : name;
+                metadata["generator." + key] = g.Generator.Draws.ToString(CultureInfo.InvariantCulture);
+                metadata["generator_seed." + key] = g.Generator.Seed.ToString(CultureInfo.InvariantCulture);
+            }
         using var state = _optimizer?.StateDict();
         IReadOnlyDictionary<string, Tensor>? saved = state;
         if (_lossScaler != null)
@@ -434,11 +478,13 @@ public sealed class Trainer : IDisposable
             foreach (var (k, v) in _lossScaler.StateDict()) merged[k] = v;
             saved = merged;
         }
-        Checkpoint.Save(path, Model, saved, new TrainingProgress { Epoch = epochsCompleted, Step = GlobalStep, Metadata = metadata });
+        Checkpoint.Save(path, Model, saved, new TrainingProgress { Epoch = epoch, Step = GlobalStep, DataPosition = dataPosition, Metadata = metadata });
     }
 
-    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> into the model and the compiled optimizer;
-    /// returns the number of completed epochs (pass it to <see cref="Fit"/> as <c>initialEpoch</c>).</summary>
+    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint(string, int, IReadOnlyDictionary{string, string})"/>
+    /// into the model and the compiled optimizer; returns the number of completed epochs (pass it to <see cref="Fit"/> as
+    /// <c>initialEpoch</c>). A mid-epoch checkpoint (<see cref="SaveCheckpoint(string, IReadOnlyDictionary{string, string})"/>)
+    /// returns the epoch it was written in, and the next <see cref="Fit"/> from that epoch skips the batches already trained.</summary>
     public int Resume(string path)
     {
         using var state = Checkpoint.LoadInto(path, Model);
@@ -450,8 +496,18 @@ public sealed class Trainer : IDisposable
             _lossScaler.LoadStateDict(state.Optimizer);
         GlobalStep = state.Progress.Step;
         foreach (var (name, m) in Model.NamedModules())
-            if (m is IHasGenerator g && state.Progress.Metadata.TryGetValue("generator." + (name.Length == 0 ? "<root>" : name), out var draws))
-                g.Generator.Restore(long.Parse(draws, CultureInfo.InvariantCulture));
-        return checked((int)state.Progress.Epoch);
+        {
+            string key = name.Length == 0 ? "<root>" : name;
+            if (m is not IHasGenerator g || !state.Progress.Metadata.TryGetValue("generator." + key, out var draws)) continue;
+            long n = long.Parse(draws, CultureInfo.InvariantCulture);
+            // Checkpoints from before the seed was saved hold the draw count only (the model's own seed then stands).
+            if (state.Progress.Metadata.TryGetValue("generator_seed." + key, out var seed)) g.Generator.Restore(ulong.Parse(seed, CultureInfo.InvariantCulture), n);
+            else g.Generator.Restore(n);
+        }
+        int epoch = checked((int)state.Progress.Epoch);
+        _resumeSkip = DataPosition.TryParse(state.Progress.DataPosition, out var e, out var b) && e == epoch ? (e, b) : null;
+        CurrentEpoch = epoch;
+        BatchInEpoch = _resumeSkip?.Batches ?? 0;
+        return epoch;
     }
 }

@@ -20,7 +20,7 @@ internal static class TrainingRun
         if (s.Model != null && saved != null && s.Model != saved)
             throw new UserErrorException($"--model {s.Model}, but checkpoint '{resumeFile}' holds the {saved} model", ExitCodes.Usage);
         string model = s.Model ?? saved ?? "cnn";
-        var data = Subset(FashionMnist.Load(s.DataDir), s.TrainLimit, s.TestLimit);
+        var data = FashionMnistJob.Subset(FashionMnist.Load(s.DataDir), s.TrainLimit, s.TestLimit);
 
         var callbacks = new List<Callback>();
         if (s.LogPath != null)
@@ -75,17 +75,6 @@ internal static class TrainingRun
         if (lastCheckpoint != null) r.Line($"checkpoint: {lastCheckpoint}");
         if (s.Json) r.Out.WriteLine(Summary(s, model, data, result, history, lastCheckpoint).ToJsonString());
         return ExitCodes.Success;
-    }
-
-    // The first N images of each split (the files' order), so a quick run stays representative of the classes.
-    private static FashionMnistData Subset(FashionMnistData data, int? train, int? test) =>
-        new(Take(data.Train, train), Take(data.Test, test));
-
-    private static LabeledImages Take(LabeledImages images, int? n)
-    {
-        if (n is not { } count || count >= images.Count) return images;
-        long size = images.ImageShape.NumElements;
-        return new LabeledImages(images.Pixels.AsSpan(0, checked((int)(count * size))).ToArray(), images.ImageShape, images.Labels[..count]);
     }
 
     private static JsonObject Summary(TrainSettings s, string model, FashionMnistData data, JobResult result, History history, string? checkpoint)
