@@ -59,8 +59,9 @@ public sealed class ServedVersion
     internal event Action<ServedVersion>? Disposed;
 
     /// <summary>
-    /// Loads <c>model.onnx</c> (and <c>metadata.json</c>) from <paramref name="directory"/> and runs it once on zeros shaped
-    /// like its inputs (size 1 where a dimension is free) so that the first request finds a warm session. Throws
+    /// Loads <c>model.onnx</c> (and <c>metadata.json</c>) from <paramref name="directory"/> and runs it once — on the example
+    /// request under <c>metadata.json</c>'s <c>"warmup"</c> field, else on zeros shaped like its inputs (size 1 where a
+    /// dimension is free) — so that the first request finds a warm session. Throws
     /// <see cref="ModelLoadException"/> naming what failed.
     /// </summary>
     internal static ServedVersion Load(string model, long version, string directory, ServingOptions options)
@@ -118,14 +119,34 @@ public sealed class ServedVersion
             return new TensorSignature(m.Key, dtype, m.Value.Dimensions.Select(d => (long)d).ToArray());
         }).ToArray();
 
+    /// <summary>Name of the optional <c>metadata.json</c> field holding the warm-up request (the <c>:predict</c> JSON body).</summary>
+    public const string WarmupField = "warmup";
+
+    // The model's own example input when metadata.json gives one (a predict body under "warmup", checked against the
+    // signatures like a request), else zeros shaped like the inputs with free dimensions of size 1.
     private void WarmUp()
     {
-        var zeros = Inputs.Select(i =>
+        NamedTensor[] inputs;
+        if (Metadata is { ValueKind: JsonValueKind.Object } m && m.TryGetProperty(WarmupField, out var example))
         {
-            var shape = i.Shape.Select(d => d < 0 ? 1L : d).ToArray();
-            return new NamedTensor(i.Name, i.DType, shape, i.DType.Allocate(checked((int)NamedTensor.ElementCount(shape))));
-        }).ToArray();
-        RunSession(zeros);
+            try
+            {
+                inputs = JsonTensorCodec.ReadInputs(example, Inputs);
+            }
+            catch (ServingException e)
+            {
+                throw new ModelLoadException($"the \"{WarmupField}\" example in {ModelRepository.MetadataFileName} does not fit the model: {e.Message}", e);
+            }
+        }
+        else
+        {
+            inputs = Inputs.Select(i =>
+            {
+                var shape = i.Shape.Select(d => d < 0 ? 1L : d).ToArray();
+                return new NamedTensor(i.Name, i.DType, shape, i.DType.Allocate(checked((int)NamedTensor.ElementCount(shape))));
+            }).ToArray();
+        }
+        RunSession(inputs);
     }
 
     /// <summary>Takes a lease for one request; false when the version has already been disposed.</summary>

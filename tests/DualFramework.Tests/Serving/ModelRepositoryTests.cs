@@ -131,6 +131,25 @@ public class ModelRepositoryTests
     }
 
     [Test]
+    public void The_warm_up_runs_the_metadata_example_and_a_version_whose_example_does_not_fit_is_not_served()
+    {
+        ServingModels.WriteVersion(_root, 1, seed: 1);
+        var pixels = ServingModels.Image(3).Select(v => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var rows = Enumerable.Range(0, 28).Select(r => "[" + string.Join(", ", pixels[(r * 28)..((r + 1) * 28)]) + "]");
+        File.WriteAllText(Path.Combine(VersionDir(1), ModelRepository.MetadataFileName), $"{{\"warmup\": {{\"inputs\": {{\"input\": [[[{string.Join(", ", rows)}]]]}}}}}}");
+        using var repo = Open();
+        repo.Scan();
+        repo.LiveVersions(ServingModels.Model).Select(v => v.Version).Should().Equal(1);
+
+        // 27 rows instead of 28: the example names the right input but has the wrong shape, so version 2 is never served.
+        ServingModels.WriteVersion(_root, 2, seed: 2);
+        File.WriteAllText(Path.Combine(VersionDir(2), ModelRepository.MetadataFileName), $"{{\"warmup\": {{\"inputs\": {{\"input\": [[[{string.Join(", ", rows.Skip(1))}]]]}}}}}}");
+        repo.Scan();
+        repo.Status(ServingModels.Model)!.Single(s => s.Version == 2).Error.Should().Contain("\"warmup\" example in metadata.json does not fit the model");
+        repo.LiveVersions(ServingModels.Model).Select(v => v.Version).Should().Equal(1);
+    }
+
+    [Test]
     public void A_partly_written_version_is_skipped_until_its_model_file_is_there_and_stable()
     {
         ServingModels.WriteVersion(_root, 1, seed: 1);
