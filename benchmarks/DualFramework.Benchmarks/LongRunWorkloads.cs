@@ -29,18 +29,11 @@ public static class LongRunWorkloads
         foreach (var model in models)
             foreach (var engine in engines)
             {
-                var psi = new ProcessStartInfo("dotnet", $"\"{typeof(LongRunWorkloads).Assembly.Location}\" --long-run-child {engine} {model} {steps}")
-                {
-                    RedirectStandardOutput = true,
-                    UseShellExecute = false,
-                };
-                using var p = Process.Start(psi)!;
-                var last = p.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
-                p.WaitForExit();
+                var (exit, last) = ChildRun.Run($"--long-run-child {engine} {model} {steps}");
                 var v = last.Split(' ');
-                if (p.ExitCode != 0 || v.Length != 6)
+                if (exit != 0 || v.Length != 6)
                 {
-                    Console.Error.WriteLine($"long-run child '{engine} {model}' failed (exit {p.ExitCode}): {last}");
+                    Console.Error.WriteLine($"long-run child '{engine} {model}' failed (exit {exit}): {last}");
                     return 1;
                 }
                 double D(int i) => double.Parse(v[i], CultureInfo.InvariantCulture);

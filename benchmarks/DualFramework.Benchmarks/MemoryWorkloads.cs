@@ -24,17 +24,10 @@ public static class MemoryWorkloads
         var peaks = new Dictionary<string, double>();
         foreach (var kind in new[] { "raw", "torch", "graph" })
         {
-            var psi = new ProcessStartInfo("dotnet", $"\"{typeof(MemoryWorkloads).Assembly.Location}\" --memory-child {kind} {steps}")
+            var (exit, last) = ChildRun.Run($"--memory-child {kind} {steps}");
+            if (exit != 0 || !double.TryParse(last, NumberStyles.Float, CultureInfo.InvariantCulture, out var mb))
             {
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-            };
-            using var p = Process.Start(psi)!;
-            var last = p.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
-            p.WaitForExit();
-            if (p.ExitCode != 0 || !double.TryParse(last, NumberStyles.Float, CultureInfo.InvariantCulture, out var mb))
-            {
-                Console.Error.WriteLine($"memory child '{kind}' failed (exit {p.ExitCode}): {last}");
+                Console.Error.WriteLine($"memory child '{kind}' failed (exit {exit}): {last}");
                 return 1;
             }
             peaks[kind] = mb;
