@@ -32,13 +32,14 @@ internal static unsafe class LibTorchContext
         return e.DeterministicAlgorithms(e.GlobalContext()) != 0;
     }
 
-    private static readonly Lazy<(nint Global, nint Set, nint Get)?> MkldnnGlue = new(() =>
+    private static readonly Lazy<(nint Global, nint Set, nint Get, nint SetNnpack)?> MkldnnGlue = new(() =>
     {
         nint lib = TorchNativeLoader.GlueHandle();
         return NativeLibrary.TryGetExport(lib, "_ZN2at13globalContextEv", out var global)
             && NativeLibrary.TryGetExport(lib, "_ZN2at7Context20setUserEnabledMkldnnEb", out var set)
             && NativeLibrary.TryGetExport(lib, "_ZNK2at7Context17userEnabledMkldnnEv", out var get)
-            ? (global, set, get) : null;
+            && NativeLibrary.TryGetExport(lib, "_ZN2at7Context20setUserEnabledNNPACKEb", out var nnpack)
+            ? (global, set, get, nnpack) : null;
     });
 
     /// <summary>True when libtorch exports its oneDNN switch (<c>torch.backends.mkldnn.enabled</c>).</summary>
@@ -57,6 +58,14 @@ internal static unsafe class LibTorchContext
             var e = MkldnnGlue.Value ?? throw new PlatformNotSupportedException("This libtorch build does not export at::Context's oneDNN switch.");
             ((delegate* unmanaged<nint, byte, void>)e.Set)(((delegate* unmanaged<nint>)e.Global)(), value ? (byte)1 : (byte)0);
         }
+    }
+
+    /// <summary>libtorch's <c>torch.backends.nnpack.enabled</c>. Without oneDNN, libtorch tries NNPACK for convolutions and,
+    /// on a CPU NNPACK does not support, prints "Could not initialize NNPACK" at every convolution.</summary>
+    public static void SetNnpackEnabled(bool on)
+    {
+        var e = MkldnnGlue.Value ?? throw new PlatformNotSupportedException("This libtorch build does not export at::Context's NNPACK switch.");
+        ((delegate* unmanaged<nint, byte, void>)e.SetNnpack)(((delegate* unmanaged<nint>)e.Global)(), on ? (byte)1 : (byte)0);
     }
 
     private static Entries? Resolve()

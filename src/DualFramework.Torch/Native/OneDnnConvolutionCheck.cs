@@ -37,21 +37,28 @@ internal static class OneDnnConvolutionCheck
             if (mode == "on") return;
             if (mode == "off")
             {
-                LibTorchContext.MkldnnEnabled = false;
-                SwitchedOff = true;
+                SwitchOff();
                 return;
             }
             ProbeError = Probe();
             // Products of numbers in [−1, 1], 4·3·3 of them per output: float32 rounding stays far below 1e-4.
             if (ProbeError <= 1e-4) return;
-            LibTorchContext.MkldnnEnabled = false;
-            SwitchedOff = true;
+            SwitchOff();
             double after = Probe();
             Console.Error.WriteLine(
                 $"DualFramework warning: libtorch's oneDNN kernels computed a float32 stride-1 transposed convolution wrongly on this CPU " +
                 $"(largest error {ProbeError:G3} against float64); oneDNN is switched off for libtorch (error now {after:G3}). " +
                 $"Convolutions run on libtorch's own kernels, which may be slower. {Variable}=on keeps oneDNN.");
         }
+    }
+
+    // NNPACK goes too: it is libtorch's next choice for convolutions without oneDNN, and where the CPU is not one NNPACK
+    // supports (this Zen 5 VM), every convolution then printed "Could not initialize NNPACK" (7,524 lines in one main job).
+    private static void SwitchOff()
+    {
+        LibTorchContext.MkldnnEnabled = false;
+        LibTorchContext.SetNnpackEnabled(false);
+        SwitchedOff = true;
     }
 
     /// <summary>The largest difference between a float32 and a float64 stride-1 conv_transpose2d of the same values.</summary>
