@@ -111,7 +111,7 @@ public static partial class OnnxImporter
             }
             var x = In(0);
             if (_n.Output.Count > 1 && needed.Contains(_n.Output[1]))
-                _more.Add(Filled(x.Spec.Shape.ToArray(), 1, DType.Bool));
+                _more.Add(Filled(x.Spec.Shape.ToArray(), 1, opset < 10 ? x.Spec.DType : DType.Bool)); // the mask was T before opset 10
             // In a module in training mode the ratio applies: a no-op reshape marks the place (ImportedModel.Forward).
             double ratio = opset >= 12 ? (Has(1) ? (KnownValue(1) is { } r ? ScalarOf(r) : double.NaN) : 0.5) : Float("ratio", 0.5f);
             if (ratio > 0 && x.Spec.DType.IsFloating())

@@ -41,6 +41,7 @@ public static partial class OnnxImporter
             AddShape();
             AddSoftmax();
             AddTake();
+            AddLegacy();
         }
 
         /// <summary>Adds the entry of <paramref name="opType"/>; an op type mapped twice is a programming error.</summary>
@@ -53,6 +54,7 @@ public static partial class OnnxImporter
         }
 
         private Value MapNode(string opType) =>
-            _mappings.TryGetValue(opType, out var mapping) ? mapping(opType) : throw Bad("unsupported op"); // filtered earlier
+            opset < 7 && _legacy.TryGetValue(opType, out var legacy) ? legacy(opType)
+            : _mappings.TryGetValue(opType, out var mapping) ? mapping(opType) : throw Bad("unsupported op"); // filtered earlier
     }
 }

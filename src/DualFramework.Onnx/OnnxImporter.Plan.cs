@@ -70,17 +70,17 @@ public static partial class OnnxImporter
         "ReduceMean", "ReduceProd", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ArgMax", "ArgMin",
         "Shape", "Size", "Squeeze", "Unsqueeze", "InstanceNormalization", "MatMul", "Sum", "Max", "Min", "Mean", "Conv", "MaxPool",
         "AveragePool", "Constant", "Equal", "Less", "Greater", "PRelu", "ThresholdedRelu", "Pad",
+        // Unchanged since opset 1 apart from attributes these mappings ignore (consumed_inputs) or read by opset.
+        "BatchNormalization", "Dropout", "Reshape", "Slice", "Gather", "DepthToSpace", "SpaceToDepth", "Hardmax", "Clip",
+        "ConvTranspose", "LRN",
     };
 
     private static void CheckLegacyOpset(IEnumerable<NodeProto> live, int opset)
     {
         foreach (var n in live)
         {
-            if (!LegacySafe.Contains(n.OpType))
+            if (!LegacySafe.Contains(n.OpType) && !LegacyMapped.Contains(n.OpType))
                 throw new OnnxImportException($"{n.OpType} node '{n.Name}': opset {opset} is not supported for this op (its meaning changed in opset 7).");
-            // Before opset 7 binary ops broadcast only when asked, with their own axis rule.
-            if (n.Attribute.FirstOrDefault(a => a.Name == "broadcast") is { I: not 0 })
-                throw new OnnxImportException($"{n.OpType} node '{n.Name}': the legacy broadcast attribute is not supported.");
         }
     }
 }

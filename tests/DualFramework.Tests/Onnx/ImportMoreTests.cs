@@ -118,9 +118,6 @@ public class ImportMoreTests
             (C("dropout_training_input", 13, "Dropout", [F("a", 2, 3), new NodeIn("r", []), B("t", [])]), "a training_mode that is not a model constant is not supported"),
             (C("dropout_training_ratio", 13, "Dropout", [F("a", 2, 3), new NodeIn("r", [], Init: true, Lo: 0.5, Hi: 0.6), new NodeIn("t", [], 9, Init: true, Lo: 1, Hi: 2)]),
                 "training_mode=true with a ratio that is not a constant 0 (a random mask) is not supported"),
-            (C("batchnorm_opset6", 6, "BatchNormalization", [F("a", 2, 3), new NodeIn("s", [3], Init: true), new NodeIn("b", [3], Init: true), new NodeIn("m", [3], Init: true), new NodeIn("v", [3], Init: true, Lo: 0.5)]),
-                "opset 6 is not supported for this op"),
-            (C("add_legacy_broadcast", 6, "Add", [F("a", 2, 3), F("b", 3)], AI("broadcast", 1)), "legacy broadcast attribute is not supported"),
         };
         foreach (var (c, msg) in cases)
             Import(c).Act.Should().Throw<OnnxImportException>().WithMessage($"*{msg}*", c.Name);

@@ -31,6 +31,18 @@ public sealed record NodeCase(string Name, int Opset, string Op, NodeIn[] Inputs
 /// <summary>Builds one-node ONNX models and checks our import against ONNX Runtime on the original model.</summary>
 internal static class OnnxNodeCases
 {
+    /// <summary>The eager backend.</summary>
+    public static IComputeBackend Torch => BackendRegistry.Get("torch");
+
+    /// <summary>The graph (ONNX Runtime) backend.</summary>
+    public static IComputeBackend GraphBackend => BackendRegistry.Get("graph");
+
+    /// <summary>A float operand of seeded values in [−2, 2).</summary>
+    public static NodeIn F(string name, params long[] shape) => new(name, shape);
+
+    /// <summary>A one-node case.</summary>
+    public static NodeCase C(string name, int opset, string op, NodeIn[] ins, params AttributeProto[] attrs) => new(name, opset, op, ins, attrs);
+
     public static AttributeProto AI(string name, long v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = v };
     public static AttributeProto AF(string name, float v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = v };
     public static AttributeProto AInts(string name, params long[] v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Ints, Ints = { v } };
@@ -77,11 +89,16 @@ internal static class OnnxNodeCases
     }
 
     /// <summary>Imports the case and checks every output on each backend against ONNX Runtime (1e-5 abs + 1e-5 rel).</summary>
-    public static void AssertMatchesOnnxRuntime(NodeCase c, int seed, params IComputeBackend[] backends)
+    public static void AssertMatchesOnnxRuntime(NodeCase c, int seed, params IComputeBackend[] backends) => AssertMatchesOnnxRuntime(c, c, seed, backends);
+
+    /// <summary>Imports <paramref name="c"/> and checks its outputs against ONNX Runtime running <paramref name="reference"/>,
+    /// the same computation written another way (its operands must draw the same seeded data).</summary>
+    public static void AssertMatchesOnnxRuntime(NodeCase c, NodeCase reference, int seed, params IComputeBackend[] backends)
     {
         using var s = TensorScope.Begin();
         var (bytes, feeds) = Build(c, seed);
-        var wants = OrtHarness.Run(bytes, feeds);
+        var (refBytes, refFeeds) = Build(reference, seed);
+        var wants = OrtHarness.Run(refBytes, refFeeds);
         wants.Should().HaveCount(c.Outs);
         using var model = OnnxImporter.FromBytes(bytes);
         var inputs = feeds.Select(f => Tensor.FromBytes(f.Data, f.Spec)).ToArray();
