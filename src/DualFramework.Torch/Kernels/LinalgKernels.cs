@@ -6,12 +6,13 @@ using TT = TorchSharp.torch.Tensor;
 
 namespace DualFramework.Torch;
 
-/// <summary>libtorch kernels of the linalg family (<c>OpSet.Linalg.cs</c>): Linear, MatMul.</summary>
+/// <summary>libtorch kernels of the linalg family (<c>OpSet.Linalg.cs</c>, <c>OpSet.Det.cs</c>): Linear, MatMul, Det.</summary>
 internal static class LinalgKernels
 {
     public static void Register(KernelTable t)
     {
         t.Add(OpSet.MatMul, (x, _, _) => torch.matmul(Operand(x, 0), Operand(x, 1)));
         t.Add(OpSet.Linear, (x, _, _) => F.linear(Operand(x, 0), Operand(x, 1), x.Length == 3 ? Operand(x, 2) : null));
+        t.Add(OpSet.Det, (x, _, _) => torch.linalg.det(Operand(x, 0)));
     }
 }
