@@ -8,14 +8,14 @@ internal static partial class Lowerings
     private static void AddLinalg(LoweringTable t)
     {
         // ORT's Det kernel is float32 only: float64 matrices up to 4×4 are expanded along the first row (Laplace, in
-        // float64), larger ones computed in float32 and cast back.
+        // float64); larger ones and half precision are computed in float32 and cast back.
         t.Add(OpSet.Det, c =>
         {
             var spec = c.InSpec(0);
             int r = spec.Shape.Rank;
             long n = spec.Shape[r - 1];
             if (spec.DType == DType.Float32) { c.Result(0, "Det", [c.In(0)]); return; }
-            if (n > MaxLaplaceDet) { Finish(c, 0, c.Op("Det", c.Cast(c.In(0), spec.DType, DType.Float32)), DType.Float32); return; }
+            if (spec.DType != DType.Float64 || n > MaxLaplaceDet) { Finish(c, 0, c.Op("Det", c.Cast(c.In(0), spec.DType, DType.Float32)), DType.Float32); return; }
             c.Set(0, LaplaceDet(c, c.In(0), spec.Shape.ToArray()[..^2], (int)n));
         });
         t.Add(OpSet.MatMul, c =>

@@ -28,9 +28,10 @@ public static partial class OnnxImporter
             {
                 Value a = In(0), b = In(1);
                 if (a.Spec.DType.IsFloating()) return Bin(OpSet.Div, a, b);
-                if (!a.Spec.DType.IsInteger() || b.Spec.DType != a.Spec.DType) throw Bad($"{a.Spec.DType.Name()} / {b.Spec.DType.Name()} inputs are not supported");
-                // Integer Div truncates toward zero: the float64 quotient (exact to the integer part for operands below
-                // 2^31, i.e. every dtype but int64) truncated by the cast back.
+                // Integer Div truncates toward zero: the float64 quotient, whose integer part is exact for 32-bit operands,
+                // truncated by the cast back. int64 operands could lose digits in float64, so they are not supported.
+                if (!a.Spec.DType.IsInteger() || a.Spec.DType == DType.Int64 || b.Spec.DType != a.Spec.DType)
+                    throw Bad($"{a.Spec.DType.Name()} inputs are not supported (floating or 32-bit integer only)");
                 var q = Bin(OpSet.Div, CastTo(a, DType.Float64), CastTo(b, DType.Float64));
                 return CastTo(q, a.Spec.DType);
             });

@@ -45,8 +45,8 @@ public static partial class OnnxImporter
                 var linear = Node(OpSet.Sum, new ReduceAttrs([q.Length - 1], false), Bin(OpSet.Mul, tuples, ConstLongs(strides, k)));
                 var index = Node(OpSet.BroadcastTo, new ShapeAttrs([count, cols]), Reshape(linear, [count, 1]));
                 string reduction = Str("reduction", "none");
-                var y = reduction is "mul" or "max" or "min"
-                    ? ScatterRowsInTurn(Reshape(data, [rows, cols]), Reshape(linear, [count, 1]), Reshape(upd, [count, cols]), reduction)
+                var y = reduction == "mul"
+                    ? ScatterRowsInTurn(Reshape(data, [rows, cols]), Reshape(linear, [count, 1]), Reshape(upd, [count, cols]))
                     : ScatterAlong(Reshape(data, [rows, cols]), index, Reshape(upd, [count, cols]), 0);
                 return Reshape(y, d);
             });
@@ -61,22 +61,21 @@ public static partial class OnnxImporter
             });
         }
 
-        /// <summary>ScatterND's mul/max/min reductions (opsets 16/18): the update rows are combined into the data one at a
-        /// time (a where over the row the index selects), so repeated indices combine in turn as ONNX specifies. Each row
-        /// costs a few nodes, so at most <see cref="MaxScatterRows"/> rows are supported.</summary>
-        private Value ScatterRowsInTurn(Value data, Value rowIndex, Value upd, string reduction)
+        /// <summary>ScatterND's mul reduction (opset 16+): the update rows are multiplied into the data one at a time (a where
+        /// over the row the index selects), so repeated indices multiply in turn as ONNX specifies. Each row costs a few
+        /// nodes, so at most <see cref="MaxScatterRows"/> rows are supported.</summary>
+        private Value ScatterRowsInTurn(Value data, Value rowIndex, Value upd)
         {
             long rows = data.Spec.Shape[0], count = upd.Spec.Shape[0];
-            if (count > MaxScatterRows) throw Bad($"reduction '{reduction}' over {count} index tuples is not supported (at most {MaxScatterRows})");
+            if (count > MaxScatterRows) throw Bad($"reduction 'mul' over {count} index tuples is not supported (at most {MaxScatterRows})");
             if (data.Spec.DType == DType.Bool) throw Bad("bool data is not supported");
-            var op = reduction switch { "mul" => OpSet.Mul, "max" => OpSet.Maximum, _ => OpSet.Minimum };
             var rowIds = ConstLongs(Enumerable.Range(0, (int)rows).Select(v => (long)v).ToArray(), rows, 1);
             var y = data;
             for (long j = 0; j < count; j++)
             {
                 var at = Node(OpSet.Slice, new SliceAttrs([0], [j], [j + 1], [1]), rowIndex); // [1, 1]
                 var row = Node(OpSet.Slice, new SliceAttrs([0], [j], [j + 1], [1]), upd);    // [1, cols]
-                y = Select(Bin(OpSet.Equal, rowIds, at), Bin(op, y, row), y);
+                y = Select(Bin(OpSet.Equal, rowIds, at), Bin(OpSet.Mul, y, row), y);
             }
             return y;
         }

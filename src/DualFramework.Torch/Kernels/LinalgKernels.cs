@@ -13,6 +13,14 @@ internal static class LinalgKernels
     {
         t.Add(OpSet.MatMul, (x, _, _) => torch.matmul(Operand(x, 0), Operand(x, 1)));
         t.Add(OpSet.Linear, (x, _, _) => F.linear(Operand(x, 0), Operand(x, 1), x.Length == 3 ? Operand(x, 2) : null));
-        t.Add(OpSet.Det, (x, _, _) => torch.linalg.det(Operand(x, 0)));
+        t.Add(OpSet.Det, (x, _, _) =>
+        {
+            // libtorch's LU-based det has no half-precision CPU kernel: computed in float32, rounded once.
+            var m = Operand(x, 0);
+            if (m.dtype is torch.ScalarType.Float32 or torch.ScalarType.Float64) return torch.linalg.det(m);
+            using var wide = m.to_type(torch.ScalarType.Float32);
+            using var d = torch.linalg.det(wide);
+            return d.to_type(m.dtype);
+        });
     }
 }

@@ -4,8 +4,9 @@ using static DualFramework.Ops;
 namespace DualFramework.Operators;
 
 /// <summary>
-/// <c>det(x)</c> (torch.linalg.det, ONNX Det): the determinant of each square matrix in the last two axes of a float32 or
-/// float64 tensor <c>[..., n, n]</c> (n ≥ 1); the result has shape <c>[...]</c>.
+/// <c>det(x)</c> (torch.linalg.det, ONNX Det): the determinant of each square matrix in the last two axes of a floating
+/// tensor <c>[..., n, n]</c> (n ≥ 1); the result has shape <c>[...]</c>. Half precision is computed in float32 and rounded
+/// once.
 /// </summary>
 /// <remarks>The gradient is the cofactor matrix, d det(x) / d x[i, j] = (−1)^(i+j) det(minor(i, j)), built from the
 /// minors (two takes) and det itself. Unlike det · inverse(x)ᵀ it needs no inverse (which ONNX lacks), holds for singular
@@ -20,7 +21,7 @@ public sealed class DetOp : Op
         Arity(inputs, 1);
         var x = inputs[0];
         int r = x.Shape.Rank;
-        if (x.DType is not (DType.Float32 or DType.Float64)) throw Fail(inputs, $"operand must be float32 or float64, got {x.DType.Name()}");
+        if (!x.DType.IsFloating()) throw Fail(inputs, $"operand must be floating, got {x.DType.Name()}");
         if (r < 2 || x.Shape[r - 1] != x.Shape[r - 2]) throw Fail(inputs, $"operand must be [..., n, n] (square matrices), got {x.Shape}");
         if (x.Shape[r - 1] < 1) throw Fail(inputs, "matrices must have at least one row");
         return One(Shape.Own(x.Shape.ToArray()[..^2]), x.DType);
