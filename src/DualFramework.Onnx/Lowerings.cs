@@ -54,6 +54,7 @@ internal static partial class Lowerings
         AddShape(t);
         AddSoftmax(t);
         AddTake(t);
+        AddTopK(t);
         return t.Entries;
     }
 

@@ -24,7 +24,25 @@ public static partial class OnnxImporter
             Map("Add", _ => Bin(OpSet.Add, In(0), In(1)));
             Map("Sub", _ => Bin(OpSet.Sub, In(0), In(1)));
             Map("Mul", _ => Bin(OpSet.Mul, In(0), In(1)));
-            Map("Div", _ => Bin(OpSet.Div, Float(In(0)), In(1)));
+            Map("Div", _ =>
+            {
+                Value a = In(0), b = In(1);
+                if (a.Spec.DType.IsFloating()) return Bin(OpSet.Div, a, b);
+                // Integer Div truncates toward zero: the float64 quotient, whose integer part is exact for 32-bit operands,
+                // truncated by the cast back. int64 operands could lose digits in float64, so they are not supported.
+                if (!a.Spec.DType.IsInteger() || a.Spec.DType == DType.Int64 || b.Spec.DType != a.Spec.DType)
+                    throw Bad($"{a.Spec.DType.Name()} inputs are not supported (floating or 32-bit integer only)");
+                var q = Bin(OpSet.Div, CastTo(a, DType.Float64), CastTo(b, DType.Float64));
+                return CastTo(q, a.Spec.DType);
+            });
+            Map("Shrink", _ =>
+            {
+                var x = Float(In(0));
+                double lambd = Float("lambd", 0.5f), bias = Float("bias", 0f);
+                // x + bias below −lambd, x − bias above lambd, 0 between.
+                var above = Select(Bin(OpSet.Greater, x, Sc(lambd, x)), Bin(OpSet.Sub, x, Sc(bias, x)), Sc(0, x));
+                return Select(Bin(OpSet.Less, x, Sc(-lambd, x)), Bin(OpSet.Add, x, Sc(bias, x)), above);
+            });
             Map("Pow", _ =>
             {
                 Value a = In(0), b = In(1);

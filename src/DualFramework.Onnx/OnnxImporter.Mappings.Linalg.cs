@@ -1,3 +1,5 @@
+using DualFramework.Autodiff;
+using DualFramework.Backends;
 using DualFramework.IR;
 using DualFramework.Operators;
 
@@ -7,10 +9,13 @@ public static partial class OnnxImporter
 {
     private sealed partial class Builder
     {
-        /// <summary>MatMul and Gemm on the op set's linalg family (matmul, linear).</summary>
+        /// <summary>MatMul and Gemm on the op set's linalg family (matmul, linear), Det on det, Einsum through
+        /// <see cref="Ops.Einsum"/>.</summary>
         private void AddLinalg()
         {
             Map("MatMul", _ => MatMul(In(0), In(1)));
+            Map("Det", _ => Un(OpSet.Det, Float(In(0))));
+            Map("Einsum", _ => Einsum());
             Map("Gemm", _ =>
             {
                 Value a = In(0), b = In(1);
@@ -42,6 +47,24 @@ public static partial class OnnxImporter
             if (rb == 1) d.RemoveAt(d.Count - 1);
             if (ra == 1) d.RemoveAt(d.Count - 1 - (rb == 1 ? 0 : 1));
             return Reshape(y, d.ToArray());
+        }
+
+        /// <summary>Einsum (opset 12+): <see cref="Ops.Einsum"/> run on symbolic tensors of the graph being built, so its
+        /// decomposition (permute, reshape, strided slice, sum, matmul) becomes graph nodes.</summary>
+        private Value Einsum()
+        {
+            var operands = Inputs();
+            if (operands.Any(o => !o.Spec.DType.IsFloating() && !o.Spec.DType.IsInteger())) throw Bad("bool operands are not supported");
+            var sym = new SymbolicBackend(Graph, options.Backend ?? BackendRegistry.Default);
+            try
+            {
+                using var noGrad = Autograd.NoGrad();
+                return (Value)Ops.Einsum(Str("equation", ""), operands.Select(sym.Wrap).ToArray()).Handle;
+            }
+            catch (OpException e)
+            {
+                throw Bad(e.Message);
+            }
         }
     }
 }

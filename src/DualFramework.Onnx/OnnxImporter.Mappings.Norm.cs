@@ -21,6 +21,42 @@ public static partial class OnnxImporter
             });
             Map("LayerNormalization", _ => LayerNorm());
             Map("Dropout", _ => Dropout());
+            Map("MeanVarianceNormalization", _ =>
+            {
+                var x = Float(In(0));
+                int rank = x.Spec.Shape.Rank;
+                var axes = (Ints("axes") ?? [0, 2, 3]).Select(a => Axis(a, rank)).Distinct().Order().ToArray();
+                // ONNX's function body: (x − E[x]) / (sqrt(E[x²] − E[x]²) + 1e-9); the centred second moment is that variance.
+                var (mean, v) = Moments(x, axes);
+                return Bin(OpSet.Div, Bin(OpSet.Sub, x, mean), Bin(OpSet.Add, Un(OpSet.Sqrt, v), Sc(1e-9, v)));
+            });
+            Map("LRN", _ => LocalResponseNorm());
+        }
+
+        /// <summary>LRN: x / (bias + alpha/size · Σ x²)^beta, the sum over channels c − ⌊(size−1)/2⌋ … c + ⌈(size−1)/2⌉
+        /// (clipped to the channels that exist): the squares padded with zeros along the channel axis and summed over
+        /// <c>size</c> shifted slices.</summary>
+        private Value LocalResponseNorm()
+        {
+            var x = Float(In(0));
+            var d = x.Spec.Shape.ToArray();
+            if (d.Length < 3) throw Bad($"input must have rank ≥ 3 ([N, C, ...]), got {x.Spec.Shape}");
+            long size = Int("size", 0);
+            if (size < 1) throw Bad($"size {size} must be at least 1");
+            double alpha = Float("alpha", 1e-4f), beta = Float("beta", 0.75f), bias = Float("bias", 1f);
+            long before = (size - 1) / 2, after = size - 1 - before;
+            var begin = new long[d.Length];
+            var end = new long[d.Length];
+            (begin[1], end[1]) = (before, after);
+            var sq = Node(OpSet.Pad, new PadAttrs(begin, end, PadMode.Constant, 0), Bin(OpSet.Mul, x, x));
+            Value? sum = null;
+            for (long k = 0; k < size; k++)
+            {
+                var part = Node(OpSet.Slice, new SliceAttrs([1], [k], [k + d[1]], [1]), sq);
+                sum = sum == null ? part : Bin(OpSet.Add, sum, part);
+            }
+            var scale = Bin(OpSet.Add, Bin(OpSet.Mul, sum!, Sc(alpha / size, x)), Sc(bias, x));
+            return Bin(OpSet.Div, x, Bin(OpSet.Pow, scale, Sc(beta, x)));
         }
 
         private Value PerChannel(Value v, int rank)

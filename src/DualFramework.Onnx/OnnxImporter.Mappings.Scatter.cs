@@ -44,9 +44,13 @@ public static partial class OnnxImporter
                 tuples = Select(Bin(OpSet.Less, tuples, Sc(0, tuples)), Bin(OpSet.Add, tuples, dims), tuples);
                 var linear = Node(OpSet.Sum, new ReduceAttrs([q.Length - 1], false), Bin(OpSet.Mul, tuples, ConstLongs(strides, k)));
                 var index = Node(OpSet.BroadcastTo, new ShapeAttrs([count, cols]), Reshape(linear, [count, 1]));
-                var y = ScatterAlong(Reshape(data, [rows, cols]), index, Reshape(upd, [count, cols]), 0);
+                string reduction = Str("reduction", "none");
+                var y = reduction == "mul"
+                    ? ScatterRowsInTurn(Reshape(data, [rows, cols]), Reshape(linear, [count, 1]), Reshape(upd, [count, cols]))
+                    : ScatterAlong(Reshape(data, [rows, cols]), index, Reshape(upd, [count, cols]), 0);
                 return Reshape(y, d);
             });
+            Map("GatherND", _ => GatherND());
             Map("GatherElements", _ =>
             {
                 var x = In(0);
@@ -55,6 +59,59 @@ public static partial class OnnxImporter
                 if (!idx.Spec.DType.IsInteger()) throw Bad($"{idx.Spec.DType.Name()} indices are not supported");
                 return Node(OpSet.GatherElements, new IndexAxisAttrs(axis), x, WrapIndex(CastTo(idx, DType.Int64), x.Spec.Shape[axis]));
             });
+        }
+
+        /// <summary>ScatterND's mul reduction (opset 16+): the update rows are multiplied into the data one at a time (a where
+        /// over the row the index selects), so repeated indices multiply in turn as ONNX specifies. Each row costs a few
+        /// nodes, so at most <see cref="MaxScatterRows"/> rows are supported.</summary>
+        private Value ScatterRowsInTurn(Value data, Value rowIndex, Value upd)
+        {
+            long rows = data.Spec.Shape[0], count = upd.Spec.Shape[0];
+            if (count > MaxScatterRows) throw Bad($"reduction 'mul' over {count} index tuples is not supported (at most {MaxScatterRows})");
+            if (data.Spec.DType == DType.Bool) throw Bad("bool data is not supported");
+            var rowIds = ConstLongs(Enumerable.Range(0, (int)rows).Select(v => (long)v).ToArray(), rows, 1);
+            var y = data;
+            for (long j = 0; j < count; j++)
+            {
+                var at = Node(OpSet.Slice, new SliceAttrs([0], [j], [j + 1], [1]), rowIndex); // [1, 1]
+                var row = Node(OpSet.Slice, new SliceAttrs([0], [j], [j + 1], [1]), upd);    // [1, cols]
+                y = Select(Bin(OpSet.Equal, rowIds, at), Bin(OpSet.Mul, y, row), y);
+            }
+            return y;
+        }
+
+        private const long MaxScatterRows = 1024;
+
+        /// <summary>GatherND (opsets 11–13): data viewed as [batch · rows, rest] (rows = the axes the index tuples address),
+        /// each tuple turned into one linear row index (negative entries wrapped, the batch offset added), then a take
+        /// along axis 0.</summary>
+        private Value GatherND()
+        {
+            var x = In(0);
+            var idx = In(1);
+            if (!idx.Spec.DType.IsInteger()) throw Bad($"{idx.Spec.DType.Name()} indices are not supported");
+            var d = x.Spec.Shape.ToArray();
+            var q = idx.Spec.Shape.ToArray();
+            int b = (int)Int("batch_dims", 0);
+            if (q.Length == 0) throw Bad("indices must have rank ≥ 1");
+            if (b < 0 || b >= Math.Min(d.Length, q.Length)) throw Bad($"batch_dims {b} must be below the ranks of data ({d.Length}) and indices ({q.Length})");
+            if (!d[..b].SequenceEqual(q[..b])) throw Bad($"data {x.Spec.Shape} and indices {idx.Spec.Shape} differ in their first {b} (batch) axes");
+            int k = (int)q[^1];
+            if (k < 1 || b + k > d.Length) throw Bad($"index tuples of length {k} for a rank-{d.Length} input with {b} batch axes");
+            long[] addressed = d[b..(b + k)], rest = d[(b + k)..];
+            long batch = Prod(d[..b]), rows = Prod(addressed), per = Prod(q[b..^1]);
+            var strides = new long[k];
+            long stride = 1;
+            for (int j = k - 1; j >= 0; j--) { strides[j] = stride; stride *= addressed[j]; }
+            var tuples = Reshape(CastTo(idx, DType.Int64), [batch, per, k]);
+            var dims = ConstLongs(addressed, k);
+            tuples = Select(Bin(OpSet.Less, tuples, Sc(0, tuples)), Bin(OpSet.Add, tuples, dims), tuples);
+            var linear = Node(OpSet.Sum, new ReduceAttrs([2], false), Bin(OpSet.Mul, tuples, ConstLongs(strides, k))); // [batch, per]
+            if (batch > 1)
+                linear = Bin(OpSet.Add, linear, ConstLongs(Enumerable.Range(0, (int)batch).Select(i => i * rows).ToArray(), batch, 1));
+            var view = Reshape(x, [batch * rows, .. rest]);
+            var y = Node(OpSet.Take, new TakeAttrs(0), view, Reshape(linear, [batch * per]));
+            return Reshape(y, [.. q[..^1], .. rest]);
         }
 
         private (Value Data, Value Updates) ScatterOperands()

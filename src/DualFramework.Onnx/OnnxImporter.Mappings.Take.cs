@@ -11,6 +11,8 @@ public static partial class OnnxImporter
         private void AddTake()
         {
             Map("Resize", _ => ImportResize());
+            Map("Upsample", _ => ImportUpsample());
+            Map("ReverseSequence", _ => ReverseSequence());
             Map("Gather", _ =>
             {
                 var x = In(0);
@@ -65,6 +67,29 @@ public static partial class OnnxImporter
                 if (roi.Length != 2 * rank) throw Bad($"roi has {roi.Length} entries for a rank-{rank} input");
             }
 
+            return ResizeAxes(x, scales, sizes, mode, ctm, nearest, a, excludeOutside, roi, extrapolation);
+        }
+
+        /// <summary>Upsample (opsets 7–9; deprecated for Resize): Resize-10 semantics (asymmetric coordinates, nearest
+        /// rounds down), scales from the attribute (7–8) or the input (9).</summary>
+        private Value ImportUpsample()
+        {
+            if (opset < 7) throw Bad($"Upsample at opset {opset} (height_scale/width_scale attributes) is not supported");
+            var x = In(0);
+            string mode = Str("mode", "nearest");
+            if (mode is not ("nearest" or "linear")) throw Bad($"mode '{mode}' is not supported");
+            var scales = opset < 9 ? Floats("scales")?.Select(f => (double)f).ToArray() ?? throw Bad("the scales attribute is required") : ConstDoubles(1);
+            if (scales.Length != x.Spec.Shape.Rank) throw Bad($"scales have {scales.Length} entries for a rank-{x.Spec.Shape.Rank} input");
+            if (scales.Any(v => v < 1)) throw Bad("scales below 1 are not supported (Upsample only enlarges)");
+            return ResizeAxes(x, scales, null, mode, "asymmetric", "floor", -0.75, false, null, 0);
+        }
+
+        /// <summary>Resizes each axis of <paramref name="x"/> with its interpolation table (<see cref="AxisTable"/>).</summary>
+        private Value ResizeAxes(Value x, double[]? scales, long[]? sizes, string mode, string ctm, string nearest, double a,
+            bool excludeOutside, double[]? roi, double extrapolation)
+        {
+            var d = x.Spec.Shape.ToArray();
+            int rank = d.Length;
             var y = x;
             for (int axis = 0; axis < rank; axis++)
             {
@@ -93,6 +118,29 @@ public static partial class OnnxImporter
                 y = ApplyAxis(y, axis, table, extrapolation);
             }
             return y;
+        }
+
+        /// <summary>ReverseSequence (opset 10): per batch entry b, the first sequence_lens[b] steps along the time axis
+        /// reversed. The source step of each (b, t), t &lt; len[b] ? len[b] − 1 − t : t, is computed from the run-time
+        /// lengths and applied with gather_elements.</summary>
+        private Value ReverseSequence()
+        {
+            var x = In(0);
+            var d = x.Spec.Shape.ToArray();
+            if (d.Length < 2) throw Bad($"input must have rank ≥ 2, got {x.Spec.Shape}");
+            int batchAxis = Axis(Int("batch_axis", 1), d.Length), timeAxis = Axis(Int("time_axis", 0), d.Length);
+            if (batchAxis + timeAxis != 1) throw Bad($"batch_axis {batchAxis} and time_axis {timeAxis} must be 0 and 1 in some order");
+            var lens = In(1);
+            if (!lens.Spec.DType.IsInteger() || lens.Spec.Shape.Rank != 1 || lens.Spec.Shape[0] != d[batchAxis])
+                throw Bad($"sequence_lens must be integers of shape [{d[batchAxis]}], got {lens.Spec.DType.Name()} {lens.Spec.Shape}");
+            long batch = d[batchAxis], steps = d[timeAxis];
+            var len = Reshape(CastTo(lens, DType.Int64), [batch, 1]);
+            var t = ConstLongs(Enumerable.Range(0, (int)steps).Select(v => (long)v).ToArray(), 1, steps);
+            var src = Select(Bin(OpSet.Less, t, len), Bin(OpSet.Sub, Bin(OpSet.Sub, len, Sc(1, len)), t), t); // [batch, steps]
+            if (batchAxis == 1) src = Node(OpSet.Permute, new PermuteAttrs([1, 0]), src);
+            var dims = d.Select((v, i) => i < 2 ? v : 1).ToArray();
+            var index = Node(OpSet.BroadcastTo, new ShapeAttrs(d), Reshape(src, dims));
+            return Node(OpSet.GatherElements, new IndexAxisAttrs(timeAxis), x, index);
         }
 
         /// <summary>Sources of each output position along one axis: (index, weight) taps, and whether the position lies

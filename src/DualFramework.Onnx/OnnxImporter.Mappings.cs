@@ -33,6 +33,8 @@ public static partial class OnnxImporter
             AddLoss();
             AddMath();
             AddNorm();
+            AddOneHot();
+            AddTopK();
             AddPad();
             AddPool();
             AddQuantize();

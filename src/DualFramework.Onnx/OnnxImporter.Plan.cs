@@ -69,7 +69,7 @@ public static partial class OnnxImporter
         "LogSoftmax", "Transpose", "Concat", "Flatten", "GlobalAveragePool", "GlobalMaxPool", "ReduceMax", "ReduceMin", "ReduceSum",
         "ReduceMean", "ReduceProd", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ArgMax", "ArgMin",
         "Shape", "Size", "Squeeze", "Unsqueeze", "InstanceNormalization", "MatMul", "Sum", "Max", "Min", "Mean", "Conv", "MaxPool",
-        "AveragePool", "Constant", "Equal", "Less", "Greater", "PRelu", "ThresholdedRelu", "Pad",
+        "AveragePool", "Constant", "Equal", "Less", "Greater", "PRelu", "ThresholdedRelu", "Pad", "TopK",
         // Unchanged since opset 1 apart from attributes these mappings ignore (consumed_inputs) or read by opset.
         "BatchNormalization", "Dropout", "Reshape", "Slice", "Gather", "DepthToSpace", "SpaceToDepth", "Hardmax", "Clip",
         "ConvTranspose", "LRN",

@@ -40,6 +40,8 @@ internal static class OpAutocast
         // fake_quantize as in PyTorch's CPU fp32 list (fake_quantize_per_tensor_affine / per_channel_affine): the quantization
         // grid must be resolved in float32, not on a bf16/fp16 grid coarser than the scale.
         Set(AutocastCategory.Float32, FakeQuantize);
+        // det: float32 as PyTorch's CPU fp32 list has the linalg ops (a product of n pivots loses range fast in half precision).
+        Set(AutocastCategory.Float32, Det);
 
         // Ops that combine floating tensors: the widest floating dtype wins (PyTorch's promote list has cat and stack;
         // its binary ops promote by their own type rules, as Ops.* do here before dispatch).
@@ -54,7 +56,7 @@ internal static class OpAutocast
             Cos, Sin, Atan, Asinh, Acosh, Atanh, Floor, Ceil, Round,
             Dropout, OneHot, AdamUpdate, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d,
             Full, Arange, Eye, RandomUniform, RandomNormal, ArgMax, ArgMin, Max, Min,
-            GatherElements, Split, Permute, Slice, Reshape, BroadcastTo, Take, Pad);
+            GatherElements, Split, Permute, Slice, Reshape, BroadcastTo, Take, Pad, TopK);
         // quantize_linear / dequantize_linear (not in PyTorch's lists): their scale must keep the dtype the model chose (ONNX
         // requires x and scale to agree), integer operands are never cast, and half precision is already computed in float32.
         Set(AutocastCategory.Passthrough, QuantizeLinear, DequantizeLinear);

@@ -98,7 +98,7 @@ public class ImportResizeScatterTests
         using var s = TensorScope.Begin();
         var cases = new (NodeCase Case, string Message)[]
         {
-            (C("scatternd_mul", 16, "ScatterND", [F("d", 2, 3), Ix("i", [1, 1], 0), F("u", 1, 3)], AS("reduction", "mul")), "reduction 'mul' is not supported"),
+            (C("scatter_elements_mul", 16, "ScatterElements", [F("d", 2, 3), Ix("i", [1, 1], 0), F("u", 1, 1)], AS("reduction", "mul")), "reduction 'mul' is not supported"),
             (C("scatter_elements_max", 16, "ScatterElements", [F("d", 2, 3), Ix("i", [1, 1], 0), F("u", 1, 1)], AS("reduction", "max")), "reduction 'max' is not supported"),
             (new NodeCase("resize_linear_int64", 13, "Resize", [new NodeIn("x", [1, 1, 2, 2], 7), NoRoi, Fk("scales", 1, 1, 2, 2)], [AS("mode", "linear")], OutType: 7),
                 "inputs are supported only by resizes that copy elements"),

@@ -1,9 +1,11 @@
 using DualFramework.Backends;
 using DualFramework.Onnx;
+using DualFramework.Onnx.Conformance;
 using DualFramework.Onnx.Proto;
 using DualFramework.Tests.NN;
 using FluentAssertions;
 using Google.Protobuf;
+using NUnit.Framework;
 
 namespace DualFramework.Tests.Onnx;
 
@@ -114,6 +116,20 @@ internal static class OnnxNodeCases
                 for (int k = 0; k < w.Length; k++)
                     Math.Abs(gd[k] - w[k]).Should().BeLessThanOrEqualTo(1e-5 + 1e-5 * Math.Abs(w[k]), $"{c.Name} output {o} on {backend.Name}, element {k}");
             }
+        }
+    }
+
+    /// <summary>Runs ONNX backend node tests (from libonnx-testdata) through <see cref="ConformanceRunner"/> on one backend
+    /// and asserts that each passes; ignored where the test data is not installed.</summary>
+    public static void AssertNodeTestsPass(string backendName, IEnumerable<string> names)
+    {
+        const string suite = "/usr/share/libonnx-testdata/data/node";
+        if (!Directory.Exists(suite)) Assert.Ignore("libonnx-testdata is not installed (scripts/install-system-deps.sh --tests).");
+        var backend = BackendRegistry.Get(backendName);
+        foreach (var name in names)
+        {
+            var r = ConformanceRunner.RunCase(Path.Combine(suite, name), backend);
+            r.Should().Be(new CaseResult(name, CaseOutcome.Passed, null), because: r.Reason);
         }
     }
 }

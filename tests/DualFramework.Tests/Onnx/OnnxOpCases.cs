@@ -252,6 +252,15 @@ internal static class OnnxOpCases
         Add("pad_edge", OpSet.Pad, new PadAttrs([1, 3], [2, 0], PadMode.Edge, 0), () => [F(164, -2, 2, 2, 3)]);
         Add("pad_edge_crop", OpSet.Pad, new PadAttrs([-1, 2], [1, -2], PadMode.Edge, 0), () => [F(165, -2, 2, 3, 4)]);
         Add("pad_wrap", OpSet.Pad, new PadAttrs([0, 4], [1, 2], PadMode.Wrap, 0), () => [F(166, -2, 2, 2, 3)]);
+        // topk: ONNX TopK (k as an input); uint8 computed in int32. det: ONNX Det for float32, a first-row expansion for
+        // float64 up to 4×4, float32 Det beyond.
+        Add("topk_largest", OpSet.TopK, new TopKAttrs(2, 1, true, true), () => [F(449, -2, 2, 3, 5)]);
+        Add("topk_smallest_axis0_float64", OpSet.TopK, new TopKAttrs(3, 0, false, true), () => [D(450, -2, 2, 4, 3)]);
+        Add("topk_uint8", OpSet.TopK, new TopKAttrs(1, 1, true, true), () => [Ints(451, 0, 250, DType.UInt8, 2, 4)]);
+        Add("det_float32", OpSet.Det, None, () => [F(452, -2, 2, 2, 3, 3)], rtol: 1e-4, atol: 1e-5);
+        Add("det_float64_laplace", OpSet.Det, None, () => [D(453, -2, 2, 3, 4, 4)]);
+        Add("det_float64_1x1", OpSet.Det, None, () => [D(454, -2, 2, 2, 1, 1)]);
+        Add("det_float64_5x5_in_float32", OpSet.Det, None, () => [D(455, -2, 2, 5, 5)], rtol: 1e-4, atol: 1e-4);
         Add("one_hot", OpSet.OneHot, new OneHotAttrs(5, DType.Float32), () => [I64([0, 4, 2, 2, 1, 3], 2, 3)]);
         Add("one_hot_int32_to_int64", OpSet.OneHot, new OneHotAttrs(3, DType.Int64), () => [I32([2, 0, 1, 0], 4)]);
         Add("one_hot_bool", OpSet.OneHot, new OneHotAttrs(4, DType.Bool), () => [I64([3, 1], 2)]);

@@ -62,6 +62,8 @@ public static class OpCases
         // Every mode in one case (the coverage table has one entry per op): crops, repeated reflection, all axes padded.
         ["pad"] = (t => Ops.Add(Ops.Add(Ops.Pad(t[0], [5, 1, -1, 1], PadMode.Constant, 0.5), Ops.Pad(t[0], [5, 1, -1, 1], PadMode.Reflect)),
             Ops.Mul(Ops.Pad(t[0], [5, 1, -1, 1], PadMode.Edge), Ops.Pad(t[0], [5, 1, -1, 1], PadMode.Wrap))), [Arg.Random(56, -1, 1, 2, 3)]),
+        ["topk"] = (t => Ops.TopK(t[0], 2, 1).Values, [Arg.Random(83, -1, 1, 2, 4)]),
+        ["det"] = (t => Ops.Det(t[0]), [Arg.Random(84, -1, 1, 2, 3, 3)]),
         ["take"] = (t => Ops.Take(t[0], I64(t[0], 2, 0, 2), 1), [Arg.Random(37, -1, 1, 2, 3)]),
         ["gather_elements"] = (t => Ops.GatherElements(t[0], I64(t[0], [0, 2, 1, 1], new Shape(2, 2)), 1), [Arg.Random(38, -1, 1, 2, 3)]),
         ["scatter_add"] = (t => Ops.ScatterAdd(t[0], I64(t[0], [0, 2, 2, 1], new Shape(2, 2)), t[1], 1), [Arg.Random(39, -1, 1, 2, 3), Arg.Random(40, -1, 1, 2, 2)]),
