@@ -40,6 +40,8 @@ internal static class OpAutocast
         // fake_quantize as in PyTorch's CPU fp32 list (fake_quantize_per_tensor_affine / per_channel_affine): the quantization
         // grid must be resolved in float32, not on a bf16/fp16 grid coarser than the scale.
         Set(AutocastCategory.Float32, FakeQuantize);
+        // grid_sample as in PyTorch's CUDA fp32 list (grid_sampler): its interpolation weights come from sub-pixel offsets.
+        Set(AutocastCategory.Float32, GridSample);
 
         // Ops that combine floating tensors: the widest floating dtype wins (PyTorch's promote list has cat and stack;
         // its binary ops promote by their own type rules, as Ops.* do here before dispatch).
