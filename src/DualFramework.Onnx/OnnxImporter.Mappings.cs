@@ -35,6 +35,7 @@ public static partial class OnnxImporter
             AddNorm();
             AddPad();
             AddGridSample();
+            AddWindows();
             AddPool();
             AddQuantize();
             AddReductions();

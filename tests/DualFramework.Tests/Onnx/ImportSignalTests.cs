@@ -14,6 +14,8 @@ public class ImportSignalTests
     [
         "test_gridsample", "test_gridsample_aligncorners_true", "test_gridsample_bicubic", "test_gridsample_bilinear",
         "test_gridsample_border_padding", "test_gridsample_nearest", "test_gridsample_reflection_padding", "test_gridsample_zeros_padding",
+        "test_hannwindow", "test_hannwindow_symmetric", "test_hammingwindow", "test_hammingwindow_symmetric",
+        "test_blackmanwindow", "test_blackmanwindow_symmetric", "test_melweightmatrix",
     ];
 
     [TestCase("torch")]
