@@ -36,6 +36,7 @@ public static partial class OnnxImporter
             AddPad();
             AddGridSample();
             AddWindows();
+            AddFourier();
             AddPool();
             AddQuantize();
             AddReductions();
