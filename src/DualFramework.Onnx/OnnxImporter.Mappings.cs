@@ -37,6 +37,7 @@ public static partial class OnnxImporter
             AddGridSample();
             AddWindows();
             AddFourier();
+            AddRoiAlign();
             AddPool();
             AddQuantize();
             AddReductions();

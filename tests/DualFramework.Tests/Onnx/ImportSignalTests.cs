@@ -6,7 +6,7 @@ using NUnit.Framework;
 namespace DualFramework.Tests.Onnx;
 
 /// <summary>The ONNX backend node tests of the sampling and signal ops (GridSample, the window functions, MelWeightMatrix,
-/// DFT, STFT), imported and run on the torch and graph backends against the suite's expected outputs.</summary>
+/// DFT, STFT, RoiAlign), imported and run on the torch and graph backends against the suite's expected outputs.</summary>
 [TestFixture]
 public class ImportSignalTests
 {
@@ -17,6 +17,7 @@ public class ImportSignalTests
         "test_hannwindow", "test_hannwindow_symmetric", "test_hammingwindow", "test_hammingwindow_symmetric",
         "test_blackmanwindow", "test_blackmanwindow_symmetric", "test_melweightmatrix",
         "test_dft", "test_dft_axis", "test_dft_inverse", "test_stft", "test_stft_with_window",
+        "test_roialign_aligned_false", "test_roialign_aligned_true",
     ];
 
     [TestCase("torch")]
