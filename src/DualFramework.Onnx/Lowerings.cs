@@ -45,6 +45,7 @@ internal static partial class Lowerings
         AddNorm(t);
         AddOneHot(t);
         AddPad(t);
+        AddGridSample(t);
         AddOptim(t);
         AddPool(t);
         AddQuantize(t);

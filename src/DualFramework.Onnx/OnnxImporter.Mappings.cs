@@ -36,6 +36,10 @@ public static partial class OnnxImporter
             AddOneHot();
             AddTopK();
             AddPad();
+            AddGridSample();
+            AddWindows();
+            AddFourier();
+            AddRoiAlign();
             AddPool();
             AddQuantize();
             AddReductions();

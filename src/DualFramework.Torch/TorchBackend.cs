@@ -41,6 +41,7 @@ public sealed partial class TorchBackend : IComputeBackend, ILowPrecisionKernels
         OneHotKernels.Register(_kernels);
         PadKernels.Register(_kernels);
         TopKKernels.Register(_kernels);
+        GridSampleKernels.Register(_kernels);
         OptimKernels.Register(_kernels);
         PoolKernels.Register(_kernels);
         QuantizeKernels.Register(_kernels);

@@ -65,6 +65,7 @@ public sealed class SymbolicBackend : IComputeBackend
     /// <inheritdoc />
     public INativeAutograd? NativeAutograd => null;
 
-    /// <summary>Wraps <paramref name="value"/> as a tensor of this backend.</summary>
-    internal Tensor Wrap(Value value) => Tensor.Wrap(this, value, value.Spec);
+    /// <summary>Wraps <paramref name="value"/> as a tensor of this backend: ops applied to it append nodes to
+    /// <see cref="Graph"/> (the ONNX importer builds compositions such as DFT this way from Core functions).</summary>
+    public Tensor Wrap(Value value) => Tensor.Wrap(this, value, value.Spec);
 }

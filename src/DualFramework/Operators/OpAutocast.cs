@@ -42,6 +42,8 @@ internal static class OpAutocast
         Set(AutocastCategory.Float32, FakeQuantize);
         // det: float32 as PyTorch's CPU fp32 list has the linalg ops (a product of n pivots loses range fast in half precision).
         Set(AutocastCategory.Float32, Det);
+        // grid_sample as in PyTorch's CUDA fp32 list (grid_sampler): its interpolation weights come from sub-pixel offsets.
+        Set(AutocastCategory.Float32, GridSample);
 
         // Ops that combine floating tensors: the widest floating dtype wins (PyTorch's promote list has cat and stack;
         // its binary ops promote by their own type rules, as Ops.* do here before dispatch).

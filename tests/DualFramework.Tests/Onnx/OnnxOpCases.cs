@@ -261,6 +261,9 @@ internal static class OnnxOpCases
         Add("det_float64_laplace", OpSet.Det, None, () => [D(453, -2, 2, 3, 4, 4)]);
         Add("det_float64_1x1", OpSet.Det, None, () => [D(454, -2, 2, 2, 1, 1)]);
         Add("det_float64_5x5_in_float32", OpSet.Det, None, () => [D(455, -2, 2, 5, 5)], rtol: 1e-4, atol: 1e-4);
+        Add("grid_sample_bilinear", OpSet.GridSample, new GridSampleAttrs(GridSampleMode.Bilinear, GridSamplePadding.Zeros, false), () => [F(170, -2, 2, 2, 3, 4, 5), F(171, -1.3, 1.3, 2, 3, 2, 2)]);
+        Add("grid_sample_nearest_border", OpSet.GridSample, new GridSampleAttrs(GridSampleMode.Nearest, GridSamplePadding.Border, true), () => [F(172, -2, 2, 1, 2, 4, 3), F(173, -1.3, 1.3, 1, 2, 5, 2)]);
+        Add("grid_sample_bicubic_reflection", OpSet.GridSample, new GridSampleAttrs(GridSampleMode.Bicubic, GridSamplePadding.Reflection, false), () => [F(174, -2, 2, 1, 2, 4, 3), F(175, -1.8, 1.8, 1, 3, 3, 2)]);
         Add("one_hot", OpSet.OneHot, new OneHotAttrs(5, DType.Float32), () => [I64([0, 4, 2, 2, 1, 3], 2, 3)]);
         Add("one_hot_int32_to_int64", OpSet.OneHot, new OneHotAttrs(3, DType.Int64), () => [I32([2, 0, 1, 0], 4)]);
         Add("one_hot_bool", OpSet.OneHot, new OneHotAttrs(4, DType.Bool), () => [I64([3, 1], 2)]);

@@ -64,6 +64,10 @@ public static class OpCases
             Ops.Mul(Ops.Pad(t[0], [5, 1, -1, 1], PadMode.Edge), Ops.Pad(t[0], [5, 1, -1, 1], PadMode.Wrap))), [Arg.Random(56, -1, 1, 2, 3)]),
         ["topk"] = (t => Ops.TopK(t[0], 2, 1).Values, [Arg.Random(83, -1, 1, 2, 4)]),
         ["det"] = (t => Ops.Det(t[0]), [Arg.Random(84, -1, 1, 2, 3, 3)]),
+        // Three modes in one case: reflection and border padding, aligned corners, grid positions outside the input.
+        ["grid_sample"] = (t => Ops.Add(Ops.Add(Ops.GridSample(t[0], t[1], GridSampleMode.Bilinear, GridSamplePadding.Reflection),
+            Ops.GridSample(t[0], t[1], GridSampleMode.Bicubic, GridSamplePadding.Border, true)), Ops.GridSample(t[0], t[1], GridSampleMode.Nearest)),
+            [Arg.Random(57, -1, 1, 1, 2, 3, 4), Arg.Random(58, -1.3, 1.3, 1, 2, 3, 2)]),
         ["take"] = (t => Ops.Take(t[0], I64(t[0], 2, 0, 2), 1), [Arg.Random(37, -1, 1, 2, 3)]),
         ["gather_elements"] = (t => Ops.GatherElements(t[0], I64(t[0], [0, 2, 1, 1], new Shape(2, 2)), 1), [Arg.Random(38, -1, 1, 2, 3)]),
         ["scatter_add"] = (t => Ops.ScatterAdd(t[0], I64(t[0], [0, 2, 2, 1], new Shape(2, 2)), t[1], 1), [Arg.Random(39, -1, 1, 2, 3), Arg.Random(40, -1, 1, 2, 2)]),
