@@ -263,5 +263,20 @@ public static partial class OnnxImporter
             return Node(OpSet.Permute, new PermuteAttrs(perm.ToArray()), x);
         }
 
+        /// <summary>Runs a Core composition on symbolic tensors over this graph's values; its nodes join the graph.</summary>
+        private Value Traced(Func<Tensor[], Tensor> f, params Value[] inputs)
+        {
+            var backend = new SymbolicBackend(Graph, options.Backend ?? BackendRegistry.Default);
+            using var scope = TensorScope.Begin();
+            using var noGrad = Autograd.NoGrad();
+            try
+            {
+                return (Value)f(inputs.Select(backend.Wrap).ToArray()).Handle;
+            }
+            catch (OpException e)
+            {
+                throw Bad(e.Message);
+            }
+        }
     }
 }

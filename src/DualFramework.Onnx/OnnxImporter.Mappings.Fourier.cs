@@ -38,20 +38,5 @@ public static partial class OnnxImporter
                 return Traced(t => Ops.Stft(t[0], step, null, length, onesided), signal);
             });
         }
-
-        /// <summary>Runs a Core composition on symbolic tensors over this graph's values; its nodes join the graph.</summary>
-        private Value Traced(Func<Tensor[], Tensor> f, params Value[] inputs)
-        {
-            var backend = new SymbolicBackend(Graph, options.Backend ?? BackendRegistry.Default);
-            using var scope = TensorScope.Begin();
-            try
-            {
-                return (Value)f(inputs.Select(backend.Wrap).ToArray()).Handle;
-            }
-            catch (OpException e)
-            {
-                throw Bad(e.Message);
-            }
-        }
     }
 }

@@ -55,16 +55,7 @@ public static partial class OnnxImporter
         {
             var operands = Inputs();
             if (operands.Any(o => !o.Spec.DType.IsFloating() && !o.Spec.DType.IsInteger())) throw Bad("bool operands are not supported");
-            var sym = new SymbolicBackend(Graph, options.Backend ?? BackendRegistry.Default);
-            try
-            {
-                using var noGrad = Autograd.NoGrad();
-                return (Value)Ops.Einsum(Str("equation", ""), operands.Select(sym.Wrap).ToArray()).Handle;
-            }
-            catch (OpException e)
-            {
-                throw Bad(e.Message);
-            }
+            return Traced(t => Ops.Einsum(Str("equation", ""), t), operands);
         }
     }
 }

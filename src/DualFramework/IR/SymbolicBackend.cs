@@ -67,5 +67,5 @@ public sealed class SymbolicBackend : IComputeBackend
 
     /// <summary>Wraps <paramref name="value"/> as a tensor of this backend: ops applied to it append nodes to
     /// <see cref="Graph"/> (the ONNX importer builds compositions such as DFT this way from Core functions).</summary>
-    public Tensor Wrap(Value value) => Tensor.Wrap(this, value, value.Spec);
+    internal Tensor Wrap(Value value) => Tensor.Wrap(this, value, value.Spec);
 }
