@@ -45,6 +45,7 @@ internal static partial class Lowerings
         AddNorm(t);
         AddOneHot(t);
         AddPad(t);
+        AddRecurrent(t);
         AddOptim(t);
         AddPool(t);
         AddQuantize(t);

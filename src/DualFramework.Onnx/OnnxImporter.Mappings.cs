@@ -34,6 +34,7 @@ public static partial class OnnxImporter
             AddMath();
             AddNorm();
             AddPad();
+            AddRecurrent();
             AddPool();
             AddQuantize();
             AddReductions();

@@ -40,6 +40,7 @@ public sealed partial class TorchBackend : IComputeBackend, ILowPrecisionKernels
         NormKernels.Register(_kernels);
         OneHotKernels.Register(_kernels);
         PadKernels.Register(_kernels);
+        RecurrentKernels.Register(_kernels);
         OptimKernels.Register(_kernels);
         PoolKernels.Register(_kernels);
         QuantizeKernels.Register(_kernels);
