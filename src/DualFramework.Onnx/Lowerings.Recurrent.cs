@@ -18,7 +18,9 @@ internal static partial class Lowerings
     private static void Recurrent(LoweringContext c, RecurrentOp op, RecurrentAttrs a, string opType)
     {
         bool lstm = op.Cell == RecurrentCell.Lstm;
-        int k = lstm ? 6 : 5;
+        int k = 4;
+        string h0 = a.HasInitialState ? c.In(k++) : "";
+        string c0 = a.HasInitialState && lstm ? c.In(k++) : "";
         string peepholes = a.HasPeepholes ? c.In(k++) : "";
         string lens = "";
         if (a.HasSequenceLengths)
@@ -28,8 +30,8 @@ internal static partial class Lowerings
             lens = dtype == DType.Int32 ? c.In(k) : c.Cast(c.In(k), dtype, DType.Int32);
         }
         string[] inputs = lstm
-            ? [c.In(0), c.In(1), c.In(2), c.In(3), lens, c.In(4), c.In(5), peepholes]
-            : [c.In(0), c.In(1), c.In(2), c.In(3), lens, c.In(4)];
+            ? [c.In(0), c.In(1), c.In(2), c.In(3), lens, h0, c0, peepholes]
+            : [c.In(0), c.In(1), c.In(2), c.In(3), lens, h0];
         var attrs = new List<AttributeProto>
         {
             OnnxAttr.Int("hidden_size", a.HiddenSize),

@@ -45,13 +45,15 @@ public static partial class OnnxImporter
             var dtype = x.Spec.DType;
             bool lstm = op.Cell == RecurrentCell.Lstm;
             var b = Has(3) ? In(3) : Zeros([dirs, 2 * gh], dtype);
-            var h0 = Has(5) ? State(In(5), batchFirst) : Zeros([dirs, batch, h], dtype);
-            var operands = new List<Value> { x, w, r, b, h0 };
-            if (lstm) operands.Add(Has(6) ? State(In(6), batchFirst) : Zeros([dirs, batch, h], dtype));
+            // Without initial states the op starts from zeros itself; with one of LSTM's two, the other is a zero constant.
+            bool states = Has(5) || (lstm && Has(6));
+            var operands = new List<Value> { x, w, r, b };
+            if (states) operands.Add(Has(5) ? State(In(5), batchFirst) : Zeros([dirs, batch, h], dtype));
+            if (states && lstm) operands.Add(Has(6) ? State(In(6), batchFirst) : Zeros([dirs, batch, h], dtype));
             bool peep = lstm && Has(7);
             if (peep) operands.Add(In(7));
             if (Has(4)) operands.Add(In(4));
-            var attrs = new RecurrentAttrs(direction, h, activation, Int("linear_before_reset", 0) != 0, Has(4), peep);
+            var attrs = new RecurrentAttrs(direction, h, activation, Int("linear_before_reset", 0) != 0, Has(4), peep, states);
             var outs = Nodes(op, attrs, operands.ToArray());
             if (!batchFirst)
             {

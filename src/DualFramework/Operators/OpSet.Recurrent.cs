@@ -35,8 +35,10 @@ public enum RnnActivation
 /// batch entry's length leave its state unchanged and write zeros to the output.</param>
 /// <param name="HasPeepholes">LSTM only: whether a peephole operand <c>P</c> <c>[D, 3H]</c> (input, output, forget) follows the
 /// initial cell state.</param>
+/// <param name="HasInitialState">Whether <c>initial_h</c> (and for LSTM <c>initial_c</c>) are operands; without them the
+/// states start at zero (ONNX's omitted inputs), which keeps exported models free of batch-sized constants.</param>
 public sealed record RecurrentAttrs(RecurrentDirection Direction, long HiddenSize, RnnActivation Activation = RnnActivation.Tanh,
-    bool LinearBeforeReset = false, bool HasSequenceLengths = false, bool HasPeepholes = false) : OpAttrs
+    bool LinearBeforeReset = false, bool HasSequenceLengths = false, bool HasPeepholes = false, bool HasInitialState = true) : OpAttrs
 {
     /// <summary>Number of directions D (1 or 2).</summary>
     public int Directions => Direction == RecurrentDirection.Bidirectional ? 2 : 1;
@@ -58,7 +60,8 @@ public enum RecurrentCell
 /// <summary>
 /// One recurrent layer with ONNX's semantics (ONNX LSTM, GRU and RNN at <c>layout = 0</c>): operands
 /// <c>X [T, B, I]</c>, <c>W [D, G·H, I]</c>, <c>R [D, G·H, H]</c>, <c>B [D, 2·G·H]</c> (input biases then recurrent biases),
-/// <c>initial_h [D, B, H]</c>, for <c>lstm</c> <c>initial_c [D, B, H]</c> and optionally <c>P [D, 3H]</c>, and optionally
+/// optionally (<see cref="RecurrentAttrs.HasInitialState"/>) <c>initial_h [D, B, H]</c> and for <c>lstm</c>
+/// <c>initial_c [D, B, H]</c>, for <c>lstm</c> optionally <c>P [D, 3H]</c>, and optionally
 /// <c>sequence_lens [B]</c> last; G is 4 (LSTM), 3 (GRU) or 1 (RNN), gates stacked in ONNX's order. Outputs
 /// <c>Y [T, D, B, H]</c>, <c>Y_h [D, B, H]</c> and for <c>lstm</c> <c>Y_c [D, B, H]</c>.
 /// </summary>
@@ -77,7 +80,7 @@ public sealed class RecurrentOp : Op<RecurrentAttrs>
 
     /// <summary>Number of operands for <paramref name="attrs"/>.</summary>
     public int OperandCount(RecurrentAttrs attrs) =>
-        (Cell == RecurrentCell.Lstm ? 6 : 5) + (attrs.HasPeepholes ? 1 : 0) + (attrs.HasSequenceLengths ? 1 : 0);
+        4 + (attrs.HasInitialState ? (Cell == RecurrentCell.Lstm ? 2 : 1) : 0) + (attrs.HasPeepholes ? 1 : 0) + (attrs.HasSequenceLengths ? 1 : 0);
 
     /// <inheritdoc />
     protected override TensorSpec[] Infer(ReadOnlySpan<TensorSpec> inputs, RecurrentAttrs attrs)
@@ -93,9 +96,10 @@ public sealed class RecurrentOp : Op<RecurrentAttrs>
         if (t == 0) throw Fail(inputs, "the sequence is empty");
         var expected = new List<(string Name, long[] Dims)>
         {
-            ("X", [t, b, i]), ("W", [d, gh, i]), ("R", [d, gh, h]), ("B", [d, 2 * gh]), ("initial_h", [d, b, h]),
+            ("X", [t, b, i]), ("W", [d, gh, i]), ("R", [d, gh, h]), ("B", [d, 2 * gh]),
         };
-        if (Cell == RecurrentCell.Lstm) expected.Add(("initial_c", [d, b, h]));
+        if (attrs.HasInitialState) expected.Add(("initial_h", [d, b, h]));
+        if (attrs.HasInitialState && Cell == RecurrentCell.Lstm) expected.Add(("initial_c", [d, b, h]));
         if (attrs.HasPeepholes) expected.Add(("P", [d, 3 * h]));
         for (int k = 1; k < expected.Count; k++)
         {

@@ -14,8 +14,9 @@ internal static class RecurrentDecomposition
     public static Tensor[] Run(RecurrentOp op, RecurrentAttrs attrs, IReadOnlyList<Tensor> operands)
     {
         var x = operands[0];
-        int k = 5;
-        var c0 = op.Cell == RecurrentCell.Lstm ? operands[k++] : null;
+        int k = 4;
+        var h0 = attrs.HasInitialState ? operands[k++] : null;
+        var c0 = attrs.HasInitialState && op.Cell == RecurrentCell.Lstm ? operands[k++] : null;
         var p = attrs.HasPeepholes ? operands[k++] : null;
         var lens = attrs.HasSequenceLengths ? operands[k] : null;
         long steps = x.Shape[0], batch = x.Shape[1], h = attrs.HiddenSize;
@@ -34,8 +35,8 @@ internal static class RecurrentDecomposition
         {
             bool reverse = attrs.Direction == RecurrentDirection.Reverse || d == 1;
             var dir = new Direction(op, attrs, x, Of(operands[1], d), Of(operands[2], d), Of(operands[3], d), p == null ? null : Of(p, d));
-            var state = Of(operands[4], d);
-            var cell = c0 == null ? null : Of(c0, d);
+            var state = h0 == null ? dir.ZeroState() : Of(h0, d);
+            var cell = op.Cell != RecurrentCell.Lstm ? null : c0 == null ? dir.ZeroState() : Of(c0, d);
             var outs = new Tensor[steps];
             for (long i = 0; i < steps; i++)
             {
@@ -107,6 +108,9 @@ internal static class RecurrentDecomposition
             _xw = Split(xw, (int)steps, 0).Select(s => Reshape(s, batch, gh)).ToArray();
             if (p != null) _peep = Split(p, 3, 0);
         }
+
+        /// <summary>Zeros <c>[B, H]</c>, shaped after the data (no batch-sized constant).</summary>
+        public Tensor ZeroState() => ZerosLike(Slice(_xw[0], 1, 0, _attrs.HiddenSize));
 
         public (Tensor H, Tensor? C) Step(long t, Tensor h, Tensor? c)
         {

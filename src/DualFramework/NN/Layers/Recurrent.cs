@@ -102,12 +102,18 @@ public abstract class RecurrentLayer : Module, IHasGenerator
         var x = unbatched ? Ops.Unsqueeze(input, 1) : BatchFirst ? Ops.Transpose(input, 0, 1) : input;
         long batch = x.Shape[1];
         var stateShape = new Shape(NumLayers * Directions, batch, HiddenSize);
-        h0 = State("h0", h0, stateShape, unbatched, x);
         bool lstm = _op.Cell == RecurrentCell.Lstm;
-        if (lstm) c0 = State("c0", c0, stateShape, unbatched, x);
+        // No initial states: the ops start from zeros themselves (an exported model then has no batch-sized constant).
+        bool states = h0 != null || (lstm && c0 != null);
+        if (states)
+        {
+            h0 = State("h0", h0, stateShape, unbatched, x);
+            if (lstm) c0 = State("c0", c0, stateShape, unbatched, x);
+        }
         var hs = new List<Tensor>();
         var cs = new List<Tensor>();
         long steps = x.Shape[0];
+        Tensor output = x;
         for (int l = 0; l < NumLayers; l++)
         {
             if (l > 0 && DropoutP > 0 && Training) x = Ops.Dropout(x, DropoutP, Training, Generator);
@@ -117,12 +123,13 @@ public abstract class RecurrentLayer : Module, IHasGenerator
                 ? Ops.Concat([Reorder(_weights[d][2]), Reorder(_weights[d][3])], 0)
                 : Ops.Zeros(new Shape(2 * _op.Gates * HiddenSize), x.DType, x.Backend));
             var dir = Bidirectional ? RecurrentDirection.Bidirectional : RecurrentDirection.Forward;
-            var hl = Ops.Slice(h0, 0, l * Directions, (l + 1) * Directions);
+            var hl = states ? Ops.Slice(h0!, 0, l * Directions, (l + 1) * Directions) : null;
+            var cl = states && lstm ? Ops.Slice(c0!, 0, l * Directions, (l + 1) * Directions) : null;
             Tensor y;
             switch (_op.Cell)
             {
                 case RecurrentCell.Lstm:
-                    var (ly, lh, lc) = Ops.Lstm(x, w, r, b, hl, Ops.Slice(c0!, 0, l * Directions, (l + 1) * Directions), dir);
+                    var (ly, lh, lc) = Ops.Lstm(x, w, r, b, hl, cl, dir);
                     y = ly;
                     hs.Add(lh);
                     cs.Add(lc);
@@ -136,14 +143,16 @@ public abstract class RecurrentLayer : Module, IHasGenerator
                     hs.Add(rh);
                     break;
             }
-            // [T, D, B, H] → [T, B, D·H]: directions side by side, as PyTorch concatenates them.
-            x = Ops.Reshape(Ops.Permute(y, 0, 2, 1, 3), steps, batch, Directions * HiddenSize);
+            // [T, D, B, H] → [B, T, D·H]: directions side by side, as PyTorch concatenates them. The reshape keeps the batch
+            // leading, which an export with a symbolic batch axis copies rather than fixing.
+            output = Ops.Reshape(Ops.Permute(y, 2, 0, 1, 3), batch, steps, Directions * HiddenSize);
+            x = Ops.Transpose(output, 0, 1);
         }
         var hn = hs.Count == 1 ? hs[0] : Ops.Concat(hs, 0);
         var cn = lstm ? cs.Count == 1 ? cs[0] : Ops.Concat(cs, 0) : null;
         if (unbatched)
-            return (Ops.Squeeze(x, 1), Ops.Squeeze(hn, 1), cn == null ? null : Ops.Squeeze(cn, 1));
-        return (BatchFirst ? Ops.Transpose(x, 0, 1) : x, hn, cn);
+            return (Ops.Squeeze(output, 0), Ops.Squeeze(hn, 1), cn == null ? null : Ops.Squeeze(cn, 1));
+        return (BatchFirst ? output : x, hn, cn);
 
         Tensor Stack(int layer, Func<int, Tensor> f)
         {
