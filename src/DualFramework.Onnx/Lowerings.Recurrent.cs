@@ -1,5 +1,5 @@
-using DualFramework.Operators;
 using DualFramework.Onnx.Proto;
+using DualFramework.Operators;
 using Google.Protobuf;
 
 namespace DualFramework.Onnx;
