@@ -46,6 +46,7 @@ internal static partial class Lowerings
         AddOneHot(t);
         AddPad(t);
         AddGridSample(t);
+        AddRecurrent(t);
         AddOptim(t);
         AddPool(t);
         AddQuantize(t);

@@ -40,6 +40,7 @@ public static partial class OnnxImporter
             AddWindows();
             AddFourier();
             AddRoiAlign();
+            AddRecurrent();
             AddPool();
             AddQuantize();
             AddReductions();

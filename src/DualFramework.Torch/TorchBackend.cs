@@ -42,6 +42,7 @@ public sealed partial class TorchBackend : IComputeBackend, ILowPrecisionKernels
         PadKernels.Register(_kernels);
         TopKKernels.Register(_kernels);
         GridSampleKernels.Register(_kernels);
+        RecurrentKernels.Register(_kernels);
         OptimKernels.Register(_kernels);
         PoolKernels.Register(_kernels);
         QuantizeKernels.Register(_kernels);

@@ -8,7 +8,7 @@ namespace DualFramework.Autodiff;
 /// on the eager backend) and otherwise from Core's generic tape, which records op applications and runs each op's gradient
 /// rule. <see cref="UseTape"/> forces the tape on any backend (tests use it to check the rules against libtorch).
 /// </summary>
-public static class Autograd
+public static partial class Autograd
 {
     [ThreadStatic] private static int _noGradDepth;
     [ThreadStatic] private static int _forceTapeDepth;

@@ -325,6 +325,19 @@ internal static class OnnxOpCases
         Add("layer_norm", OpSet.LayerNorm, new LayerNormAttrs(1, 1e-5, true, true), () => [F(215, -2, 2, 2, 3, 4), F(216, 0.5, 1.5, 4), F(217, -1, 1, 4)]);
         Add("layer_norm_2axes_bias_only", OpSet.LayerNorm, new LayerNormAttrs(2, 1e-3, false, true), () => [F(218, -2, 2, 2, 3, 4), F(219, -1, 1, 3, 4)]);
         Add("layer_norm_weight_only", OpSet.LayerNorm, new LayerNormAttrs(1, 1e-5, true, false), () => [F(220, -2, 2, 3, 5), F(221, 0.5, 1.5, 5)]);
+
+        // Recurrent layers: ONNX LSTM/GRU/RNN (directions, peepholes, sequence lengths, GRU's two reset placements, RNN relu).
+        Add("lstm_bidirectional", OpSet.Lstm, new RecurrentAttrs(RecurrentDirection.Bidirectional, 4),
+            () => [F(230, -1, 1, 3, 2, 5), F(231, -0.5, 0.5, 2, 16, 5), F(232, -0.5, 0.5, 2, 16, 4), F(233, -0.5, 0.5, 2, 32), F(234, -1, 1, 2, 2, 4), F(235, -1, 1, 2, 2, 4)]);
+        Add("lstm_peepholes_sequence_lens", OpSet.Lstm, new RecurrentAttrs(RecurrentDirection.Reverse, 3, HasSequenceLengths: true, HasPeepholes: true),
+            () => [F(236, -1, 1, 4, 3, 2), F(237, -0.5, 0.5, 1, 12, 2), F(238, -0.5, 0.5, 1, 12, 3), F(239, -0.5, 0.5, 1, 24), F(240, -1, 1, 1, 3, 3),
+                F(241, -1, 1, 1, 3, 3), F(242, -0.5, 0.5, 1, 9), I32([4, 2, 1], 3)]);
+        Add("gru_reverse_zero_state", OpSet.Gru, new RecurrentAttrs(RecurrentDirection.Reverse, 4, HasInitialState: false),
+            () => [F(243, -1, 1, 3, 2, 5), F(244, -0.5, 0.5, 1, 12, 5), F(245, -0.5, 0.5, 1, 12, 4), F(246, -0.5, 0.5, 1, 24)]);
+        Add("gru_linear_before_reset_bidirectional", OpSet.Gru, new RecurrentAttrs(RecurrentDirection.Bidirectional, 3, LinearBeforeReset: true),
+            () => [F(248, -1, 1, 3, 2, 4), F(249, -0.5, 0.5, 2, 9, 4), F(250, -0.5, 0.5, 2, 9, 3), F(251, -0.5, 0.5, 2, 18), F(252, -1, 1, 2, 2, 3)]);
+        Add("rnn_relu_sequence_lens", OpSet.Rnn, new RecurrentAttrs(RecurrentDirection.Bidirectional, 4, RnnActivation.Relu, HasSequenceLengths: true),
+            () => [F(253, -1, 1, 3, 2, 5), F(254, -0.5, 0.5, 2, 4, 5), F(255, -0.5, 0.5, 2, 4, 4), F(256, -0.5, 0.5, 2, 8), F(257, -1, 1, 2, 2, 4), I64([2, 3], 2)]);
         Add("layer_norm_plain", OpSet.LayerNorm, new LayerNormAttrs(3, 1e-5, false, false), () => [F(222, -2, 2, 2, 3, 4)]);
         Add("dropout", OpSet.Dropout, new DropoutAttrs(0.3, 42), () => [F(223, -2, 2, 40, 50)], kind: CaseKind.Dropout);
         Add("dropout_p0", OpSet.Dropout, new DropoutAttrs(0, 7), () => [F(224, -2, 2, 4, 5)], kind: CaseKind.Dropout);

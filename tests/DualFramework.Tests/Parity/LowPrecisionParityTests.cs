@@ -46,6 +46,8 @@ public class LowPrecisionParityTests
     {
         if (ReferenceEquals(op, OpSet.MatMul) || ReferenceEquals(op, OpSet.Linear)) return inputs[0].Shape[inputs[0].Shape.Rank - 1];
         if (ReferenceEquals(op, OpSet.Conv) || ReferenceEquals(op, OpSet.ConvTranspose)) return inputs[1].NumElements / Math.Min(inputs[1].Shape[0], inputs[1].Shape[1]);
+        // Each step sums I input and H recurrent products into a state the later steps read: T·(I + H) terms reach the end.
+        if (op is RecurrentOp) return inputs[0].Shape[0] * (inputs[0].Shape[2] + inputs[2].Shape[2]);
         string[] reducing = ["sum", "mean", "prod", "cumsum", "softmax", "log_softmax", "layer_norm", "batch_norm", "cross_entropy", "avg_pool2d", "adaptive_avg_pool2d"];
         return reducing.Contains(op.Name) ? Math.Max(1, inputs[0].NumElements / Math.Max(1, output.NumElements)) + inputs[0].Shape[inputs[0].Shape.Rank - 1] : 0;
     }

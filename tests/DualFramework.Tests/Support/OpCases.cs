@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using DualFramework.Operators;
 
 namespace DualFramework.Tests.Support;
@@ -10,6 +11,10 @@ public static class OpCases
     private static Tensor I64(Tensor like, params long[] v) => Tensor.FromArray(v, new Shape(v.Length), like.Backend);
 
     private static Tensor I64(Tensor like, long[] v, Shape shape) => Tensor.FromArray(v, shape, like.Backend);
+
+    // The outputs of a multi-output op, flattened into one vector.
+    private static Tensor Flat(ITuple outputs) =>
+        Ops.Concat(Enumerable.Range(0, outputs.Length).Select(i => Ops.Reshape((Tensor)outputs[i]!, -1)).ToArray(), 0);
 
     public sealed record Case(Func<Tensor[], Tensor> F, Arg[] Args, double Eps = 1e-6, double Rtol = 1e-5)
     {
@@ -77,6 +82,12 @@ public static class OpCases
         ["max_unpool2d"] = (t => Ops.MaxUnpool2d(t[0], I64(t[0], [4, 0, 7, 2, 8, 6, 1, 3], new Shape(1, 2, 2, 2)), 2, outputSize: [3, 3]), [Arg.Random(55, -1, 1, 1, 2, 2, 2)]),
         ["avg_pool2d"] = (t => Ops.AvgPool2d(t[0], 2, 1, 1, countIncludePad: false), [Arg.Random(46, -1, 1, 1, 1, 3, 3)]),
         ["adaptive_avg_pool2d"] = (t => Ops.AdaptiveAvgPool2d(t[0], 2, 3), [Arg.Random(47, -1, 1, 1, 1, 3, 4)]),
+        ["lstm"] = (t => Flat(Ops.Lstm(t[0], t[1], t[2], t[3], t[4], t[5], RecurrentDirection.Bidirectional)), [Arg.Random(70, -1, 1, 3, 2, 2),
+            Arg.Random(71, -0.5, 0.5, 2, 8, 2), Arg.Random(72, -0.5, 0.5, 2, 8, 2), Arg.Random(73, -0.5, 0.5, 2, 16), Arg.Random(74, -1, 1, 2, 2, 2), Arg.Random(75, -1, 1, 2, 2, 2)]),
+        ["gru"] = (t => Flat(Ops.Gru(t[0], t[1], t[2], t[3], t[4], RecurrentDirection.Reverse, linearBeforeReset: false)), [Arg.Random(76, -1, 1, 3, 2, 2),
+            Arg.Random(77, -0.5, 0.5, 1, 6, 2), Arg.Random(78, -0.5, 0.5, 1, 6, 2), Arg.Random(79, -0.5, 0.5, 1, 12), Arg.Random(80, -1, 1, 1, 2, 2)]),
+        ["rnn"] = (t => Flat(Ops.Rnn(t[0], t[1], t[2], t[3], t[4], sequenceLengths: I64(t[0], 3, 1))), [Arg.Random(81, -1, 1, 3, 2, 2),
+            Arg.Random(82, -0.5, 0.5, 1, 3, 2), Arg.Random(83, -0.5, 0.5, 1, 3, 3), Arg.Random(84, -0.5, 0.5, 1, 6), Arg.Random(85, -1, 1, 1, 2, 3)]),
         ["batch_norm"] = (t => Ops.BatchNorm(t[0], t[1], t[2], null, null, training: true), [Arg.Random(48, -1, 1, 3, 2), Arg.Random(49, 0.5, 1.5, 2), Arg.Random(50, -1, 1, 2)]),
         ["layer_norm"] = (t => Ops.LayerNorm(t[0], 1, t[1], t[2]), [Arg.Random(51, -1, 1, 2, 3), Arg.Random(52, 0.5, 1.5, 3), Arg.Random(53, -1, 1, 3)]),
         ["dropout"] = (t => Ops.DropoutWithMask(t[0], 0.5, 1234UL).Output, [Arg.Random(54, -1, 1, 4, 4)]),
