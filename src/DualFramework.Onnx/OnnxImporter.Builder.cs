@@ -116,7 +116,7 @@ public static partial class OnnxImporter
             Value result;
             try
             {
-                result = MapNode(n.OpType);
+                result = MapNode(MappingKey(n));
             }
             catch (ShapeInputNeededException e) when (_inputValue == null)
             {
@@ -131,7 +131,7 @@ public static partial class OnnxImporter
                 var name = n.Output[i];
                 if (name == "") continue;
                 if (i - 1 < _more.Count) Values[name] = _more[i - 1];
-                else if (needed.Contains(name)) throw Bad($"output {i} ('{name}') is not supported");
+                else if (needed.Contains(name) || _bodyUses.Contains(name)) throw Bad($"output {i} ('{name}') is not supported");
             }
         }
 

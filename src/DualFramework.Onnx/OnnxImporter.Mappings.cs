@@ -1,4 +1,5 @@
 using DualFramework.IR;
+using DualFramework.Onnx.Proto;
 
 namespace DualFramework.Onnx;
 
@@ -26,6 +27,7 @@ public static partial class OnnxImporter
 
         private void AddMappings()
         {
+            AddControl();
             AddConv();
             AddCreation();
             AddElementwise();
@@ -41,6 +43,7 @@ public static partial class OnnxImporter
             AddShape();
             AddSoftmax();
             AddTake();
+            AddTraining();
         }
 
         /// <summary>Adds the entry of <paramref name="opType"/>; an op type mapped twice is a programming error.</summary>
@@ -54,5 +57,10 @@ public static partial class OnnxImporter
 
         private Value MapNode(string opType) =>
             _mappings.TryGetValue(opType, out var mapping) ? mapping(opType) : throw Bad("unsupported op"); // filtered earlier
+
+        /// <summary>The table key of a node: its op type, prefixed by its domain outside the default one.</summary>
+        /// (A default-domain op type never contains '.', so one that does cannot reach another domain's entry.)
+        internal static string MappingKey(NodeProto n) =>
+            !IsDefaultDomain(n.Domain) ? $"{n.Domain}.{n.OpType}" : n.OpType.Contains('.') ? $"{n.OpType} (default domain)" : n.OpType;
     }
 }
