@@ -71,6 +71,7 @@ public static partial class OnnxImporter
         public Value Get(string name, string what)
         {
             if (_deferred.TryGetValue(name, out var input)) throw new ShapeInputNeededException(input);
+            if (_sequences.ContainsKey(name)) throw new OnnxImportException($"{what} uses the sequence '{name}' where a tensor is needed; sequences are not supported there.");
             return Values.TryGetValue(name, out var v) ? v : throw new OnnxImportException($"{what} uses value '{name}', which is never defined.");
         }
 
@@ -116,6 +117,7 @@ public static partial class OnnxImporter
             Value result;
             try
             {
+                if (ImportSequence(MappingKey(n))) return;
                 result = MapNode(MappingKey(n));
             }
             catch (ShapeInputNeededException e) when (_inputValue == null)

@@ -23,7 +23,7 @@ public static partial class OnnxImporter
 
         /// <summary>The ONNX op types some entry maps.</summary>
         public static IEnumerable<string> MappedOpTypes() =>
-            new Builder(new OnnxImportOptions(), MaxOpset, new HashSet<string>(), null)._mappings.Keys;
+            new Builder(new OnnxImportOptions(), MaxOpset, new HashSet<string>(), null) is var b ? b._mappings.Keys.Concat(b._sequenceMappings.Keys) : [];
 
         private void AddMappings()
         {
@@ -40,6 +40,7 @@ public static partial class OnnxImporter
             AddQuantize();
             AddReductions();
             AddScatter();
+            AddSequence();
             AddShape();
             AddSoftmax();
             AddTake();

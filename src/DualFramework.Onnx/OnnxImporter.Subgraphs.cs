@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using DualFramework.IR;
 using DualFramework.Onnx.Proto;
 
@@ -40,6 +41,7 @@ public static partial class OnnxImporter
             var values = new Dictionary<string, Value>(Values, StringComparer.Ordinal);
             var constData = new Dictionary<string, (TensorSpec, byte[])>(ConstData, StringComparer.Ordinal);
             var deferred = new Dictionary<string, string>(_deferred, StringComparer.Ordinal);
+            var sequences = new Dictionary<string, ImmutableList<Value>>(_sequences, StringComparer.Ordinal);
             foreach (var n in body.Node) _bodyUses.UnionWith(n.Input);
             _bodyUses.UnionWith(body.Output.Select(o => o.Name));
             try
@@ -64,6 +66,7 @@ public static partial class OnnxImporter
                 Restore(Values, values);
                 Restore(ConstData, constData);
                 Restore(_deferred, deferred);
+                Restore(_sequences, sequences);
                 _n = node;
                 _more.Clear();
                 _more.AddRange(more);

@@ -8,7 +8,8 @@ using Runner = DualFramework.Onnx.Conformance;
 namespace DualFramework.Tests.Onnx;
 
 /// <summary>If / Loop / Scan imported by tracing their bodies (branch chosen or selected with where, loops unrolled, one graph
-/// per specialised trip count or condition), the ai.onnx.preview.training optimizer ops, and the ONNX node tests of both.</summary>
+/// per specialised trip count or condition), sequence ops inside a model (importer-side lists), the ai.onnx.preview.training
+/// optimizer ops, and the ONNX node tests of these.</summary>
 [TestFixture]
 public class ImportControlFlowTests
 {
@@ -242,5 +243,67 @@ public class ImportControlFlowTests
                 for (int i = 0; i < 3; i++) a[i].Should().BeApproximately(expected[i], 1e-5 * (1 + Math.Abs(expected[i])));
             }
         }
+    }
+
+    private static ModelProto SequenceModel()
+    {
+        var m = Model([Info("x", F32, 6, 2), Info("p", I64)], [Info("y", F32, 7, 2), Info("n", I64), Info("z", F32, 2, 6), Info("w", F32)], 13,
+            N("SequenceEmpty", [], ["e"]),
+            N("SplitToSequence", ["x", "sizes"], ["s"]),
+            N("SequenceAt", ["s", "minus1"], ["last"]),
+            N("SequenceErase", ["s", "one"], ["s2"]),
+            N("SequenceInsert", ["s2", "last", "zero"], ["s3"]),
+            N("Identity", ["s3"], ["s3b"]),
+            N("ConcatFromSequence", ["s3b"], ["y"], OnnxNodeCases.AI("axis", 0)),
+            N("SequenceLength", ["s3"], ["n"]),
+            N("SplitToSequence", ["x"], ["cols"], OnnxNodeCases.AI("axis", 1), OnnxNodeCases.AI("keepdims", 0)),
+            N("ConcatFromSequence", ["cols"], ["z"], OnnxNodeCases.AI("axis", 0), OnnxNodeCases.AI("new_axis", 1)),
+            N("SequenceAt", ["s", "p"], ["w"]));
+        m.Graph.Initializer.Add(new TensorProto { Name = "sizes", DataType = I64, Dims = { 3 }, Int64Data = { 1, 2, 3 } });
+        foreach (var (name, v) in new[] { ("minus1", -1L), ("one", 1L), ("zero", 0L) })
+            m.Graph.Initializer.Add(new TensorProto { Name = name, DataType = I64, Int64Data = { v } });
+        return m;
+    }
+
+    [Test]
+    public void Sequences_InsideAModel_AreListsOfGraphValues()
+    {
+        using var s = TensorScope.Begin();
+        using var model = OnnxImporter.FromModel(SequenceModel());
+        model.ShapeInputNames.Should().Equal("p");
+        var x = Enumerable.Range(0, 12).Select(i => (float)i).ToArray();
+        // Pieces of rows [0], [1, 2], [3, 4, 5]; erase the middle one, insert the last at the front: rows 3,4,5,0,3,4,5.
+        var y = new[] { 3, 4, 5, 0, 3, 4, 5 }.SelectMany(r => new double[] { x[2 * r], x[2 * r + 1] }).ToArray();
+        var z = new double[12];
+        for (int c = 0; c < 2; c++)
+            for (int r = 0; r < 6; r++) z[c * 6 + r] = x[2 * r + c]; // the columns stacked on a new axis 0: x transposed
+        foreach (var b in Both)
+        {
+            var r = model.Run(b, Tensor.FromArray(x, new Shape(6, 2)), Tensor.FromArray([1L], Shape.Scalar));
+            r[0].Shape.Should().Be(new Shape(7, 2));
+            r[0].ToDoubleArray().Should().Equal(y);
+            r[1].ToDoubleArray().Should().Equal(3);
+            r[2].Shape.Should().Be(new Shape(2, 6));
+            r[2].ToDoubleArray().Should().Equal(z);
+            r[3].Shape.Should().Be(new Shape(2, 2), "SequenceAt(s, 1) is the piece of rows 1 and 2");
+            r[3].ToDoubleArray().Should().Equal(2, 3, 4, 5);
+            var first = model.Run(b, Tensor.FromArray(x, new Shape(6, 2)), Tensor.FromArray([-3L], Shape.Scalar))[3];
+            first.Shape.Should().Be(new Shape(1, 2));
+            first.ToDoubleArray().Should().Equal(0, 1);
+        }
+        model.GraphCount.Should().Be(2, "one graph per position value");
+    }
+
+    [Test]
+    public void Sequences_AsGraphOutputs_AreNotSupported()
+    {
+        var m = SequenceModel();
+        m.Graph.Output[0] = Info("s3", F32, 7, 2);
+        FluentActions.Invoking(() => OnnxImporter.FromModel(m).Run(Torch, Tensor.FromArray(new float[12], new Shape(6, 2)), Tensor.FromArray([0L], Shape.Scalar)))
+            .Should().Throw<OnnxImportException>().WithMessage("*sequence 's3'*not supported*");
+        m = SequenceModel();
+        m.Graph.Node[2].Input[1] = "big"; // a position far outside the sequence
+        m.Graph.Initializer.Add(new TensorProto { Name = "big", DataType = I64, Int64Data = { 3 } });
+        FluentActions.Invoking(() => OnnxImporter.FromModel(m)).Should().Throw<OnnxImportException>().WithMessage("*SequenceAt*position 3 is out of range for a sequence of 3*");
     }
 }
