@@ -71,6 +71,7 @@ public static partial class OnnxImporter
         public Value Get(string name, string what)
         {
             if (_deferred.TryGetValue(name, out var input)) throw new ShapeInputNeededException(input);
+            if (_sequences.ContainsKey(name)) throw new OnnxImportException($"{what} uses the sequence '{name}' where a tensor is needed; sequences are not supported there.");
             return Values.TryGetValue(name, out var v) ? v : throw new OnnxImportException($"{what} uses value '{name}', which is never defined.");
         }
 
@@ -116,7 +117,8 @@ public static partial class OnnxImporter
             Value result;
             try
             {
-                result = MapNode(n.OpType);
+                if (ImportSequence(MappingKey(n))) return;
+                result = MapNode(MappingKey(n));
             }
             catch (ShapeInputNeededException e) when (_inputValue == null)
             {
@@ -131,7 +133,7 @@ public static partial class OnnxImporter
                 var name = n.Output[i];
                 if (name == "") continue;
                 if (i - 1 < _more.Count) Values[name] = _more[i - 1];
-                else if (needed.Contains(name)) throw Bad($"output {i} ('{name}') is not supported");
+                else if (needed.Contains(name) || _bodyUses.Contains(name)) throw Bad($"output {i} ('{name}') is not supported");
             }
         }
 

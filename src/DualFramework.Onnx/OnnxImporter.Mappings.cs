@@ -1,4 +1,5 @@
 using DualFramework.IR;
+using DualFramework.Onnx.Proto;
 
 namespace DualFramework.Onnx;
 
@@ -22,10 +23,11 @@ public static partial class OnnxImporter
 
         /// <summary>The ONNX op types some entry maps.</summary>
         public static IEnumerable<string> MappedOpTypes() =>
-            new Builder(new OnnxImportOptions(), MaxOpset, new HashSet<string>(), null)._mappings.Keys;
+            new Builder(new OnnxImportOptions(), MaxOpset, new HashSet<string>(), null) is var b ? b._mappings.Keys.Concat(b._sequenceMappings.Keys) : [];
 
         private void AddMappings()
         {
+            AddControl();
             AddConv();
             AddCreation();
             AddElementwise();
@@ -45,10 +47,12 @@ public static partial class OnnxImporter
             AddQuantize();
             AddReductions();
             AddScatter();
+            AddSequence();
             AddShape();
             AddSoftmax();
             AddTake();
             AddLegacy();
+            AddTraining();
         }
 
         /// <summary>Adds the entry of <paramref name="opType"/>; an op type mapped twice is a programming error.</summary>
@@ -63,5 +67,10 @@ public static partial class OnnxImporter
         private Value MapNode(string opType) =>
             opset < 7 && _legacy.TryGetValue(opType, out var legacy) ? legacy(opType)
             : _mappings.TryGetValue(opType, out var mapping) ? mapping(opType) : throw Bad("unsupported op"); // filtered earlier
+
+        /// <summary>The table key of a node: its op type, prefixed by its domain outside the default one.</summary>
+        /// (A default-domain op type never contains '.', so one that does cannot reach another domain's entry.)
+        internal static string MappingKey(NodeProto n) =>
+            !IsDefaultDomain(n.Domain) ? $"{n.Domain}.{n.OpType}" : n.OpType.Contains('.') ? $"{n.OpType} (default domain)" : n.OpType;
     }
 }

@@ -7,7 +7,7 @@ using Google.Protobuf;
 namespace DualFramework.Onnx;
 
 /// <summary>
-/// Imports ONNX models (default-domain opsets 1–17) into a DualFramework <see cref="Graph"/>. Untrusted input is checked
+/// Imports ONNX models (default-domain opsets 1–17, and the ai.onnx.preview.training optimizer ops) into a DualFramework <see cref="Graph"/>. Untrusted input is checked
 /// before anything large is allocated: file size, tensor element counts, external-data paths (must stay inside the model's
 /// folder) and byte ranges. Inputs used as shapes, axes or other structural arguments ("shape inputs") make the model's
 /// graph depend on their values; <see cref="ImportedModel"/> then builds one graph per distinct value set. See
@@ -77,13 +77,13 @@ public static partial class OnnxImporter
             var node = g.Node[k];
             if (!node.Output.Any(needed.Contains)) continue;
             live.Add(node);
-            foreach (var i in node.Input) needed.Add(i);
+            // Subgraph bodies read outer values by name: every name their nodes use counts as needed.
+            foreach (var i in WithSubgraphNodes([node]).SelectMany(m => m.Input)) needed.Add(i);
         }
         live.Reverse();
 
-        var unsupported = live
-            .Select(n => string.IsNullOrEmpty(n.Domain) || n.Domain == "ai.onnx" ? (Known.Contains(n.OpType) ? null : n.OpType) : $"{n.Domain}.{n.OpType}")
-            .Where(s => s != null).Select(s => s!).Distinct().OrderBy(s => s, StringComparer.Ordinal).ToArray();
+        var unsupported = WithSubgraphNodes(live)
+            .Select(Builder.MappingKey).Where(k => !Known.Contains(k)).Distinct().OrderBy(s => s, StringComparer.Ordinal).ToArray();
         if (unsupported.Length > 0) throw new OnnxImportException(unsupported);
         if (opset < 7) CheckLegacyOpset(live, opset);
 
@@ -144,18 +144,24 @@ public static partial class OnnxImporter
     private static int ReadOpset(ModelProto model)
     {
         int? opset = null;
+        bool training = false;
         foreach (var o in model.OpsetImport)
         {
-            if (string.IsNullOrEmpty(o.Domain) || o.Domain == "ai.onnx")
+            if (IsDefaultDomain(o.Domain))
             {
                 if (o.Version is < MinOpset or > MaxOpset)
                     throw new OnnxImportException($"The model imports default-domain opset {o.Version}; only opsets {MinOpset} to {MaxOpset} are supported.");
                 opset = (int)o.Version;
             }
-            else throw new OnnxImportException($"The model imports opset domain '{o.Domain}' (version {o.Version}); only the default ONNX domain is supported.");
+            else if (o.Domain == TrainingDomain && o.Version == 1) training = true;
+            else throw new OnnxImportException($"The model imports opset domain '{o.Domain}' (version {o.Version}); only the default ONNX domain (and {TrainingDomain} version 1) is supported.");
         }
+        // A model of training-domain nodes only may omit the default domain; its nodes are then checked by domain.
+        if (opset == null && training && model.Graph?.Node.All(n => !IsDefaultDomain(n.Domain)) == true) return MaxOpset;
         return opset ?? throw new OnnxImportException("The model declares no default-domain opset import.");
     }
+
+    private static bool IsDefaultDomain(string domain) => string.IsNullOrEmpty(domain) || domain == "ai.onnx";
 
     private static TensorSpec InputSpec(ValueInfoProto i, OnnxImportOptions options)
     {
