@@ -34,10 +34,7 @@ public static partial class OnnxImporter
             Map($"{TrainingDomain}.Adam", _ =>
             {
                 var (r, t, groups) = OptimizerInputs(4);
-                // The schema's default epsilon (1e-6) is not what ONNX's own test of the default uses (1e-2, onnx/onnx#7749):
-                // a model relying on it has no agreed meaning.
-                if (Attr("epsilon") == null) throw Bad("an Adam node without an explicit epsilon is not supported (the default is ambiguous: onnx/onnx#7749)");
-                double alpha = Float("alpha", 0.9f), beta = Float("beta", 0.999f), eps = Float("epsilon", 0);
+                double alpha = Float("alpha", 0.9f), beta = Float("beta", 0.999f), eps = Float("epsilon", 1e-6f); // the schema's defaults
                 double norm = Float("norm_coefficient", 0), post = Float("norm_coefficient_post", 0);
                 // R_adjusted = T > 0 ? R·sqrt(1 − β^T) / (1 − α^T) : R (the unselected branch is 0/0 at T = 0)
                 Value Power(double b) => Bin(OpSet.Sub, Sc(1, t), Bin(OpSet.Pow, Sc(b, t), t));

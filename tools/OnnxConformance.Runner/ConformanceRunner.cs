@@ -103,6 +103,16 @@ public static class ConformanceRunner
         return new ConformanceSummary(backend.Name, results);
     }
 
+    /// <summary>Node-suite cases whose expected outputs contradict their own model, by name, with the reason; they are
+    /// reported as unsupported ("excluded: ...") without being run, as ONNX Runtime's backend-test filters exclude broken
+    /// cases.</summary>
+    public static IReadOnlyDictionary<string, string> BadReferenceData { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        // ONNX's generator (backend/test/case/node/adam.py) computes the outputs with epsilon 1e-2 but leaves the attribute
+        // off the node, so the schema's default (1e-6) applies to the model: the data cannot be matched by following the spec.
+        ["test_adam_multiple"] = "the expected outputs use Adam epsilon 1e-2, the model omits epsilon (schema default 1e-6)",
+    };
+
     /// <summary>Runs one case folder; never throws for problems of the case itself (they become the result).</summary>
     public static CaseResult RunCase(string caseDirectory, IComputeBackend backend, ConformanceOptions? options = null)
     {
@@ -110,6 +120,7 @@ public static class ConformanceRunner
         ArgumentNullException.ThrowIfNull(backend);
         options ??= new ConformanceOptions();
         var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(caseDirectory));
+        if (BadReferenceData.TryGetValue(name, out var excluded)) return new CaseResult(name, CaseOutcome.Unsupported, $"excluded: {excluded}");
         if (options.Timeout is not { } limit) return Guard(name, () => RunCaseCore(name, caseDirectory, backend, options));
         // Native kernels cannot be interrupted: a case past its limit is reported and left to finish on its own thread.
         var task = Task.Factory.StartNew(() => Guard(name, () => RunCaseCore(name, caseDirectory, backend, options)),
