@@ -1,8 +1,9 @@
 namespace DualFramework.NN;
 
 /// <summary>
-/// Shared state of <see cref="Conv1d"/> and <see cref="Conv2d"/>: <c>weight</c> <c>[out, in/groups, k…]</c> and optional
-/// <c>bias</c> <c>[out]</c> (PyTorch's <c>_ConvNd</c>).
+/// Shared state of <see cref="Conv1d"/>, <see cref="Conv2d"/>, <see cref="Conv3d"/> and <see cref="ConvTranspose3d"/>:
+/// <c>weight</c> <c>[out, in/groups, k…]</c> (transposed: <c>[in, out/groups, k…]</c>) and optional <c>bias</c> <c>[out]</c>
+/// (PyTorch's <c>_ConvNd</c>).
 /// </summary>
 /// <remarks>
 /// Initialisation (draw order: weight, then bias), with fan_in = in/groups · Πk: weight Kaiming-uniform with a = √5,
@@ -11,7 +12,7 @@ namespace DualFramework.NN;
 public abstract class ConvNd : Module, ITransformableLayer
 {
     private protected ConvNd(string layer, int dims, long inChannels, long outChannels, int[] kernelSize, int[]? stride, int[]? padding,
-        int[]? dilation, int groups, bool bias, SeededRandom? rng)
+        int[]? dilation, int groups, bool bias, SeededRandom? rng, bool transposed = false)
     {
         InChannels = LayerChecks.Positive(layer, "in_channels", inChannels);
         OutChannels = LayerChecks.Positive(layer, "out_channels", outChannels);
@@ -23,8 +24,10 @@ public abstract class ConvNd : Module, ITransformableLayer
         Stride = Array.AsReadOnly(LayerChecks.PerDim(layer, "stride", stride, dims, 1, 1));
         Padding = Array.AsReadOnly(LayerChecks.PerDim(layer, "padding", padding, dims, 0, 0));
         Dilation = Array.AsReadOnly(LayerChecks.PerDim(layer, "dilation", dilation, dims, 1, 1));
-        long fanIn = inChannels / groups * KernelSize.Aggregate(1L, (a, k) => a * k);
-        var shape = new long[] { outChannels, inChannels / groups }.Concat(KernelSize.Select(k => (long)k)).ToArray();
+        // A transposed conv's weight is [in, out/groups, k…]; PyTorch's fan-in is then its second dimension times Πk.
+        long[] lead = transposed ? [inChannels, outChannels / groups] : [outChannels, inChannels / groups];
+        long fanIn = lead[1] * KernelSize.Aggregate(1L, (a, k) => a * k);
+        var shape = lead.Concat(KernelSize.Select(k => (long)k)).ToArray();
         var r = Init.Resolve(rng);
         Weight = RegisterParameter("weight", Init.KaimingUniform(shape, fanIn, Math.Sqrt(5), r));
         if (bias) Bias = RegisterParameter("bias", Init.FanInUniform(new Shape(outChannels), fanIn, r));
@@ -51,7 +54,7 @@ public abstract class ConvNd : Module, ITransformableLayer
     /// <summary>Number of channel groups.</summary>
     public int Groups { get; }
 
-    /// <summary>The weight <c>[out, in/groups, k…]</c>.</summary>
+    /// <summary>The weight <c>[out, in/groups, k…]</c> (transposed convolutions: <c>[in, out/groups, k…]</c>).</summary>
     public Variable Weight { get; }
 
     /// <summary>The bias <c>[out]</c>, or null.</summary>
