@@ -46,8 +46,9 @@ internal static partial class Lowerings
         t.Add(OpSet.AvgPool2d, (c, a) =>
         {
             var (ins, cd) = Widened(c);
-            var y = c.Op("AveragePool", ins, OnnxAttr.Ints("kernel_shape", a.Kernel), OnnxAttr.Ints("strides", a.Stride), OnnxAttr.Ints("pads", Pads(a.Padding)),
-                OnnxAttr.Int("count_include_pad", a.CountIncludePad ? 1 : 0), OnnxAttr.Int("ceil_mode", a.CeilMode ? 1 : 0));
+            var y = a.CeilMode ? CeilAvgPool(c, ins[0], a, cd)
+                : c.Op("AveragePool", ins, OnnxAttr.Ints("kernel_shape", a.Kernel), OnnxAttr.Ints("strides", a.Stride), OnnxAttr.Ints("pads", Pads(a.Padding)),
+                    OnnxAttr.Int("count_include_pad", a.CountIncludePad ? 1 : 0));
             Finish(c, 0, y, cd);
         });
         // Evenly dividing windows are a plain AveragePool; otherwise y = Ph·x·Pwᵀ per plane with constant averaging matrices.
@@ -91,6 +92,43 @@ internal static partial class Lowerings
         var within = kw == w ? first : c.Op("Add", first, c.Op("Mul", c.Op("Div", first, c.Scalar(kw, DType.Int64)), c.Scalar(w - kw, DType.Int64)));
         var offset = c.Op("Reshape", within, c.Ints(-1, c_, oh, ow));
         return c.Op("Add", offset, c.IntTensor([oh, ow], origin));
+    }
+
+    /// <summary>
+    /// Average pooling in ceil mode without ONNX's ceil_mode: ONNX Runtime's float AveragePool before opset 19 divides the
+    /// last, partial window by the whole kernel and runs it over cells past the padded input. The input is zero-padded far
+    /// enough for every window to fit, pooled in floor mode (window sum / kernel size), and each window rescaled by
+    /// kernel size / its divisor (a constant table: PyTorch's count, clipped to the input or, with count_include_pad, to
+    /// the padded input).
+    /// </summary>
+    private static string CeilAvgPool(LoweringContext c, string x, AvgPool2dAttrs a, DType cd)
+    {
+        int d = a.SpatialRank;
+        var inSize = c.InSpec(0).Shape.Dims[2..].ToArray();
+        var outSize = c.OutSpec(0).Shape.Dims[2..].ToArray();
+        var pads = new long[2 * (d + 2)];
+        for (int i = 0; i < d; i++)
+        {
+            pads[2 + i] = a.Padding[i];
+            pads[d + 4 + i] = Math.Max(a.Padding[i], (outSize[i] - 1) * a.Stride[i] + a.Kernel[i] - inSize[i] - a.Padding[i]);
+        }
+        var padded = c.Op("Pad", [x, c.Ints(pads), c.Scalar(0, cd)], OnnxAttr.String("mode", "constant"));
+        var mean = c.Op("AveragePool", [padded], OnnxAttr.Ints("kernel_shape", a.Kernel), OnnxAttr.Ints("strides", a.Stride));
+        long kernel = PoolVolume(a.Kernel);
+        var scale = new double[PoolVolume(outSize)];
+        for (long flat = 0; flat < scale.Length; flat++)
+        {
+            double count = 1;
+            long rest = flat;
+            for (int i = d - 1; i >= 0; i--)
+            {
+                long start = rest % outSize[i] * a.Stride[i] - a.Padding[i], end = start + a.Kernel[i];
+                rest /= outSize[i];
+                count *= a.CountIncludePad ? Math.Min(end, inSize[i] + a.Padding[i]) - start : Math.Min(end, inSize[i]) - Math.Max(start, 0);
+            }
+            scale[flat] = kernel / count;
+        }
+        return c.Op("Mul", mean, c.Doubles(scale, outSize, cd));
     }
 
     private static long PoolVolume(long[] sizes) => sizes.Aggregate(1L, (a, v) => a * v);

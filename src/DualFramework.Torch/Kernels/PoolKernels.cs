@@ -37,16 +37,23 @@ internal static class PoolKernels
         t.Add(OpSet.AvgPool2d, (x, p, _) =>
         {
             var input = Operand(x, 0);
-            return p.SpatialRank switch
-            {
-                1 => F.avg_pool1d(input, p.Kernel[0], p.Stride[0], p.Padding[0], ceil_mode: p.CeilMode, count_include_pad: p.CountIncludePad),
-                2 => F.avg_pool2d(input, p.Kernel, p.Stride, p.Padding, ceil_mode: p.CeilMode, count_include_pad: p.CountIncludePad),
-                _ => F.avg_pool3d(input, p.Kernel, p.Stride, p.Padding, ceil_mode: p.CeilMode, count_include_pad: p.CountIncludePad),
-            };
+            if (input.dtype is not (torch.ScalarType.Float16 or torch.ScalarType.BFloat16)) return AvgPool(input, p);
+            // Half precision pools in float32 (exact widening) and rounds once: libtorch's CPU avg_pool3d has no such kernel,
+            // and after its bfloat16 avg_pool1d/2d in ceil mode later bfloat16 convolutions returned wrong values in tests.
+            using var wide = input.to(torch.ScalarType.Float32);
+            using var y = AvgPool(wide, p);
+            return y.to(input.dtype);
         });
         t.Add(OpSet.AdaptiveAvgPool2d, (x, p, _) =>
         {
             return F.adaptive_avg_pool2d(Operand(x, 0), [p.OutH, p.OutW]);
         });
     }
+
+    private static TT AvgPool(TT x, AvgPool2dAttrs p) => p.SpatialRank switch
+    {
+        1 => F.avg_pool1d(x, p.Kernel[0], p.Stride[0], p.Padding[0], ceil_mode: p.CeilMode, count_include_pad: p.CountIncludePad),
+        2 => F.avg_pool2d(x, p.Kernel, p.Stride, p.Padding, ceil_mode: p.CeilMode, count_include_pad: p.CountIncludePad),
+        _ => F.avg_pool3d(x, p.Kernel, p.Stride, p.Padding, ceil_mode: p.CeilMode, count_include_pad: p.CountIncludePad),
+    };
 }

@@ -85,6 +85,19 @@ public abstract class ConvNd : Module, ITransformableLayer
         if (x.Shape[1] != InChannels)
             throw LayerChecks.InputError(layer, x, $"expects {InChannels} input channels (axis 1), got shape {x.Shape}");
     }
+
+    /// <summary>Applies <paramref name="conv"/> (input, weight) to a batched or unbatched input after the channel check and
+    /// the optional transforms.</summary>
+    private protected Tensor Convolve(string layer, Tensor input, string layout, Func<Tensor, Tensor, Tensor> conv)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return LayerChecks.WithOptionalBatch(layer, input, KernelSize.Count + 2, layout, x =>
+        {
+            CheckChannels(layer, x);
+            var (xt, w) = Transformed(layer, x);
+            return conv(xt, w);
+        });
+    }
 }
 
 /// <summary>1-D convolution over <c>[N, C, L]</c> (or unbatched <c>[C, L]</c>), PyTorch's <c>nn.Conv1d</c>.</summary>
@@ -105,16 +118,8 @@ public sealed class Conv1d : ConvNd
         : base(nameof(Conv1d), 1, inChannels, outChannels, [kernelSize], [stride], [padding], [dilation], groups, bias, rng) { }
 
     /// <summary>Convolves <c>[N, in, L]</c> to <c>[N, out, L′]</c>.</summary>
-    public override Tensor Forward(Tensor input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        return LayerChecks.WithOptionalBatch(nameof(Conv1d), input, 3, "[N, C, L]", x =>
-        {
-            CheckChannels(nameof(Conv1d), x);
-            var (xt, w) = Transformed(nameof(Conv1d), x);
-            return Ops.Conv1d(xt, w, Bias?.Value, [Stride[0]], [Padding[0]], [Dilation[0]], Groups);
-        });
-    }
+    public override Tensor Forward(Tensor input) =>
+        Convolve(nameof(Conv1d), input, "[N, C, L]", (x, w) => Ops.Conv1d(x, w, Bias?.Value, [.. Stride], [.. Padding], [.. Dilation], Groups));
 }
 
 /// <summary>2-D convolution over <c>[N, C, H, W]</c> (or unbatched <c>[C, H, W]</c>), PyTorch's <c>nn.Conv2d</c>.</summary>
@@ -151,14 +156,6 @@ public sealed class Conv2d : ConvNd
         : base(nameof(Conv2d), 2, inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias, rng) { }
 
     /// <summary>Convolves <c>[N, in, H, W]</c> to <c>[N, out, H′, W′]</c>.</summary>
-    public override Tensor Forward(Tensor input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        return LayerChecks.WithOptionalBatch(nameof(Conv2d), input, 4, "[N, C, H, W]", x =>
-        {
-            CheckChannels(nameof(Conv2d), x);
-            var (xt, w) = Transformed(nameof(Conv2d), x);
-            return Ops.Conv2d(xt, w, Bias?.Value, [Stride[0], Stride[1]], [Padding[0], Padding[1]], [Dilation[0], Dilation[1]], Groups);
-        });
-    }
+    public override Tensor Forward(Tensor input) =>
+        Convolve(nameof(Conv2d), input, "[N, C, H, W]", (x, w) => Ops.Conv2d(x, w, Bias?.Value, [.. Stride], [.. Padding], [.. Dilation], Groups));
 }

@@ -19,16 +19,8 @@ public sealed class Conv3d : ConvNd
         : base(nameof(Conv3d), 3, inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias, rng) { }
 
     /// <summary>Convolves <c>[N, in, D, H, W]</c> to <c>[N, out, D′, H′, W′]</c>.</summary>
-    public override Tensor Forward(Tensor input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        return LayerChecks.WithOptionalBatch(nameof(Conv3d), input, 5, "[N, C, D, H, W]", x =>
-        {
-            CheckChannels(nameof(Conv3d), x);
-            var (xt, w) = Transformed(nameof(Conv3d), x);
-            return Ops.Conv3d(xt, w, Bias?.Value, [.. Stride], [.. Padding], [.. Dilation], Groups);
-        });
-    }
+    public override Tensor Forward(Tensor input) =>
+        Convolve(nameof(Conv3d), input, "[N, C, D, H, W]", (x, w) => Ops.Conv3d(x, w, Bias?.Value, [.. Stride], [.. Padding], [.. Dilation], Groups));
 }
 
 /// <summary>
@@ -59,14 +51,7 @@ public sealed class ConvTranspose3d : ConvNd
     public IReadOnlyList<int> OutputPadding { get; }
 
     /// <summary>Transposes <c>[N, in, D, H, W]</c> to <c>[N, out, D′, H′, W′]</c>.</summary>
-    public override Tensor Forward(Tensor input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        return LayerChecks.WithOptionalBatch(nameof(ConvTranspose3d), input, 5, "[N, C, D, H, W]", x =>
-        {
-            CheckChannels(nameof(ConvTranspose3d), x);
-            var (xt, w) = Transformed(nameof(ConvTranspose3d), x);
-            return Ops.ConvTranspose3d(xt, w, Bias?.Value, [.. Stride], [.. Padding], [.. OutputPadding], [.. Dilation], Groups);
-        });
-    }
+    public override Tensor Forward(Tensor input) =>
+        Convolve(nameof(ConvTranspose3d), input, "[N, C, D, H, W]",
+            (x, w) => Ops.ConvTranspose3d(x, w, Bias?.Value, [.. Stride], [.. Padding], [.. OutputPadding], [.. Dilation], Groups));
 }
