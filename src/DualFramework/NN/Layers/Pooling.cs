@@ -23,15 +23,6 @@ public sealed class MaxPool2d : MaxPoolNd
 
     /// <summary>The maxima of each window.</summary>
     public override Tensor Forward(Tensor input) => Pool(nameof(MaxPool2d), input, "[N, C, H, W]");
-
-    /// <summary>The maxima and their int64 positions flattened over each <c>H·W</c> plane (PyTorch's <c>return_indices</c>);
-    /// needs a batched <c>[N, C, H, W]</c> input. Runs with this layer on the layer path.</summary>
-    public (Tensor Values, Tensor Indices) ForwardWithIndices(Tensor input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        using var _ = EnterLayer();
-        return PoolWithIndices(input);
-    }
 }
 
 /// <summary>2-D average pooling over <c>[N, C, H, W]</c> (or unbatched <c>[C, H, W]</c>), PyTorch's <c>nn.AvgPool2d</c>

@@ -14,15 +14,6 @@ public sealed class MaxPool3d : MaxPoolNd
 
     /// <summary>The maxima of each window.</summary>
     public override Tensor Forward(Tensor input) => Pool(nameof(MaxPool3d), input, "[N, C, D, H, W]");
-
-    /// <summary>The maxima and their int64 positions flattened over each <c>D·H·W</c> volume (PyTorch's <c>return_indices</c>);
-    /// needs a batched <c>[N, C, D, H, W]</c> input. Runs with this layer on the layer path.</summary>
-    public (Tensor Values, Tensor Indices) ForwardWithIndices(Tensor input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        using var _ = EnterLayer();
-        return PoolWithIndices(input);
-    }
 }
 
 /// <summary>3-D average pooling over <c>[N, C, D, H, W]</c> (or unbatched <c>[C, D, H, W]</c>), PyTorch's <c>nn.AvgPool3d</c>

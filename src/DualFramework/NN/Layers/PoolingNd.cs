@@ -36,6 +36,15 @@ public abstract class MaxPoolNd : Module
         return LayerChecks.WithOptionalBatch(layer, input, KernelSize.Count + 2, layout, x => PoolWithIndices(x).Values);
     }
 
+    /// <summary>The maxima and their int64 positions flattened over each spatial volume (<c>H·W</c> plane in 2-D, <c>D·H·W</c>
+    /// in 3-D; PyTorch's <c>return_indices</c>); needs a batched <c>[N, C, *S]</c> input. Runs with this layer on the layer path.</summary>
+    public (Tensor Values, Tensor Indices) ForwardWithIndices(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var _ = EnterLayer();
+        return PoolWithIndices(input);
+    }
+
     /// <summary>Maxima and volume indices of a batched input.</summary>
     private protected (Tensor Values, Tensor Indices) PoolWithIndices(Tensor x) => KernelSize.Count == 2
         ? Ops.MaxPool2dWithIndices(x, [.. KernelSize], [.. Stride], [.. Padding], [.. Dilation], CeilMode)
