@@ -18,7 +18,7 @@ public static partial class OnnxImporter
         private Value Conv(Value x, Value w, Value? bias)
         {
             int sp = x.Spec.Shape.Rank - 2;
-            if (sp is not (1 or 2)) throw Bad($"only 1-D and 2-D convolutions are supported, the input has rank {x.Spec.Shape.Rank}");
+            if (sp is not (1 or 2 or 3)) throw Bad($"only 1-D to 3-D convolutions are supported, the input has rank {x.Spec.Shape.Rank}");
             if (w.Spec.Shape.Rank != sp + 2) throw Bad($"weight must have rank {sp + 2}, got {w.Spec.Shape}");
             long[] stride = Fill(Ints("strides"), sp, 1), dil = Fill(Ints("dilations"), sp, 1);
             if (stride.Length != sp || dil.Length != sp) throw Bad($"strides and dilations need {sp} entries");
@@ -35,10 +35,10 @@ public static partial class OnnxImporter
         {
             var x = Float(In(0));
             int sp = x.Spec.Shape.Rank - 2;
-            if (sp is not (1 or 2)) throw Bad($"only 1-D and 2-D transposed convolutions are supported, the input has rank {x.Spec.Shape.Rank}");
+            if (sp is not (1 or 2 or 3)) throw Bad($"only 1-D to 3-D transposed convolutions are supported, the input has rank {x.Spec.Shape.Rank}");
             var w = In(1);
             if (w.Spec.Shape.Rank != sp + 2) throw Bad($"weight must have rank {sp + 2}, got {w.Spec.Shape}");
-            long[] stride = Fill(Ints("strides"), sp, 1), dil = Fill(Ints("dilations"), sp, 1), outPad = Fill(Ints("output_padding"), sp, 0);
+            long[] stride = Fill(Ints("strides"), sp, 1), dil = Fill(Ints("dilations"), sp, 1), outPad = (long[])Fill(Ints("output_padding"), sp, 0).Clone();
             if (stride.Length != sp || dil.Length != sp || outPad.Length != sp) throw Bad($"strides, dilations and output_padding need {sp} entries");
             var k = w.Spec.Shape.ToArray()[2..];
             if (Ints("kernel_shape") is { } ks && !ks.SequenceEqual(k)) throw Bad($"kernel_shape [{string.Join(", ", ks)}] differs from the weight's [{string.Join(", ", k)}]");
@@ -57,7 +57,15 @@ public static partial class OnnxImporter
                 for (int i = 0; i < sp; i++)
                 {
                     long total = full[i] - want[i];
-                    if (total < 0) throw Bad($"the requested output size [{string.Join(", ", want)}] is larger than the full output [{string.Join(", ", full)}], which is not supported");
+                    if (total < 0)
+                    {
+                        // Larger than the unpadded output: ONNX pads nothing and the surplus lies at the end, as output_padding.
+                        if (outPad[i] - total >= Math.Max(stride[i], dil[i]))
+                            throw Bad($"the requested output size [{string.Join(", ", want)}] exceeds the full output [{string.Join(", ", full)}] by more than output_padding allows (below max(stride, dilation)), which is not supported");
+                        outPad[i] -= total;
+                        full[i] -= total;
+                        total = 0;
+                    }
                     // ONNX: the odd element is cropped at the end for SAME_UPPER, at the beginning otherwise.
                     b[i] = auto == "SAME_UPPER" ? total / 2 : total - total / 2;
                     e[i] = total - b[i];

@@ -14,16 +14,22 @@ internal static class ConvKernels
         t.Add(OpSet.Conv, (x, c, _) =>
         {
             var bias = x.Length == 3 ? Operand(x, 2) : null;
-            return c.SpatialRank == 1
-                ? F.conv1d(Operand(x, 0), Operand(x, 1), bias, c.Stride[0], c.Padding[0], c.Dilation[0], c.Groups)
-                : F.conv2d(Operand(x, 0), Operand(x, 1), bias, c.Stride, c.Padding, c.Dilation, c.Groups);
+            return c.SpatialRank switch
+            {
+                1 => F.conv1d(Operand(x, 0), Operand(x, 1), bias, c.Stride[0], c.Padding[0], c.Dilation[0], c.Groups),
+                2 => F.conv2d(Operand(x, 0), Operand(x, 1), bias, c.Stride, c.Padding, c.Dilation, c.Groups),
+                _ => F.conv3d(Operand(x, 0), Operand(x, 1), bias, c.Stride, c.Padding, c.Dilation, c.Groups),
+            };
         });
         t.Add(OpSet.ConvTranspose, (x, c, _) =>
         {
             var bias = x.Length == 3 ? Operand(x, 2) : null;
-            return c.SpatialRank == 1
-                ? F.conv_transpose1d(Operand(x, 0), Operand(x, 1), bias, c.Stride[0], c.Padding[0], c.OutputPadding[0], c.Dilation[0], c.Groups)
-                : F.conv_transpose2d(Operand(x, 0), Operand(x, 1), bias, c.Stride, c.Padding, c.OutputPadding, c.Dilation, c.Groups);
+            return c.SpatialRank switch
+            {
+                1 => F.conv_transpose1d(Operand(x, 0), Operand(x, 1), bias, c.Stride[0], c.Padding[0], c.OutputPadding[0], c.Dilation[0], c.Groups),
+                2 => F.conv_transpose2d(Operand(x, 0), Operand(x, 1), bias, c.Stride, c.Padding, c.OutputPadding, c.Dilation, c.Groups),
+                _ => F.conv_transpose3d(Operand(x, 0), Operand(x, 1), bias, c.Stride, c.Padding, c.OutputPadding, c.Dilation, c.Groups),
+            };
         });
     }
 }

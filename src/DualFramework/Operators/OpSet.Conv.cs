@@ -3,7 +3,7 @@ using static DualFramework.Ops;
 
 namespace DualFramework.Operators;
 
-/// <summary>Convolution parameters, one entry per spatial dimension (1 or 2 of them).</summary>
+/// <summary>Convolution parameters, one entry per spatial dimension (1 to 3 of them).</summary>
 /// <param name="Stride">Step between windows (≥ 1).</param>
 /// <param name="Padding">Zero padding added on both sides (≥ 0).</param>
 /// <param name="Dilation">Spacing between kernel taps (≥ 1).</param>
@@ -14,7 +14,7 @@ public sealed record ConvAttrs(long[] Stride, long[] Padding, long[] Dilation, l
     public int SpatialRank => Stride.Length;
 }
 
-/// <summary>Transposed-convolution parameters, one entry per spatial dimension (1 or 2 of them).</summary>
+/// <summary>Transposed-convolution parameters, one entry per spatial dimension (1 to 3 of them).</summary>
 /// <param name="Stride">Stride of the convolution this op transposes (≥ 1).</param>
 /// <param name="Padding">Padding of that convolution (≥ 0); removed from both sides of the output.</param>
 /// <param name="OutputPadding">Extra size added on one side of the output (0 ≤ value &lt; max(stride, dilation)).</param>
@@ -27,7 +27,7 @@ public sealed record ConvTransposeAttrs(long[] Stride, long[] Padding, long[] Ou
 }
 
 /// <summary>
-/// 1-D or 2-D convolution (cross-correlation, as PyTorch): input <c>[N, C, *S]</c>, weight <c>[O, C/groups, *k]</c>,
+/// 1-D, 2-D or 3-D convolution (cross-correlation, as PyTorch): input <c>[N, C, *S]</c>, weight <c>[O, C/groups, *k]</c>,
 /// optional bias <c>[O]</c> as a third operand; output <c>[N, O, *(⌊(S + 2p − d(k−1) − 1)/s⌋ + 1)]</c>.
 /// </summary>
 public sealed class ConvOp : Op<ConvAttrs>
@@ -39,7 +39,7 @@ public sealed class ConvOp : Op<ConvAttrs>
     {
         if (inputs.Length is not (2 or 3)) throw Fail(inputs, $"expects 2 or 3 operands (input, weight[, bias]), got {inputs.Length}");
         int d = attrs.SpatialRank;
-        if (d is not (1 or 2)) throw Fail(inputs, $"supports 1 or 2 spatial dimensions, got {d}");
+        if (d is not (1 or 2 or 3)) throw Fail(inputs, $"supports 1 to 3 spatial dimensions, got {d}");
         if (attrs.Padding.Length != d || attrs.Dilation.Length != d)
             throw Fail(inputs, $"stride, padding and dilation need {d} entries each");
         ConvChecks.Common(this, inputs, d);
@@ -92,7 +92,7 @@ public sealed class ConvOp : Op<ConvAttrs>
 }
 
 /// <summary>
-/// 1-D or 2-D transposed convolution (the adjoint of <see cref="ConvOp"/> with respect to its input, as PyTorch's
+/// 1-D, 2-D or 3-D transposed convolution (the adjoint of <see cref="ConvOp"/> with respect to its input, as PyTorch's
 /// conv_transpose): input <c>[N, Cin, *S]</c>, weight <c>[Cin, Cout/groups, *k]</c>, optional bias <c>[Cout]</c>;
 /// output <c>[N, Cout, *((S − 1)s − 2p + d(k−1) + output_padding + 1)]</c>.
 /// </summary>
@@ -105,7 +105,7 @@ public sealed class ConvTransposeOp : Op<ConvTransposeAttrs>
     {
         if (inputs.Length is not (2 or 3)) throw Fail(inputs, $"expects 2 or 3 operands (input, weight[, bias]), got {inputs.Length}");
         int d = attrs.SpatialRank;
-        if (d is not (1 or 2)) throw Fail(inputs, $"supports 1 or 2 spatial dimensions, got {d}");
+        if (d is not (1 or 2 or 3)) throw Fail(inputs, $"supports 1 to 3 spatial dimensions, got {d}");
         if (attrs.Padding.Length != d || attrs.Dilation.Length != d || attrs.OutputPadding.Length != d)
             throw Fail(inputs, $"stride, padding, output_padding and dilation need {d} entries each");
         ConvChecks.Common(this, inputs, d);
@@ -173,7 +173,7 @@ internal static class ConvChecks
             if (s.DType != dt) throw Fail(op, inputs, $"operand dtypes differ ({dt.Name()} vs {s.DType.Name()}); promote them first");
         if (!dt.IsFloating()) throw Fail(op, inputs, $"needs floating operands, got {dt.Name()}");
         Shape x = inputs[0].Shape, w = inputs[1].Shape;
-        string layout = d == 1 ? "[N, C, L]" : "[N, C, H, W]";
+        string layout = d switch { 1 => "[N, C, L]", 2 => "[N, C, H, W]", _ => "[N, C, D, H, W]" };
         if (x.Rank != d + 2) throw Fail(op, inputs, $"input must have rank {d + 2} {layout}, got {x}");
         if (w.Rank != d + 2) throw Fail(op, inputs, $"weight must have rank {d + 2}, got {w}");
         if (x[1] < 1) throw Fail(op, inputs, "input has no channels");
@@ -214,9 +214,9 @@ internal static class ConvChecks
 
 public static partial class OpSet
 {
-    /// <summary>1-D / 2-D convolution.</summary>
+    /// <summary>1-D / 2-D / 3-D convolution.</summary>
     public static readonly ConvOp Conv = new();
 
-    /// <summary>1-D / 2-D transposed convolution.</summary>
+    /// <summary>1-D / 2-D / 3-D transposed convolution.</summary>
     public static readonly ConvTransposeOp ConvTranspose = new();
 }

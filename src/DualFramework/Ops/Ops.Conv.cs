@@ -40,6 +40,18 @@ public static partial class Ops
     public static Tensor ConvTranspose1d(Tensor x, Tensor w, Tensor? bias = null, int stride = 1, int padding = 0, int outputPadding = 0, int dilation = 1, int groups = 1) =>
         ConvTransposeNd(1, x, w, bias, [stride], [padding], [outputPadding], [dilation], groups);
 
+    /// <summary>3-D convolution of <paramref name="x"/> <c>[N, C, D, H, W]</c> with <paramref name="w"/> <c>[O, C/groups, kD, kH, kW]</c>
+    /// and optional bias <c>[O]</c>; per-dimension (depth, height, width) stride, padding and dilation (null: 0 padding, 1 dilation).</summary>
+    public static Tensor Conv3d(Tensor x, Tensor w, Tensor? bias, int[] stride, int[]? padding = null, int[]? dilation = null, int groups = 1) =>
+        ConvNd("conv", 3, x, w, bias, stride, padding, dilation, groups);
+
+    /// <summary>3-D transposed convolution of <paramref name="x"/> <c>[N, Cin, D, H, W]</c> with <paramref name="w"/>
+    /// <c>[Cin, Cout/groups, kD, kH, kW]</c> and optional bias <c>[Cout]</c> (PyTorch's conv_transpose3d); per-dimension
+    /// parameters (null: stride 1, padding 0, output padding 0, dilation 1).</summary>
+    public static Tensor ConvTranspose3d(Tensor x, Tensor w, Tensor? bias = null, int[]? stride = null, int[]? padding = null, int[]? outputPadding = null,
+        int[]? dilation = null, int groups = 1) =>
+        ConvTransposeNd(3, x, w, bias, stride ?? [1, 1, 1], padding ?? [0, 0, 0], outputPadding ?? [0, 0, 0], dilation ?? [1, 1, 1], groups);
+
     private static Tensor[] ConvOperands(Tensor x, Tensor w, Tensor? bias)
     {
         var dt = DTypes.Promote(x.DType, w.DType);

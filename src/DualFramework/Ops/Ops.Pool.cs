@@ -4,10 +4,11 @@ namespace DualFramework;
 
 public static partial class Ops
 {
-    private static long[] PoolParam(string op, string name, int[]? values, int[]? fallback, Tensor x)
+    private static long[] PoolParam(string op, string name, int[]? values, int[]? fallback, Tensor x, int d = 2)
     {
         var v = values ?? fallback ?? throw new OpException(op, [x.Spec], $"{name} is required", LayerPath.Current);
-        if (v.Length != 2) throw new OpException(op, [x.Spec], $"{name} needs 2 entries (height, width), got [{string.Join(", ", v)}]", LayerPath.Current);
+        if (v.Length != d)
+            throw new OpException(op, [x.Spec], $"{name} needs {d} entries ({(d == 2 ? "height, width" : "depth, height, width")}), got [{string.Join(", ", v)}]", LayerPath.Current);
         return Array.ConvertAll(v, i => (long)i);
     }
 
@@ -27,11 +28,23 @@ public static partial class Ops
     }
 
     /// <summary>2-D max pooling with per-dimension parameters, returning maxima and flattened int64 positions.</summary>
-    public static (Tensor Values, Tensor Indices) MaxPool2dWithIndices(Tensor x, int[] kernel, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false)
+    public static (Tensor Values, Tensor Indices) MaxPool2dWithIndices(Tensor x, int[] kernel, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false) =>
+        MaxPoolNd(2, x, kernel, stride, padding, dilation, ceilMode);
+
+    /// <summary>3-D max pooling of <c>[N, C, D, H, W]</c> with per-dimension (depth, height, width) parameters;
+    /// <paramref name="stride"/> defaults to the kernel.</summary>
+    public static Tensor MaxPool3d(Tensor x, int[] kernel, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false) =>
+        MaxPool3dWithIndices(x, kernel, stride, padding, dilation, ceilMode).Values;
+
+    /// <summary>3-D max pooling returning the maxima and their int64 positions flattened over each <c>D·H·W</c> volume.</summary>
+    public static (Tensor Values, Tensor Indices) MaxPool3dWithIndices(Tensor x, int[] kernel, int[]? stride = null, int[]? padding = null, int[]? dilation = null, bool ceilMode = false) =>
+        MaxPoolNd(3, x, kernel, stride, padding, dilation, ceilMode);
+
+    private static (Tensor Values, Tensor Indices) MaxPoolNd(int d, Tensor x, int[] kernel, int[]? stride, int[]? padding, int[]? dilation, bool ceilMode)
     {
         const string op = "max_pool2d";
-        var attrs = new MaxPool2dAttrs(PoolParam(op, "kernel", kernel, null, x), PoolParam(op, "stride", stride, kernel, x),
-            PoolParam(op, "padding", padding, [0, 0], x), PoolParam(op, "dilation", dilation, [1, 1], x), ceilMode);
+        var attrs = new MaxPool2dAttrs(PoolParam(op, "kernel", kernel, null, x, d), PoolParam(op, "stride", stride, kernel, x, d),
+            PoolParam(op, "padding", padding, new int[d], x, d), PoolParam(op, "dilation", dilation, Enumerable.Repeat(1, d).ToArray(), x, d), ceilMode);
         var outs = Dispatcher.ApplyMulti(OpSet.MaxPool2d, attrs, CastTo(x, DTypes.ToFloating(x.DType)));
         return (outs[0], outs[1]);
     }
@@ -53,12 +66,13 @@ public static partial class Ops
         if (x.Rank != 4) throw new OpException(op, [x.Spec, indices.Spec], $"input must have rank 4 [N, C, H, W], got {x.Shape}", LayerPath.Current);
         long outH = outputSize?[0] ?? (x.Shape[2] - 1) * s - 2 * padding + kernel;
         long outW = outputSize?[1] ?? (x.Shape[3] - 1) * s - 2 * padding + kernel;
-        return MaxUnpool2dTo(x, indices, outH, outW);
+        return MaxUnpoolTo(x, indices, [outH, outW]);
     }
 
-    /// <summary>2-D max unpooling to an <paramref name="outH"/>×<paramref name="outW"/> output plane.</summary>
-    internal static Tensor MaxUnpool2dTo(Tensor x, Tensor indices, long outH, long outW) =>
-        Apply(OpSet.MaxUnpool2d, new MaxUnpool2dAttrs(outH, outW), CastTo(x, DTypes.ToFloating(x.DType)), indices);
+    /// <summary>Max unpooling (1 to 3 spatial dimensions) to the spatial size <paramref name="outSize"/>; <paramref name="indices"/>
+    /// are flattened over each output volume, as <see cref="MaxPool3dWithIndices"/> returns them.</summary>
+    public static Tensor MaxUnpoolTo(Tensor x, Tensor indices, long[] outSize) =>
+        Apply(OpSet.MaxUnpool2d, new MaxUnpool2dAttrs(outSize), CastTo(x, DTypes.ToFloating(x.DType)), indices);
 
     /// <summary>2-D average pooling of <c>[N, C, H, W]</c> with a square window; <paramref name="stride"/> defaults to the kernel
     /// size. With <paramref name="countIncludePad"/> false, windows overlapping the padding average only real elements.</summary>
@@ -68,12 +82,21 @@ public static partial class Ops
         return AvgPool2d(x, [kernel, kernel], [s, s], [padding, padding], countIncludePad);
     }
 
-    /// <summary>2-D average pooling with per-dimension (height, width) parameters; <paramref name="stride"/> defaults to the kernel.</summary>
-    public static Tensor AvgPool2d(Tensor x, int[] kernel, int[]? stride = null, int[]? padding = null, bool countIncludePad = true)
+    /// <summary>2-D average pooling with per-dimension (height, width) parameters; <paramref name="stride"/> defaults to the kernel.
+    /// <paramref name="ceilMode"/> keeps a last, partial window (its divisor clipped as PyTorch's).</summary>
+    public static Tensor AvgPool2d(Tensor x, int[] kernel, int[]? stride = null, int[]? padding = null, bool countIncludePad = true, bool ceilMode = false) =>
+        AvgPoolNd(2, x, kernel, stride, padding, countIncludePad, ceilMode);
+
+    /// <summary>3-D average pooling of <c>[N, C, D, H, W]</c> with per-dimension (depth, height, width) parameters;
+    /// <paramref name="stride"/> defaults to the kernel.</summary>
+    public static Tensor AvgPool3d(Tensor x, int[] kernel, int[]? stride = null, int[]? padding = null, bool countIncludePad = true, bool ceilMode = false) =>
+        AvgPoolNd(3, x, kernel, stride, padding, countIncludePad, ceilMode);
+
+    private static Tensor AvgPoolNd(int d, Tensor x, int[] kernel, int[]? stride, int[]? padding, bool countIncludePad, bool ceilMode)
     {
         const string op = "avg_pool2d";
-        var attrs = new AvgPool2dAttrs(PoolParam(op, "kernel", kernel, null, x), PoolParam(op, "stride", stride, kernel, x),
-            PoolParam(op, "padding", padding, [0, 0], x), countIncludePad);
+        var attrs = new AvgPool2dAttrs(PoolParam(op, "kernel", kernel, null, x, d), PoolParam(op, "stride", stride, kernel, x, d),
+            PoolParam(op, "padding", padding, new int[d], x, d), countIncludePad, ceilMode);
         return Apply(OpSet.AvgPool2d, attrs, CastTo(x, DTypes.ToFloating(x.DType)));
     }
 

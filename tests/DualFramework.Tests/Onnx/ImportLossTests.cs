@@ -89,9 +89,9 @@ public class ImportLossTests
             (C("sce_1d", 13, "SoftmaxCrossEntropyLoss", [F("x", 3), T("t", 0, 1, 2)]), "scores must have rank ≥ 2"),
             (C("nll_bad_targets", 13, "NegativeLogLikelihoodLoss", [F("x", 2, 3, 2), T("t", 0, 1)]), "targets must have shape [2, 2]"),
             (C("sce_bad_reduction", 13, "SoftmaxCrossEntropyLoss", [F("x", 2, 3), T("t", 0, 1)], AS("reduction", "max")), "reduction 'max' is not supported"),
-            (C("convtranspose_3d", 13, "ConvTranspose", [F("x", 1, 1, 2, 2, 2), W("w", 1, 1, 2, 2, 2)]), "only 1-D and 2-D"),
+            (C("convtranspose_4d", 13, "ConvTranspose", [F("x", 1, 1, 2, 2, 2, 2), W("w", 1, 1, 2, 2, 2, 2)]), "only 1-D to 3-D"),
             (C("convtranspose_output_shape", 13, "ConvTranspose", [F("x", 1, 1, 3, 3), W("w", 1, 1, 3, 3)], AInts("strides", 3, 2), AInts("output_shape", 12, 8)),
-                "the requested output size [12, 8] is larger than the full output [9, 7], which is not supported"),
+                "the requested output size [12, 8] exceeds the full output [9, 7] by more than output_padding allows (below max(stride, dilation)), which is not supported"),
         };
         foreach (var (c, msg) in cases)
         {

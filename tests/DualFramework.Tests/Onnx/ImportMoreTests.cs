@@ -112,7 +112,7 @@ public class ImportMoreTests
         {
             (C("maxpool_big_pads_ceil", 13, "MaxPool", [F("a", 1, 1, 6, 6)], AInts("kernel_shape", 3, 3), AInts("pads", 2, 2, 2, 2), AI("ceil_mode", 1)),
                 "ceil_mode=1 with asymmetric pads or pads larger than half the kernel is not supported"),
-            (C("maxpool_3d", 13, "MaxPool", [F("a", 1, 1, 2, 2, 2)], AInts("kernel_shape", 2, 2, 2)), "only 1-D and 2-D pooling is supported"),
+            (C("maxpool_4d", 13, "MaxPool", [F("a", 1, 1, 2, 2, 2, 2)], AInts("kernel_shape", 2, 2, 2, 2)), "only 1-D to 3-D pooling is supported"),
             (CT("div_int", 13, "Div", 7, [I("a", 3), I("b", 3)]), "int64 inputs are not supported"),
             (C("slice_empty_negative_step", 13, "Slice", [F("a", 4), K("st", 0), K("en", 3), K("ax", 0), K("sp", -1)]), "an empty negative-step slice is not supported"),
             (C("dropout_training_input", 13, "Dropout", [F("a", 2, 3), new NodeIn("r", []), B("t", [])]), "a training_mode that is not a model constant is not supported"),

@@ -311,6 +311,15 @@ internal static class OnnxOpCases
         Add("max_pool2d_ceil_dilation", OpSet.MaxPool2d, new MaxPool2dAttrs([2, 2], [2, 2], [1, 1], [2, 1], true), () => [F(192, -2, 2, 2, 2, 7, 6)]);
         Add("avg_pool2d", OpSet.AvgPool2d, new AvgPool2dAttrs([3, 3], [2, 2], [1, 1], true), () => [F(193, -2, 2, 2, 3, 6, 5)]);
         Add("avg_pool2d_exclude_pad", OpSet.AvgPool2d, new AvgPool2dAttrs([3, 2], [2, 1], [1, 1], false), () => [F(194, -2, 2, 1, 2, 6, 5)]);
+        Add("conv3d_groups_bias", OpSet.Conv, new ConvAttrs([2, 1, 1], [1, 0, 1], [1, 2, 1], 2), () => [F(900, -1, 1, 1, 4, 5, 5, 4), F(901, -1, 1, 4, 2, 3, 2, 2), F(902, -1, 1, 4)]);
+        Add("conv_transpose3d", OpSet.ConvTranspose, new ConvTransposeAttrs([2, 1, 2], [1, 0, 0], [1, 0, 1], [1, 1, 2], 1),
+            () => [F(903, -1, 1, 1, 3, 3, 2, 3), F(904, -1, 1, 3, 2, 3, 2, 2), F(905, -1, 1, 2)]);
+        Add("max_pool1d", OpSet.MaxPool2d, new MaxPool2dAttrs([3], [2], [1], [1], true), () => [F(906, -2, 2, 2, 3, 8)]);
+        Add("max_pool3d", OpSet.MaxPool2d, new MaxPool2dAttrs([2, 3, 2], [2, 2, 1], [1, 1, 0], [1, 1, 2], true), () => [F(907, -2, 2, 2, 2, 6, 6, 5)]);
+        Add("max_unpool3d", OpSet.MaxUnpool2d, new MaxUnpool2dAttrs([2, 3, 2]), () => [F(908, -2, 2, 1, 2, 1, 2, 2), I64([0, 5, 11, 2, 3, 7, 6, 10], 1, 2, 1, 2, 2)]);
+        Add("avg_pool1d_ceil", OpSet.AvgPool2d, new AvgPool2dAttrs([3], [2], [1], false, true), () => [F(909, -2, 2, 2, 3, 8)]);
+        Add("avg_pool2d_ceil_include_pad", OpSet.AvgPool2d, new AvgPool2dAttrs([3, 3], [2, 2], [1, 1], true, true), () => [F(910, -2, 2, 2, 3, 6, 7)]);
+        Add("avg_pool3d_exclude_pad", OpSet.AvgPool2d, new AvgPool2dAttrs([3, 2, 3], [2, 2, 2], [1, 1, 1], false), () => [F(911, -2, 2, 2, 2, 5, 4, 6)]);
         Add("adaptive_avg_pool2d_divisible", OpSet.AdaptiveAvgPool2d, new AdaptivePool2dAttrs(3, 2), () => [F(195, -2, 2, 2, 3, 6, 4)]);
         Add("adaptive_avg_pool2d_uneven", OpSet.AdaptiveAvgPool2d, new AdaptivePool2dAttrs(4, 3), () => [F(196, -2, 2, 2, 3, 6, 5)]);
         Add("adaptive_avg_pool2d_global", OpSet.AdaptiveAvgPool2d, new AdaptivePool2dAttrs(1, 1), () => [F(197, -2, 2, 2, 3, 5, 5)]);

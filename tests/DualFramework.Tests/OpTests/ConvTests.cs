@@ -338,7 +338,7 @@ public class ConvTests
         using var s = TensorScope.Begin();
         var x = Ops.Zeros(new Shape(1, 2, 4, 4));
         var w = Ops.Zeros(new Shape(2, 2, 2, 2));
-        Throws(() => Ops.Conv(x, w, null, new ConvAttrs([1, 1, 1], [0, 0, 0], [1, 1, 1], 1)), "*1 or 2 spatial dimensions, got 3*");
+        Throws(() => Ops.Conv(x, w, null, new ConvAttrs([1, 1, 1, 1], [0, 0, 0, 0], [1, 1, 1, 1], 1)), "*1 to 3 spatial dimensions, got 4*");
         Throws(() => Ops.Conv(x, w, null, new ConvAttrs([1, 1], [0], [1, 1], 1)), "*need 2 entries each*");
         Throws(() => Ops.Conv(x, Ops.Zeros(new Shape(2, 2, 2, 2), DType.Float64), null, new ConvAttrs([1, 1], [0, 0], [1, 1], 1)), "*dtypes differ*");
         var xi = Ops.Cast(x, DType.Int64);

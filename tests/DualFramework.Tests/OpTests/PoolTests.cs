@@ -198,7 +198,7 @@ public class PoolTests
         var x = Ops.Zeros(new Shape(1, 2, 2, 2));
         Throws(() => Ops.MaxUnpool2d(x, Ops.Zeros(new Shape(1, 2, 2, 2), DType.Int32), 2), "*indices must be int64*");
         Throws(() => Ops.MaxUnpool2d(x, Ops.Zeros(new Shape(1, 2, 2, 1), DType.Int64), 2), "*indices must have the input's shape*");
-        Throws(() => Ops.MaxUnpool2d(x, Ops.Zeros(new Shape(1, 2, 2, 2), DType.Int64), 2, outputSize: [1, 3]), "*smaller than the input plane*");
+        Throws(() => Ops.MaxUnpool2d(x, Ops.Zeros(new Shape(1, 2, 2, 2), DType.Int64), 2, outputSize: [1, 3]), "*output volume 1×3 is smaller than the input*");
         Throws(() => Ops.MaxUnpool2d(x, Ops.Zeros(new Shape(1, 2, 2, 2), DType.Int64), 0), "*must be positive*");
         Throws(() => Ops.MaxUnpool2d(Ops.Zeros(new Shape(2, 2, 2)), Ops.Zeros(new Shape(2, 2, 2), DType.Int64), 2), "*rank 4*");
     }
@@ -305,7 +305,7 @@ public class PoolTests
         Throws(() => Ops.MaxPool2d(x, [2, 2, 2]), "*kernel needs 2 entries*");
         Throws(() => Ops.AvgPool2d(x, 3, 1, 2), "*padding 2 must be at most half*");
         Throws(() => Ops.AvgPool2d(x, 3, 1, -1), "*padding must be non-negative*");
-        Throws(() => Ops.AvgPool2d(x, 8, 1, 1), "*kernel size 8 is larger than the padded input size 7*");
+        Throws(() => Ops.AvgPool2d(x, 8, 1, 1), "*kernel size 8*is larger than the padded input size 7*");
         Throws(() => Ops.AvgPool2d(Ops.Zeros(new Shape(1, 0, 5, 5)), 2), "*non-zero*");
         Throws(() => Ops.AdaptiveAvgPool2d(x, 0, 2), "*output size (0, 2) must be positive*");
         Throws(() => Ops.GlobalAvgPool2d(Ops.Zeros(new Shape(2, 5))), "*rank 4*");

@@ -1,8 +1,9 @@
 namespace DualFramework.NN;
 
 /// <summary>
-/// Shared state of <see cref="Conv1d"/> and <see cref="Conv2d"/>: <c>weight</c> <c>[out, in/groups, k…]</c> and optional
-/// <c>bias</c> <c>[out]</c> (PyTorch's <c>_ConvNd</c>).
+/// Shared state of <see cref="Conv1d"/>, <see cref="Conv2d"/>, <see cref="Conv3d"/> and <see cref="ConvTranspose3d"/>:
+/// <c>weight</c> <c>[out, in/groups, k…]</c> (transposed: <c>[in, out/groups, k…]</c>) and optional <c>bias</c> <c>[out]</c>
+/// (PyTorch's <c>_ConvNd</c>).
 /// </summary>
 /// <remarks>
 /// Initialisation (draw order: weight, then bias), with fan_in = in/groups · Πk: weight Kaiming-uniform with a = √5,
@@ -11,7 +12,7 @@ namespace DualFramework.NN;
 public abstract class ConvNd : Module, ITransformableLayer
 {
     private protected ConvNd(string layer, int dims, long inChannels, long outChannels, int[] kernelSize, int[]? stride, int[]? padding,
-        int[]? dilation, int groups, bool bias, SeededRandom? rng)
+        int[]? dilation, int groups, bool bias, SeededRandom? rng, bool transposed = false)
     {
         InChannels = LayerChecks.Positive(layer, "in_channels", inChannels);
         OutChannels = LayerChecks.Positive(layer, "out_channels", outChannels);
@@ -23,8 +24,10 @@ public abstract class ConvNd : Module, ITransformableLayer
         Stride = Array.AsReadOnly(LayerChecks.PerDim(layer, "stride", stride, dims, 1, 1));
         Padding = Array.AsReadOnly(LayerChecks.PerDim(layer, "padding", padding, dims, 0, 0));
         Dilation = Array.AsReadOnly(LayerChecks.PerDim(layer, "dilation", dilation, dims, 1, 1));
-        long fanIn = inChannels / groups * KernelSize.Aggregate(1L, (a, k) => a * k);
-        var shape = new long[] { outChannels, inChannels / groups }.Concat(KernelSize.Select(k => (long)k)).ToArray();
+        // A transposed conv's weight is [in, out/groups, k…]; PyTorch's fan-in is then its second dimension times Πk.
+        long[] lead = transposed ? [inChannels, outChannels / groups] : [outChannels, inChannels / groups];
+        long fanIn = lead[1] * KernelSize.Aggregate(1L, (a, k) => a * k);
+        var shape = lead.Concat(KernelSize.Select(k => (long)k)).ToArray();
         var r = Init.Resolve(rng);
         Weight = RegisterParameter("weight", Init.KaimingUniform(shape, fanIn, Math.Sqrt(5), r));
         if (bias) Bias = RegisterParameter("bias", Init.FanInUniform(new Shape(outChannels), fanIn, r));
@@ -51,7 +54,7 @@ public abstract class ConvNd : Module, ITransformableLayer
     /// <summary>Number of channel groups.</summary>
     public int Groups { get; }
 
-    /// <summary>The weight <c>[out, in/groups, k…]</c>.</summary>
+    /// <summary>The weight <c>[out, in/groups, k…]</c> (transposed convolutions: <c>[in, out/groups, k…]</c>).</summary>
     public Variable Weight { get; }
 
     /// <summary>The bias <c>[out]</c>, or null.</summary>
@@ -82,6 +85,19 @@ public abstract class ConvNd : Module, ITransformableLayer
         if (x.Shape[1] != InChannels)
             throw LayerChecks.InputError(layer, x, $"expects {InChannels} input channels (axis 1), got shape {x.Shape}");
     }
+
+    /// <summary>Applies <paramref name="conv"/> (input, weight) to a batched or unbatched input after the channel check and
+    /// the optional transforms.</summary>
+    private protected Tensor Convolve(string layer, Tensor input, string layout, Func<Tensor, Tensor, Tensor> conv)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return LayerChecks.WithOptionalBatch(layer, input, KernelSize.Count + 2, layout, x =>
+        {
+            CheckChannels(layer, x);
+            var (xt, w) = Transformed(layer, x);
+            return conv(xt, w);
+        });
+    }
 }
 
 /// <summary>1-D convolution over <c>[N, C, L]</c> (or unbatched <c>[C, L]</c>), PyTorch's <c>nn.Conv1d</c>.</summary>
@@ -102,16 +118,8 @@ public sealed class Conv1d : ConvNd
         : base(nameof(Conv1d), 1, inChannels, outChannels, [kernelSize], [stride], [padding], [dilation], groups, bias, rng) { }
 
     /// <summary>Convolves <c>[N, in, L]</c> to <c>[N, out, L′]</c>.</summary>
-    public override Tensor Forward(Tensor input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        return LayerChecks.WithOptionalBatch(nameof(Conv1d), input, 3, "[N, C, L]", x =>
-        {
-            CheckChannels(nameof(Conv1d), x);
-            var (xt, w) = Transformed(nameof(Conv1d), x);
-            return Ops.Conv1d(xt, w, Bias?.Value, [Stride[0]], [Padding[0]], [Dilation[0]], Groups);
-        });
-    }
+    public override Tensor Forward(Tensor input) =>
+        Convolve(nameof(Conv1d), input, "[N, C, L]", (x, w) => Ops.Conv1d(x, w, Bias?.Value, [.. Stride], [.. Padding], [.. Dilation], Groups));
 }
 
 /// <summary>2-D convolution over <c>[N, C, H, W]</c> (or unbatched <c>[C, H, W]</c>), PyTorch's <c>nn.Conv2d</c>.</summary>
@@ -148,14 +156,6 @@ public sealed class Conv2d : ConvNd
         : base(nameof(Conv2d), 2, inChannels, outChannels, kernelSize, stride, padding, dilation, groups, bias, rng) { }
 
     /// <summary>Convolves <c>[N, in, H, W]</c> to <c>[N, out, H′, W′]</c>.</summary>
-    public override Tensor Forward(Tensor input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        return LayerChecks.WithOptionalBatch(nameof(Conv2d), input, 4, "[N, C, H, W]", x =>
-        {
-            CheckChannels(nameof(Conv2d), x);
-            var (xt, w) = Transformed(nameof(Conv2d), x);
-            return Ops.Conv2d(xt, w, Bias?.Value, [Stride[0], Stride[1]], [Padding[0], Padding[1]], [Dilation[0], Dilation[1]], Groups);
-        });
-    }
+    public override Tensor Forward(Tensor input) =>
+        Convolve(nameof(Conv2d), input, "[N, C, H, W]", (x, w) => Ops.Conv2d(x, w, Bias?.Value, [.. Stride], [.. Padding], [.. Dilation], Groups));
 }
