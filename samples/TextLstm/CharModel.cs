@@ -24,7 +24,7 @@ public sealed class CharModel : Module
         var ids = Ops.Cast(input, DType.Int64);
         var states = _lstm.Forward(_embed.Forward(ids));
         long t = states.Shape[1];
-        var last = Ops.Reshape(Ops.Slice(states, 1, t - 1, t), new Shape(states.Shape[0], states.Shape[2]));
+        var last = Ops.Squeeze(Ops.Slice(states, 1, t - 1, t), 1);
         return _head.Forward(last);
     }
 }

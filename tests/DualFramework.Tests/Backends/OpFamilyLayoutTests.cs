@@ -48,6 +48,10 @@ public class OpFamilyLayoutTests
     {
         var mappings = Families("src/DualFramework.Onnx", "OnnxImporter.Mappings.", ".cs");
         mappings.Should().NotBeEmpty();
-        mappings.Should().BeSubsetOf(OpFamilies, "ONNX ops map onto the family of the op they lower to");
+        mappings.Should().BeSubsetOf(OpFamilies.Concat(ImporterOnly), "ONNX ops map onto the family of the op they lower to");
     }
+
+    // Importer files that are not one op family: structure (subgraphs, sequence values, opset 1–6 rewrites), the
+    // ai.onnx.preview.training domain, and ONNX ops composed from several Core functions (signal windows, DFT/STFT, RoiAlign).
+    private static readonly string[] ImporterOnly = ["Control", "Sequence", "Legacy", "Training", "Windows", "Fourier", "RoiAlign"];
 }

@@ -93,16 +93,8 @@ public class FourierTests
         var y = Ops.Stft(ts, 3, tw);
         var g = Autograd.Grad([Ops.Sum(Ops.Mul(y, Tensor.FromArray(cot, y.Shape, backend)))], [ts, tw]);
         double Loss(double[] sig, double[] win) => StftReference(sig, win, 1, 20, 3).Zip(cot, (a, b) => a * b).Sum();
-        double[] Numeric(double[] v, Func<double[], double> f) => v.Select((_, i) =>
-        {
-            var p = (double[])v.Clone();
-            var m = (double[])v.Clone();
-            p[i] += 1e-6;
-            m[i] -= 1e-6;
-            return (f(p) - f(m)) / 2e-6;
-        }).ToArray();
-        GradCheck.AssertClose(g[0]!.ToDoubleArray(), Numeric(signal, v => Loss(v, window)), 1e-6, 1e-8, "signal gradient");
-        GradCheck.AssertClose(g[1]!.ToDoubleArray(), Numeric(window, v => Loss(signal, v)), 1e-6, 1e-8, "window gradient");
+        GradCheck.AssertClose(g[0]!.ToDoubleArray(), GradCheck.Numeric(signal, v => Loss(v, window)), 1e-6, 1e-8, "signal gradient");
+        GradCheck.AssertClose(g[1]!.ToDoubleArray(), GradCheck.Numeric(window, v => Loss(signal, v)), 1e-6, 1e-8, "window gradient");
     }
 
     [Test]

@@ -97,16 +97,8 @@ public class GridSampleTests
         var g = Autograd.Grad([loss], [tx, tg]);
 
         double Loss(double[] xs, double[] gs) => Reference(xs, gs, mode, padding, align).Zip(cot, (a, b) => a * b).Sum();
-        double[] Numeric(double[] v, Func<double[], double> f) => v.Select((_, i) =>
-        {
-            var p = (double[])v.Clone();
-            var m = (double[])v.Clone();
-            p[i] += 1e-6;
-            m[i] -= 1e-6;
-            return (f(p) - f(m)) / 2e-6;
-        }).ToArray();
-        GradCheck.AssertClose(g[0]!.ToFloatArray(), Numeric(x, v => Loss(v, grid)), 1e-4, 1e-5, "input gradient");
-        GradCheck.AssertClose(g[1]!.ToFloatArray(), Numeric(grid, v => Loss(x, v)), 1e-4, 1e-4, "grid gradient");
+        GradCheck.AssertClose(g[0]!.ToFloatArray(), GradCheck.Numeric(x, v => Loss(v, grid)), 1e-4, 1e-5, "input gradient");
+        GradCheck.AssertClose(g[1]!.ToFloatArray(), GradCheck.Numeric(grid, v => Loss(x, v)), 1e-4, 1e-4, "grid gradient");
     }
 
     [Test]

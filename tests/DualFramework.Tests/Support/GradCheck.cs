@@ -85,6 +85,16 @@ public static class GradCheck
         }
     }
 
+    /// <summary>Central differences (step <paramref name="h"/>) of the float64 function <paramref name="f"/> at <paramref name="v"/>.</summary>
+    public static double[] Numeric(double[] v, Func<double[], double> f, double h = 1e-6) => v.Select((_, i) =>
+    {
+        var p = (double[])v.Clone();
+        var m = (double[])v.Clone();
+        p[i] += h;
+        m[i] -= h;
+        return (f(p) - f(m)) / (2 * h);
+    }).ToArray();
+
     public static void AssertClose(double[] actual, double[] expected, double rtol, double atol, string because)
     {
         actual.Length.Should().Be(expected.Length, because);
