@@ -44,6 +44,9 @@ internal static class OpAutocast
         Set(AutocastCategory.Float32, Det);
         // grid_sample as in PyTorch's CUDA fp32 list (grid_sampler): its interpolation weights come from sub-pixel offsets.
         Set(AutocastCategory.Float32, GridSample);
+        // Recurrent ops in float32, unlike PyTorch's CPU list (mkldnn_rnn_layer, whose fused kernel keeps its state in
+        // float32): ours run as decompositions, which would round the cell state to bf16/fp16 at every time step.
+        Set(AutocastCategory.Float32, Lstm, Gru, Rnn);
 
         // Ops that combine floating tensors: the widest floating dtype wins (PyTorch's promote list has cat and stack;
         // its binary ops promote by their own type rules, as Ops.* do here before dispatch).
