@@ -22,15 +22,5 @@ public class ImportSignalTests
 
     [TestCase("torch")]
     [TestCase("graph")]
-    public void Onnx_node_tests_pass(string backendName)
-    {
-        const string suite = "/usr/share/libonnx-testdata/data/node";
-        if (!Directory.Exists(suite)) Assert.Ignore("libonnx-testdata is not installed (scripts/install-system-deps.sh --tests).");
-        var backend = BackendRegistry.Get(backendName);
-        foreach (var name in NodeTests)
-        {
-            var r = ConformanceRunner.RunCase(Path.Combine(suite, name), backend);
-            r.Should().Be(new CaseResult(name, CaseOutcome.Passed, null), because: r.Reason);
-        }
-    }
+    public void Onnx_node_tests_pass(string backendName) => OnnxNodeCases.AssertNodeTestsPass(backendName, NodeTests);
 }

@@ -27,17 +27,7 @@ public class RecurrentOnnxTests
 
     [TestCase("torch")]
     [TestCase("graph")]
-    public void Onnx_node_tests_pass(string backendName)
-    {
-        const string suite = "/usr/share/libonnx-testdata/data/node";
-        if (!Directory.Exists(suite)) Assert.Ignore("libonnx-testdata is not installed (scripts/install-system-deps.sh --tests).");
-        var backend = BackendRegistry.Get(backendName);
-        foreach (var name in NodeTests)
-        {
-            var r = ConformanceRunner.RunCase(Path.Combine(suite, name), backend);
-            r.Should().Be(new CaseResult(name, CaseOutcome.Passed, null), because: r.Reason);
-        }
-    }
+    public void Onnx_node_tests_pass(string backendName) => OnnxNodeCases.AssertNodeTestsPass(backendName, NodeTests);
 
     private const long T = 3, B = 2, I = 4, H = 5;
 
