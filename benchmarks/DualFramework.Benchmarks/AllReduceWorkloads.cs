@@ -24,6 +24,7 @@ public static class AllReduceWorkloads
         // The one-process baseline runs on rank 0 before MPI starts (the other ranks wait inside MPI_Init, idle), so it has
         // the machine to itself, as a single-process run would.
         bool first = Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK") is null or "0";
+        double gemm = first ? Hardware.PrintLine() : 0;
         double single = first ? CnnStep(null, 64) : 0;
         using var comm = MpiCommunicator.Initialize();
         bool root = comm.Rank == 0;
@@ -59,7 +60,7 @@ public static class AllReduceWorkloads
         {
             Console.WriteLine(F($"allreduce 25 MB float32 over {comm.Size} ranks: raw MPI_Allreduce {Median(raws) * 1e3:F2} ms; ours (sum) median ratio {Median(ratios):F4}; ours (mean) {Median(means):F4}"));
             Console.WriteLine(F($"cnn train step: 1 process x batch 64 {single * 1e3:F1} ms; {comm.Size} ranks x batch {64 / comm.Size} {parallel * 1e3:F1} ms (ratio {parallel / single:F3})"));
-            Console.WriteLine(F($"{{\"suite\":\"allreduce\",\"ours_vs_raw\":{Median(ratios):F4}}}"));
+            Console.WriteLine(F($"{{\"suite\":\"allreduce\",\"ours_vs_raw\":{Median(ratios):F4},\"cnn_single_ms\":{single * 1e3:F1},\"cnn_ranks_ms\":{parallel * 1e3:F1},{Hardware.JsonFields(gemm)}}}"));
         }
         return 0;
     }

@@ -42,6 +42,14 @@ public static class Hardware
         return 2.0 * n * n * n / times[times.Count / 2] / 1e9;
     }
 
+    /// <summary>Measures the GEMM rate and prints the "cpu: …" line every ratio suite starts with; returns the rate.</summary>
+    public static double PrintLine()
+    {
+        double gemm = GemmGflops();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cpu: {IsaClass()}, fp32 GEMM 1024²: {gemm:F1} GFLOP/s"));
+        return gemm;
+    }
+
     /// <summary>The two figures as JSON fields (no braces).</summary>
     public static string JsonFields(double gemmGflops) =>
         string.Create(CultureInfo.InvariantCulture, $"\"isa\":\"{IsaClass()}\",\"gemm_gflops\":{gemmGflops:F1}");

@@ -24,6 +24,7 @@ public static class LongRunWorkloads
     /// <summary>Runs every (model, engine) child and prints one line each; the JSON line comes last.</summary>
     public static int Run(int steps, IReadOnlyList<string> engines, IReadOnlyList<string> models)
     {
+        string hw = Hardware.JsonFields(Hardware.PrintLine());
         var fields = new List<string>();
         double worst = 0;
         foreach (var model in models)
@@ -44,7 +45,7 @@ public static class LongRunWorkloads
                 string key = $"{model}_{engine.Replace('-', '_')}";
                 fields.Add(F($"\"{key}_rss_growth_pct\":{growth:F2},\"{key}_rss_max_growth_pct\":{maxGrowth:F2},\"{key}_heap_growth_mb\":{heapEnd - heapWarm:F2}"));
             }
-        Console.WriteLine(F($"{{\"suite\":\"longrun\",\"steps\":{steps},\"warmup_steps\":{WarmupSteps(steps)},{string.Join(",", fields)},\"worst_rss_growth_pct\":{worst:F2}}}"));
+        Console.WriteLine(F($"{{\"suite\":\"longrun\",\"steps\":{steps},\"warmup_steps\":{WarmupSteps(steps)},{string.Join(",", fields)},\"worst_rss_growth_pct\":{worst:F2},{hw}}}"));
         return 0;
     }
 

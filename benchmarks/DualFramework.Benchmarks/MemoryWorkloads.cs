@@ -18,8 +18,8 @@ public static class MemoryWorkloads
 {
     private const int Batch = 64;
 
-    /// <summary>Runs the three children and prints their peaks; the JSON line comes last.</summary>
-    public static int Run(int steps)
+    /// <summary>Runs the three children and prints their peaks; the JSON line (with <paramref name="hardwareFields"/>) comes last.</summary>
+    public static int Run(int steps, string hardwareFields)
     {
         var peaks = new Dictionary<string, double>();
         foreach (var kind in new[] { "raw", "torch", "graph" })
@@ -34,7 +34,7 @@ public static class MemoryWorkloads
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{kind}: peak RSS {mb:F0} MB over {steps} CNN steps"));
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{{\"suite\":\"memory\",\"steps\":{steps},\"raw_torch_peak_mb\":{peaks["raw"]:F0},\"torch_peak_mb\":{peaks["torch"]:F0},\"graph_peak_mb\":{peaks["graph"]:F0},\"torch_vs_raw\":{peaks["torch"] / peaks["raw"]:F3},\"graph_vs_raw\":{peaks["graph"] / peaks["raw"]:F3}}}"));
+            $"{{\"suite\":\"memory\",\"steps\":{steps},\"raw_torch_peak_mb\":{peaks["raw"]:F0},\"torch_peak_mb\":{peaks["torch"]:F0},\"graph_peak_mb\":{peaks["graph"]:F0},\"torch_vs_raw\":{peaks["torch"] / peaks["raw"]:F3},\"graph_vs_raw\":{peaks["graph"] / peaks["raw"]:F3},{hardwareFields}}}"));
         return 0;
     }
 

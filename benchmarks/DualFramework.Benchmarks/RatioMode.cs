@@ -12,9 +12,9 @@ public static class RatioMode
     /// <summary>Runs the named suite and prints its JSON line last.</summary>
     public static int Run(string suite, int pairs)
     {
-        bool measuresSpeed = suite is not ("allreduce" or "memory");
-        double gemm = measuresSpeed ? Hardware.GemmGflops() : 0;
-        if (measuresSpeed) Console.WriteLine(F($"cpu: {Hardware.IsaClass()}, fp32 GEMM 1024²: {gemm:F1} GFLOP/s"));
+        // allreduce measures the rate itself on rank 0 before MPI starts (every rank runs this program).
+        if (suite == "allreduce") return AllReduceWorkloads.Run(pairs);
+        double gemm = Hardware.PrintLine();
         string hw = Hardware.JsonFields(gemm);
         switch (suite)
         {
@@ -113,10 +113,8 @@ public static class RatioMode
                     Console.WriteLine(F($"{{\"suite\":\"quant\",\"cpu\":\"{Hardware.IsaClass()}\",\"format\":\"{w.Static.Choice.Format}\",\"reduce_range\":{(w.Static.Choice.ReduceRange ? "true" : "false")},\"int8_vs_fp32_b1\":{r1:F4},\"int8_vs_fp32_b64\":{r64:F4},\"dynamic_vs_fp32_b64\":{rd:F4},\"size_ratio\":{size:F4},\"acc_drop_pts\":{(acc32 - acc8) * 100:F2},\"dynamic_acc_drop_pts\":{(acc32 - accDyn) * 100:F2},\"fp32_acc\":{acc32:F4},\"epochs\":{epochs},{hw}}}"));
                     return 0;
                 }
-            case "allreduce":
-                return AllReduceWorkloads.Run(pairs);
             case "memory":
-                return MemoryWorkloads.Run(steps: 300);
+                return MemoryWorkloads.Run(steps: 300, hw);
             case "serve":
                 return ServeWorkloads.Run(pairs, hw);
             default:

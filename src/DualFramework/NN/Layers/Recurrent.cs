@@ -89,9 +89,9 @@ public abstract class RecurrentLayer : Module, IHasGenerator
         NamedParameters().FirstOrDefault(p => p.Name == name).Parameter ?? throw new ArgumentException($"{LayerName} has no parameter '{name}'.", nameof(name));
 
     /// <summary>The output sequence for zero initial states.</summary>
-    public override Tensor Forward(Tensor input) => Run(input, null, null).Output;
+    public override Tensor Forward(Tensor input) => Run(input, null, null, null).Output;
 
-    private protected (Tensor Output, Tensor H, Tensor? C) Run(Tensor input, Tensor? h0, Tensor? c0)
+    private protected (Tensor Output, Tensor H, Tensor? C) Run(Tensor input, Tensor? h0, Tensor? c0, Tensor? lengths)
     {
         ArgumentNullException.ThrowIfNull(input);
         LayerChecks.Floating(LayerName, input);
@@ -101,6 +101,9 @@ public abstract class RecurrentLayer : Module, IHasGenerator
         bool unbatched = input.Rank == 2;
         var x = unbatched ? Ops.Unsqueeze(input, 1) : BatchFirst ? Ops.Transpose(input, 0, 1) : input;
         long batch = x.Shape[1];
+        if (lengths != null && (unbatched || !lengths.DType.IsInteger() || lengths.Shape != new Shape(batch)))
+            throw LayerChecks.InputError(LayerName, [input, lengths],
+                unbatched ? "lengths need a batched input" : $"lengths must be integers of shape [{batch}] (one per batch entry), got {lengths.Spec}");
         var stateShape = new Shape(NumLayers * Directions, batch, HiddenSize);
         bool lstm = _op.Cell == RecurrentCell.Lstm;
         // No initial states: the ops start from zeros themselves (an exported model then has no batch-sized constant).
@@ -129,17 +132,17 @@ public abstract class RecurrentLayer : Module, IHasGenerator
             switch (_op.Cell)
             {
                 case RecurrentCell.Lstm:
-                    var (ly, lh, lc) = Ops.Lstm(x, w, r, b, hl, cl, dir);
+                    var (ly, lh, lc) = Ops.Lstm(x, w, r, b, hl, cl, dir, lengths);
                     y = ly;
                     hs.Add(lh);
                     cs.Add(lc);
                     break;
                 case RecurrentCell.Gru:
-                    (y, var gh) = Ops.Gru(x, w, r, b, hl, dir, linearBeforeReset: true);
+                    (y, var gh) = Ops.Gru(x, w, r, b, hl, dir, linearBeforeReset: true, lengths);
                     hs.Add(gh);
                     break;
                 default:
-                    (y, var rh) = Ops.Rnn(x, w, r, b, hl, dir, ((RNN)this).Nonlinearity);
+                    (y, var rh) = Ops.Rnn(x, w, r, b, hl, dir, ((RNN)this).Nonlinearity, lengths);
                     hs.Add(rh);
                     break;
             }
@@ -196,13 +199,15 @@ public sealed class LSTM : RecurrentLayer
         bool bidirectional = false, SeededRandom? rng = null)
         : base(nameof(LSTM), OpSet.Lstm, [0, 3, 1, 2], inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, rng) { }
 
-    /// <summary>Runs the layers from the given (or zero) initial states <c>[L·D, B, H]</c>.</summary>
+    /// <summary>Runs the layers from the given (or zero) initial states <c>[L·D, B, H]</c>. With <paramref name="lengths"/>
+    /// (integers <c>[B]</c>, what PyTorch's packed sequences express) entry b runs over its first lengths[b] steps only: later
+    /// outputs are zeros, the returned states are those after its own last step, and the reverse direction starts there.</summary>
     /// <returns>The output <c>[T, B, D·H]</c> (batch-first: <c>[B, T, D·H]</c>), and the last hidden and cell states
     /// <c>[L·D, B, H]</c> of every layer and direction.</returns>
-    public (Tensor Output, Tensor H, Tensor C) Forward(Tensor input, Tensor? h0, Tensor? c0)
+    public (Tensor Output, Tensor H, Tensor C) Forward(Tensor input, Tensor? h0, Tensor? c0, Tensor? lengths = null)
     {
         using var scope = EnterLayer();
-        var (y, h, c) = Run(input, h0, c0);
+        var (y, h, c) = Run(input, h0, c0, lengths);
         return (y, h, c!);
     }
 }
@@ -223,12 +228,14 @@ public sealed class GRU : RecurrentLayer
         bool bidirectional = false, SeededRandom? rng = null)
         : base(nameof(GRU), OpSet.Gru, [1, 0, 2], inputSize, hiddenSize, numLayers, bias, batchFirst, dropout, bidirectional, rng) { }
 
-    /// <summary>Runs the layers from the given (or zero) initial state <c>[L·D, B, H]</c>.</summary>
+    /// <summary>Runs the layers from the given (or zero) initial state <c>[L·D, B, H]</c>. With <paramref name="lengths"/>
+    /// (integers <c>[B]</c>, what PyTorch's packed sequences express) entry b runs over its first lengths[b] steps only: later
+    /// outputs are zeros, the returned states are those after its own last step, and the reverse direction starts there.</summary>
     /// <returns>The output and the last hidden state of every layer and direction.</returns>
-    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0)
+    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0, Tensor? lengths = null)
     {
         using var scope = EnterLayer();
-        var (y, h, _) = Run(input, h0, null);
+        var (y, h, _) = Run(input, h0, null, lengths);
         return (y, h);
     }
 }
@@ -254,12 +261,14 @@ public sealed class RNN : RecurrentLayer
     /// <summary>The activation.</summary>
     public RnnActivation Nonlinearity { get; }
 
-    /// <summary>Runs the layers from the given (or zero) initial state <c>[L·D, B, H]</c>.</summary>
+    /// <summary>Runs the layers from the given (or zero) initial state <c>[L·D, B, H]</c>. With <paramref name="lengths"/>
+    /// (integers <c>[B]</c>, what PyTorch's packed sequences express) entry b runs over its first lengths[b] steps only: later
+    /// outputs are zeros, the returned states are those after its own last step, and the reverse direction starts there.</summary>
     /// <returns>The output and the last hidden state of every layer and direction.</returns>
-    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0)
+    public (Tensor Output, Tensor H) Forward(Tensor input, Tensor? h0, Tensor? lengths = null)
     {
         using var scope = EnterLayer();
-        var (y, h, _) = Run(input, h0, null);
+        var (y, h, _) = Run(input, h0, null, lengths);
         return (y, h);
     }
 }
