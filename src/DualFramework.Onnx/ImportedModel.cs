@@ -233,7 +233,7 @@ public sealed class ImportedModel : Module, IHasGenerator
         for (int i = 0; i < result.Length; i++)
         {
             if (layouts[i].Kind != OutputKinds[i])
-                throw new OnnxImportException($"Output '{OutputNames[i]}' is declared a {Lower(OutputKinds[i])}, but the model computes a {Lower(layouts[i].Kind)}.");
+                throw new OnnxImportException($"Output '{OutputNames[i]}' is declared {A(OutputKinds[i])}, but the model computes {A(layouts[i].Kind)}.");
             result[i] = layouts[i].Assemble(outs[k..(k + layouts[i].Count)]);
             k += layouts[i].Count;
         }
@@ -241,6 +241,9 @@ public sealed class ImportedModel : Module, IHasGenerator
     }
 
     private static string Lower(OnnxValueKind k) => k.ToString().ToLowerInvariant();
+
+    // "a tensor", "a sequence", "an optional".
+    private static string A(OnnxValueKind k) => (k == OnnxValueKind.Optional ? "an " : "a ") + Lower(k);
 
     // Runs the graph for these graph-input tensors and input structure; returns its outputs and the output layouts.
     private (Tensor[] Outputs, IReadOnlyList<OnnxImporter.ValueLayout> Layouts) RunFlat(IComputeBackend backend, Tensor[] inputs, OnnxImporter.ValueLayout[] layouts)
@@ -383,7 +386,7 @@ public sealed class ImportedModel : Module, IHasGenerator
         for (int i = 0; i < inputs.Length; i++)
         {
             if (InputKinds[i] != OnnxValueKind.Tensor)
-                throw new ArgumentException($"Input {InputNames[i]} is a {Lower(InputKinds[i])}; pass the inputs as OnnxValues (Run(IReadOnlyList<OnnxValue>)).", nameof(inputs));
+                throw new ArgumentException($"Input {InputNames[i]} is {A(InputKinds[i])}; pass the inputs as OnnxValues (Run(IReadOnlyList<OnnxValue>)).", nameof(inputs));
             CheckTensor(InputNames[i], inputs[i], InputSpecs[i], nameof(inputs));
         }
     }
@@ -404,11 +407,11 @@ public sealed class ImportedModel : Module, IHasGenerator
             var (type, value, name) = (_inputTypes[i], inputs[i], InputNames[i]);
             if (value is null) throw new ArgumentNullException(nameof(inputs), $"Input {name} is null.");
             if (value.Kind != type.Kind)
-                throw new ArgumentException($"Input {name} is a {Lower(type.Kind)} of {type.Spec.DType.Name()}, got a {value}.", nameof(inputs));
+                throw new ArgumentException($"Input {name} is {A(type.Kind)} of {type.Spec.DType.Name()}, got: {value}.", nameof(inputs));
             var content = value.Kind == OnnxValueKind.Optional ? value.Element : value;
             if (content == null) continue;
             if (value.Kind == OnnxValueKind.Optional && content.Kind != type.Inner)
-                throw new ArgumentException($"Input {name} is an optional {Lower(type.Inner)} of {type.Spec.DType.Name()}, got a {value}.", nameof(inputs));
+                throw new ArgumentException($"Input {name} is an optional {Lower(type.Inner)} of {type.Spec.DType.Name()}, got: {value}.", nameof(inputs));
             if (content.Kind == OnnxValueKind.Tensor) CheckTensor(name, content.Tensor, type.Spec, nameof(inputs));
             else if (content.Elements.FirstOrDefault(t => t.DType != type.Spec.DType) is { } bad)
                 throw new ArgumentException($"Input {name} is a sequence of {type.Spec.DType.Name()}, got an element {bad.Spec}.", nameof(inputs));
@@ -419,7 +422,7 @@ public sealed class ImportedModel : Module, IHasGenerator
     {
         int k = OutputKinds.ToList().FindIndex(x => x != OnnxValueKind.Tensor);
         if (k >= 0)
-            throw new InvalidOperationException($"Output {OutputNames[k]} is a {Lower(OutputKinds[k])}; use Run(IReadOnlyList<OnnxValue>), which returns OnnxValues.");
+            throw new InvalidOperationException($"Output {OutputNames[k]} is {A(OutputKinds[k])}; use Run(IReadOnlyList<OnnxValue>), which returns OnnxValues.");
     }
 
     private static Tensor On(Tensor t, IComputeBackend backend)

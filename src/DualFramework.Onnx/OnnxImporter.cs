@@ -211,6 +211,9 @@ public static partial class OnnxImporter
         };
     }
 
+    // "a tensor", "a sequence", "an optional".
+    private static string A(OnnxValueKind k) => (k == OnnxValueKind.Optional ? "an " : "a ") + k.ToString().ToLowerInvariant();
+
     // A static graph's output types: tensors from the graph; sequences and optionals with their declared element spec.
     private static BoundaryType[] StaticOutputTypes(BuildResult probe, GraphProto g, OnnxImportOptions options)
     {
@@ -224,7 +227,7 @@ public static partial class OnnxImporter
             {
                 var declared = DeclaredType(g.Output[k], "Output", options);
                 if (declared.Kind != layout.Kind)
-                    throw new OnnxImportException($"Output '{g.Output[k].Name}' is declared a {declared.Kind.ToString().ToLowerInvariant()}, but the model computes a {layout.Kind.ToString().ToLowerInvariant()}.");
+                    throw new OnnxImportException($"Output '{g.Output[k].Name}' is declared {A(declared.Kind)}, but the model computes {A(layout.Kind)}.");
                 types[k] = declared;
             }
             flat += layout.Count;
