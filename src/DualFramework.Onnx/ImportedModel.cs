@@ -81,7 +81,7 @@ public sealed class ImportedModel : Module, IHasGenerator
         _tensorLayouts = inputTypes.Select(_ => OnnxImporter.ValueLayout.Tensor).ToArray();
         var inputSpecs = inputTypes.Select(t => t.Spec).ToArray();
         // Sequence and optional inputs are deferred by the probe; only tensor inputs are shape inputs.
-        _shapeInputs = probe.ShapeInputs.Where(n => inputTypes[Array.IndexOf(inputNames, n)].Kind == OnnxValueKind.Tensor).ToList();
+        _shapeInputs = probe.ShapeInputs.Where(n => Array.IndexOf(inputNames, n) is var k && (k < 0 || inputTypes[k].Kind == OnnxValueKind.Tensor)).ToList();
         _static = probe.Graph != null;
         if (probe.Graph != null) _variants.Add(new Variant(probe.Graph, probe.Training, inputSpecs, _tensorLayouts, probe.OutputLayouts!, new(StringComparer.Ordinal)));
         InputNames = inputNames;
@@ -202,7 +202,7 @@ public sealed class ImportedModel : Module, IHasGenerator
     /// <summary>Runs the compiled graph on <paramref name="backend"/> (compiled once per backend and graph), without gradients
     /// and with inference semantics whatever the module's mode. Inputs on another backend are copied over; the state
     /// variables are passed with their current values.</summary>
-    /// <exception cref="OnnxImportException">The model has shape inputs and building its graph for their values failed.</exception>
+    /// <exception cref="OnnxImportException">The model has shape inputs and building its graph for their values failed, or an output the model declares a tensor is computed as a sequence or optional.</exception>
     /// <exception cref="InvalidOperationException">An output is a sequence or optional: use <see cref="Run(IComputeBackend, IReadOnlyList{OnnxValue})"/>.</exception>
     public Tensor[] Run(IComputeBackend backend, params Tensor[] inputs)
     {
@@ -232,8 +232,6 @@ public sealed class ImportedModel : Module, IHasGenerator
         int k = 0;
         for (int i = 0; i < result.Length; i++)
         {
-            if (layouts[i].Kind != OutputKinds[i])
-                throw new OnnxImportException($"Output '{OutputNames[i]}' is declared {A(OutputKinds[i])}, but the model computes {A(layouts[i].Kind)}.");
             result[i] = layouts[i].Assemble(outs[k..(k + layouts[i].Count)]);
             k += layouts[i].Count;
         }
@@ -347,6 +345,9 @@ public sealed class ImportedModel : Module, IHasGenerator
             throw new OnnxImportException($"With these input values the graph needs initializer '{e.Initializer}' as a constant, but it is a " +
                 "state variable of the model; import with OnnxImportOptions.InitializersAsConstants.", e);
         }
+        for (int i = 0; i < OutputKinds.Count; i++)
+            if (built.OutputLayouts![i].Kind != OutputKinds[i])
+                throw new OnnxImportException($"Output '{OutputNames[i]}' is declared {A(OutputKinds[i])}, but the model computes {A(built.OutputLayouts[i].Kind)}.");
         var key = new Dictionary<string, (TensorSpec Spec, byte[] Data)>(StringComparer.Ordinal);
         foreach (var name in built.ShapeInputs)
         {
