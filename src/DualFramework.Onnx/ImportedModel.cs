@@ -49,7 +49,6 @@ public sealed class ImportedModel : Module, IHasGenerator
     private readonly bool _static;
     private readonly double? _batchNormMomentum;
     private readonly OnnxImporter.BoundaryType[] _inputTypes;
-    private readonly OnnxImporter.BoundaryType[] _outputTypes;
     private readonly OnnxImporter.ValueLayout[] _tensorLayouts;
 
     /// <summary>One graph, for the input structure, graph-input specs and shape-input values in its key.</summary>
@@ -77,7 +76,6 @@ public sealed class ImportedModel : Module, IHasGenerator
     {
         _plan = plan;
         _inputTypes = inputTypes;
-        _outputTypes = outputTypes;
         _tensorLayouts = inputTypes.Select(_ => OnnxImporter.ValueLayout.Tensor).ToArray();
         var inputSpecs = inputTypes.Select(t => t.Spec).ToArray();
         // Sequence and optional inputs are deferred by the probe; only tensor inputs are shape inputs.

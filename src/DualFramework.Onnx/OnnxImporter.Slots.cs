@@ -134,14 +134,18 @@ public static partial class OnnxImporter
         public ValueLayout AddBoundaryOutput(string name)
         {
             var slot = GetSlot(name, "graph output");
-            (ValueLayout Layout, IReadOnlyList<Value> Values) Flat(Slot s) => s switch
+            (ValueLayout Layout, IReadOnlyList<Value> Values) Flat(Slot s)
             {
-                TensorSlot t => (ValueLayout.Tensor, [t.Value]),
-                SeqSlot q => (new ValueLayout(OnnxValueKind.Sequence, q.Items.Count), q.Items),
-                OptSlot { Element: null } => (new ValueLayout(OnnxValueKind.Optional, 0), []),
-                OptSlot { Element: { } e } => Flat(e) is var (l, vs) ? (new ValueLayout(OnnxValueKind.Optional, l.Count, l.Kind), vs) : default,
-                _ => throw new InvalidOperationException("unknown slot"),
-            };
+                switch (s)
+                {
+                    case TensorSlot t: return (ValueLayout.Tensor, [t.Value]);
+                    case SeqSlot q: return (new ValueLayout(OnnxValueKind.Sequence, q.Items.Count), q.Items);
+                    case OptSlot { Element: { } e }:
+                        var (inner, vs) = Flat(e);
+                        return (new ValueLayout(OnnxValueKind.Optional, inner.Count, inner.Kind), vs);
+                    default: return (new ValueLayout(OnnxValueKind.Optional, 0), []);
+                }
+            }
             var (layout, values) = Flat(slot);
             foreach (var v in values) Graph.AddOutput(v);
             return layout;
