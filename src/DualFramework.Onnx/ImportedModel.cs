@@ -30,6 +30,11 @@ namespace DualFramework.Onnx;
 /// constants. Errors that depend on those values (an impossible reshape, an unsupported attribute of a node that needs
 /// them) are reported by the first run with the values. Inputs whose shapes differ from <see cref="InputSpecs"/> (same
 /// rank and dtype, e.g. another batch size) likewise get a graph built for their shapes.</para>
+/// <para>Inputs and outputs may be sequences of tensors or optionals (see <see cref="InputKinds"/>, <see cref="OutputKinds"/>):
+/// pass and get them with <see cref="Run(IReadOnlyList{OnnxValue})"/>. The graph has only tensors: each element of a
+/// sequence input, and the content of an optional one, is a graph input of its own, and the graph is built (and cached) per
+/// structure of those inputs, i.e. the number of elements, each element's spec, and whether an optional holds a value; a
+/// sequence or optional output is likewise a run of graph outputs.</para>
 /// </remarks>
 public sealed class ImportedModel : Module, IHasGenerator
 {
@@ -43,13 +48,18 @@ public sealed class ImportedModel : Module, IHasGenerator
     private readonly Variable[] _state;
     private readonly bool _static;
     private readonly double? _batchNormMomentum;
+    private readonly OnnxImporter.BoundaryType[] _inputTypes;
+    private readonly OnnxImporter.ValueLayout[] _tensorLayouts;
 
-    /// <summary>One graph, for the input specs and shape-input values in its key.</summary>
-    private sealed class Variant(Graph graph, OnnxImporter.TrainingNodes training, TensorSpec[] specs, Dictionary<string, (TensorSpec Spec, byte[] Data)> key) : IDisposable
+    /// <summary>One graph, for the input structure, graph-input specs and shape-input values in its key.</summary>
+    private sealed class Variant(Graph graph, OnnxImporter.TrainingNodes training, TensorSpec[] specs, OnnxImporter.ValueLayout[] layouts,
+        IReadOnlyList<OnnxImporter.ValueLayout> outputLayouts, Dictionary<string, (TensorSpec Spec, byte[] Data)> key) : IDisposable
     {
         public Graph Graph { get; } = graph;
         public OnnxImporter.TrainingNodes Training { get; } = training;
         public TensorSpec[] Specs { get; } = specs;
+        public OnnxImporter.ValueLayout[] Layouts { get; } = layouts;
+        public IReadOnlyList<OnnxImporter.ValueLayout> OutputLayouts { get; } = outputLayouts;
         public Dictionary<string, (TensorSpec Spec, byte[] Data)> Key { get; } = key;
         public Dictionary<IComputeBackend, IExecutable> Compiled { get; } = new(ReferenceEqualityComparer.Instance);
         public Dictionary<Value, Tensor> Constants { get; } = new(ReferenceEqualityComparer.Instance);
@@ -61,17 +71,23 @@ public sealed class ImportedModel : Module, IHasGenerator
         }
     }
 
-    internal ImportedModel(OnnxImporter.ImportPlan plan, OnnxImporter.BuildResult probe, TensorSpec[] inputSpecs, string[] inputNames, string[] outputNames,
-        TensorSpec[] outputSpecs, (string Name, Variable Variable)[] state, int opset, OnnxImportOptions options)
+    internal ImportedModel(OnnxImporter.ImportPlan plan, OnnxImporter.BuildResult probe, OnnxImporter.BoundaryType[] inputTypes, string[] inputNames, string[] outputNames,
+        OnnxImporter.BoundaryType[] outputTypes, (string Name, Variable Variable)[] state, int opset, OnnxImportOptions options)
     {
         _plan = plan;
-        _shapeInputs = probe.ShapeInputs.ToList();
+        _inputTypes = inputTypes;
+        _tensorLayouts = inputTypes.Select(_ => OnnxImporter.ValueLayout.Tensor).ToArray();
+        var inputSpecs = inputTypes.Select(t => t.Spec).ToArray();
+        // Sequence and optional inputs are deferred by the probe; only tensor inputs are shape inputs.
+        _shapeInputs = probe.ShapeInputs.Where(n => Array.IndexOf(inputNames, n) is var k && (k < 0 || inputTypes[k].Kind == OnnxValueKind.Tensor)).ToList();
         _static = probe.Graph != null;
-        if (probe.Graph != null) _variants.Add(new Variant(probe.Graph, probe.Training, inputSpecs, new(StringComparer.Ordinal)));
+        if (probe.Graph != null) _variants.Add(new Variant(probe.Graph, probe.Training, inputSpecs, _tensorLayouts, probe.OutputLayouts!, new(StringComparer.Ordinal)));
         InputNames = inputNames;
         OutputNames = outputNames;
         InputSpecs = inputSpecs;
-        OutputSpecs = outputSpecs;
+        OutputSpecs = outputTypes.Select(t => t.Spec).ToArray();
+        InputKinds = inputTypes.Select(t => t.Kind).ToArray();
+        OutputKinds = outputTypes.Select(t => t.Kind).ToArray();
         Opset = opset;
         _backend = options.Backend;
         if (options.BatchNormMomentum is { } bm && !(bm >= 0 && bm <= 1))
@@ -84,9 +100,14 @@ public sealed class ImportedModel : Module, IHasGenerator
 
     /// <summary>The IR graph (verified).</summary>
     /// <exception cref="InvalidOperationException">The model has shape inputs (see <see cref="ShapeInputNames"/>), so its
-    /// graph depends on their values: use <see cref="GraphFor(Tensor[])"/>.</exception>
+    /// graph depends on their values: use <see cref="GraphFor(Tensor[])"/>; or sequence or optional inputs, whose structure
+    /// it depends on: use <see cref="GraphFor(IReadOnlyList{OnnxValue})"/>.</exception>
     public Graph Graph => _static ? _variants[0].Graph
-        : throw new InvalidOperationException($"The model's graph depends on the values of its shape input(s) {string.Join(", ", _shapeInputs)}; use GraphFor(inputs).");
+        : _shapeInputs.Count > 0 || InputKinds.All(k => k == OnnxValueKind.Tensor)
+        ? throw new InvalidOperationException($"The model's graph depends on the values of its shape input(s) {string.Join(", ", _shapeInputs)}; use GraphFor(inputs).")
+        : throw new InvalidOperationException($"The model's graph depends on the structure of its sequence or optional input(s) {string.Join(", ", NonTensorInputs)}; use GraphFor(inputs).");
+
+    private IEnumerable<string> NonTensorInputs => InputNames.Where((_, i) => InputKinds[i] != OnnxValueKind.Tensor);
 
     /// <summary>The model's (non-initializer) input names, in order.</summary>
     public IReadOnlyList<string> InputNames { get; }
@@ -95,12 +116,23 @@ public sealed class ImportedModel : Module, IHasGenerator
     public IReadOnlyList<string> OutputNames { get; }
 
     /// <summary>Specs of the model's inputs as declared (symbolic dims resolved with
-    /// <see cref="OnnxImportOptions.SymbolicDimSize"/>); inputs of other shapes (same rank and dtype) get their own graph.</summary>
+    /// <see cref="OnnxImportOptions.SymbolicDimSize"/>); inputs of other shapes (same rank and dtype) get their own graph.
+    /// For a sequence input, or an optional one, the spec its (elements') tensors are declared with: only the dtype is
+    /// checked, and the dims are empty when the model leaves the element shape open.</summary>
     public IReadOnlyList<TensorSpec> InputSpecs { get; }
 
     /// <summary>Specs of the outputs. For a model with shape inputs these are the types the model declares (open dims
-    /// shown as <see cref="OnnxImportOptions.SymbolicDimSize"/>); the actual shapes depend on the shape-input values.</summary>
+    /// shown as <see cref="OnnxImportOptions.SymbolicDimSize"/>); the actual shapes depend on the shape-input values. For
+    /// a sequence or optional output, the declared spec of its (elements') tensors.</summary>
     public IReadOnlyList<TensorSpec> OutputSpecs { get; }
+
+    /// <summary>Whether each input is a tensor, a sequence of tensors or an optional; inputs that are not all tensors are
+    /// passed with <see cref="Run(IReadOnlyList{OnnxValue})"/>.</summary>
+    public IReadOnlyList<OnnxValueKind> InputKinds { get; }
+
+    /// <summary>Whether each output is a tensor, a sequence of tensors or an optional; outputs that are not all tensors are
+    /// returned by <see cref="Run(IReadOnlyList{OnnxValue})"/> only.</summary>
+    public IReadOnlyList<OnnxValueKind> OutputKinds { get; }
 
     /// <summary>Names of the inputs whose values the graph depends on, as found so far (at import, and by later builds);
     /// empty for a model with one static graph.</summary>
@@ -149,7 +181,17 @@ public sealed class ImportedModel : Module, IHasGenerator
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         CheckInputs(inputs);
-        return VariantFor(inputs).Graph;
+        return VariantFor(inputs, _tensorLayouts).Graph;
+    }
+
+    /// <summary>The graph used for these input values, which may be sequences or optionals: its inputs are the tensors of
+    /// the values in order (a sequence's elements, an optional's content if any), then the state variables.</summary>
+    /// <exception cref="OnnxImportException">Building the graph for these values failed.</exception>
+    public Graph GraphFor(IReadOnlyList<OnnxValue> inputs)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        CheckValues(inputs);
+        return VariantFor(inputs.SelectMany(OnnxImporter.ValueLayout.Flatten).ToArray(), inputs.Select(OnnxImporter.ValueLayout.Of).ToArray()).Graph;
     }
 
     /// <summary>Runs the model on the options' backend (or the default backend) without gradients.</summary>
@@ -158,19 +200,59 @@ public sealed class ImportedModel : Module, IHasGenerator
     /// <summary>Runs the compiled graph on <paramref name="backend"/> (compiled once per backend and graph), without gradients
     /// and with inference semantics whatever the module's mode. Inputs on another backend are copied over; the state
     /// variables are passed with their current values.</summary>
-    /// <exception cref="OnnxImportException">The model has shape inputs and building its graph for their values failed.</exception>
+    /// <exception cref="OnnxImportException">The model has shape inputs and building its graph for their values failed, or an output the model declares a tensor is computed as a sequence or optional.</exception>
+    /// <exception cref="InvalidOperationException">An output is a sequence or optional: use <see cref="Run(IComputeBackend, IReadOnlyList{OnnxValue})"/>.</exception>
     public Tensor[] Run(IComputeBackend backend, params Tensor[] inputs)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         ArgumentNullException.ThrowIfNull(backend);
         CheckInputs(inputs);
-        var v = VariantFor(inputs);
+        CheckTensorOutputs();
+        return RunFlat(backend, inputs, _tensorLayouts).Outputs;
+    }
+
+    /// <summary>Runs the model on the options' backend (or the default backend) without gradients, with inputs and outputs
+    /// that may be sequences or optionals (see <see cref="InputKinds"/>, <see cref="OutputKinds"/>).</summary>
+    public OnnxValue[] Run(IReadOnlyList<OnnxValue> inputs) => Run(_backend ?? BackendRegistry.Default, inputs);
+
+    /// <summary>As <see cref="Run(IComputeBackend, Tensor[])"/>, with inputs and outputs that may be sequences or optionals:
+    /// the graph is built (and cached) per structure of the sequence and optional inputs.</summary>
+    /// <exception cref="ArgumentException">An input is not of the kind or dtype the model declares.</exception>
+    /// <exception cref="OnnxImportException">Building the graph for these inputs failed, or an output is not of the kind
+    /// the model declares.</exception>
+    public OnnxValue[] Run(IComputeBackend backend, IReadOnlyList<OnnxValue> inputs)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ArgumentNullException.ThrowIfNull(backend);
+        CheckValues(inputs);
+        var (outs, layouts) = RunFlat(backend, inputs.SelectMany(OnnxImporter.ValueLayout.Flatten).ToArray(), inputs.Select(OnnxImporter.ValueLayout.Of).ToArray());
+        var result = new OnnxValue[layouts.Count];
+        int k = 0;
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = layouts[i].Assemble(outs[k..(k + layouts[i].Count)]);
+            k += layouts[i].Count;
+        }
+        return result;
+    }
+
+    private static string Lower(OnnxValueKind k) => k.ToString().ToLowerInvariant();
+
+    // "a tensor", "a sequence", "an optional".
+    private static string A(OnnxValueKind k) => (k == OnnxValueKind.Optional ? "an " : "a ") + Lower(k);
+
+    // Runs the graph for these graph-input tensors and input structure; returns its outputs and the output layouts.
+    private (Tensor[] Outputs, IReadOnlyList<OnnxImporter.ValueLayout> Layouts) RunFlat(IComputeBackend backend, Tensor[] inputs, OnnxImporter.ValueLayout[] layouts)
+    {
+        var v = VariantFor(inputs, layouts);
+        // Outputs that are all empty sequences or optionals leave nothing to compute.
+        if (v.Graph.Outputs.Count == 0) return ([], v.OutputLayouts);
         if (!v.Compiled.TryGetValue(backend, out var exe)) v.Compiled[backend] = exe = backend.Compile(v.Graph);
         using var scope = TensorScope.Begin();
         var args = inputs.Concat(_state.Select(p => p.Value)).Select(t => On(t, backend)).ToArray();
         var result = exe.Run(args);
         scope.Keep(result);
-        return result;
+        return (result, v.OutputLayouts);
     }
 
     /// <summary>
@@ -178,11 +260,13 @@ public sealed class ImportedModel : Module, IHasGenerator
     /// current values, so autograd records the computation and a loss can be backpropagated into the parameters. In
     /// training mode BatchNormalization and Dropout nodes behave as in training (see the class remarks).
     /// </summary>
+    /// <exception cref="InvalidOperationException">An output is a sequence or optional (only <see cref="Run(IReadOnlyList{OnnxValue})"/> returns those).</exception>
     public Tensor[] Forward(Tensor[] inputs)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         CheckInputs(inputs);
-        var variant = VariantFor(inputs);
+        CheckTensorOutputs();
+        var variant = VariantFor(inputs, _tensorLayouts);
         var graph = variant.Graph;
         var env = new Dictionary<Value, Tensor>(ReferenceEqualityComparer.Instance);
         var stateOf = new Dictionary<Value, Variable>(ReferenceEqualityComparer.Instance);
@@ -230,39 +314,45 @@ public sealed class ImportedModel : Module, IHasGenerator
     /// <see cref="Sequential"/> and the Trainer call it).</summary>
     public override Tensor Forward(Tensor input) => Forward([input])[0];
 
-    private Variant VariantFor(Tensor[] inputs)
+    // The graph for these graph-input tensors (the model's tensor inputs, the elements of its sequence inputs and the
+    // contents of its optional ones, laid out as `layouts` says).
+    private Variant VariantFor(Tensor[] inputs, OnnxImporter.ValueLayout[] layouts)
     {
         var specs = inputs.Select(t => t.Spec).ToArray();
-        if (_static && _variants[0].Specs.SequenceEqual(specs)) return _variants[0];
+        if (_static && _variants[0].Specs.SequenceEqual(specs) && _variants[0].Layouts.SequenceEqual(layouts)) return _variants[0];
+        var names = GraphInputNames(layouts);
         var host = new Dictionary<string, (TensorSpec Spec, byte[] Data)>(StringComparer.Ordinal);
         (TensorSpec Spec, byte[] Data) Value(string name)
         {
             if (host.TryGetValue(name, out var h)) return h;
-            int i = InputNames.ToList().IndexOf(name);
+            int i = Array.IndexOf(names, name);
             var t = inputs[i];
             var bytes = t.ToBytes();
             return host[name] = (t.Spec, bytes);
         }
         foreach (var v in _variants)
-            if (v.Specs.SequenceEqual(specs) && v.Key.All(e => Value(e.Key) is var (spec, data) && spec == e.Value.Spec && data.AsSpan().SequenceEqual(e.Value.Data)))
+            if (v.Specs.SequenceEqual(specs) && v.Layouts.SequenceEqual(layouts) && v.Key.All(e => Value(e.Key) is var (spec, data) && spec == e.Value.Spec && data.AsSpan().SequenceEqual(e.Value.Data)))
                 return v;
         OnnxImporter.BuildResult built;
         try
         {
-            built = _plan.Build(Value, specs);
+            built = _plan.Build(Value, specs, layouts);
         }
         catch (OnnxImporter.InitializerNeededException e)
         {
             throw new OnnxImportException($"With these input values the graph needs initializer '{e.Initializer}' as a constant, but it is a " +
                 "state variable of the model; import with OnnxImportOptions.InitializersAsConstants.", e);
         }
+        for (int i = 0; i < OutputKinds.Count; i++)
+            if (built.OutputLayouts![i].Kind != OutputKinds[i])
+                throw new OnnxImportException($"Output '{OutputNames[i]}' is declared {A(OutputKinds[i])}, but the model computes {A(built.OutputLayouts[i].Kind)}.");
         var key = new Dictionary<string, (TensorSpec Spec, byte[] Data)>(StringComparer.Ordinal);
         foreach (var name in built.ShapeInputs)
         {
             key[name] = Value(name);
             if (!_shapeInputs.Contains(name)) _shapeInputs.Add(name);
         }
-        var variant = new Variant(built.Graph!, built.Training, specs, key);
+        var variant = new Variant(built.Graph!, built.Training, specs, layouts, built.OutputLayouts!, key);
         if (_variants.Count == MaxGraphs)
         {
             // The declared-shape graph of a static model stays (Graph returns it).
@@ -281,14 +371,57 @@ public sealed class ImportedModel : Module, IHasGenerator
         return t;
     }
 
+    // The names the graph's inputs stand for (as the importer names them, so shape-input values are found by name): a
+    // tensor input's name; element k of a sequence input (also inside an optional) as name[k].
+    private string[] GraphInputNames(OnnxImporter.ValueLayout[] layouts) =>
+        layouts.SelectMany((l, i) => l.Kind == OnnxValueKind.Tensor || l is { Kind: OnnxValueKind.Optional, Element: OnnxValueKind.Tensor }
+            ? [InputNames[i]] : Enumerable.Range(0, l.Count).Select(k => $"{InputNames[i]}[{k}]")).ToArray();
+
     private void CheckInputs(Tensor[] inputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.Length != InputSpecs.Count)
             throw new ArgumentException($"The model takes {InputSpecs.Count} input(s) ({string.Join(", ", InputNames)}), got {inputs.Length}.", nameof(inputs));
         for (int i = 0; i < inputs.Length; i++)
-            if (inputs[i].DType != InputSpecs[i].DType || inputs[i].Rank != InputSpecs[i].Shape.Rank)
-                throw new ArgumentException($"Input {InputNames[i]} expects {InputSpecs[i]} (or another shape of the same rank), got {inputs[i].Spec}.", nameof(inputs));
+        {
+            if (InputKinds[i] != OnnxValueKind.Tensor)
+                throw new ArgumentException($"Input {InputNames[i]} is {A(InputKinds[i])}; pass the inputs as OnnxValues (Run(IReadOnlyList<OnnxValue>)).", nameof(inputs));
+            CheckTensor(InputNames[i], inputs[i], InputSpecs[i], nameof(inputs));
+        }
+    }
+
+    private static void CheckTensor(string name, Tensor t, TensorSpec spec, string param)
+    {
+        if (t.DType != spec.DType || t.Rank != spec.Shape.Rank)
+            throw new ArgumentException($"Input {name} expects {spec} (or another shape of the same rank), got {t.Spec}.", param);
+    }
+
+    private void CheckValues(IReadOnlyList<OnnxValue> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Count != InputSpecs.Count)
+            throw new ArgumentException($"The model takes {InputSpecs.Count} input(s) ({string.Join(", ", InputNames)}), got {inputs.Count}.", nameof(inputs));
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            var (type, value, name) = (_inputTypes[i], inputs[i], InputNames[i]);
+            if (value is null) throw new ArgumentNullException(nameof(inputs), $"Input {name} is null.");
+            if (value.Kind != type.Kind)
+                throw new ArgumentException($"Input {name} is {A(type.Kind)} of {type.Spec.DType.Name()}, got: {value}.", nameof(inputs));
+            var content = value.Kind == OnnxValueKind.Optional ? value.Element : value;
+            if (content == null) continue;
+            if (value.Kind == OnnxValueKind.Optional && content.Kind != type.Inner)
+                throw new ArgumentException($"Input {name} is an optional {Lower(type.Inner)} of {type.Spec.DType.Name()}, got: {value}.", nameof(inputs));
+            if (content.Kind == OnnxValueKind.Tensor) CheckTensor(name, content.Tensor, type.Spec, nameof(inputs));
+            else if (content.Elements.FirstOrDefault(t => t.DType != type.Spec.DType) is { } bad)
+                throw new ArgumentException($"Input {name} is a sequence of {type.Spec.DType.Name()}, got an element {bad.Spec}.", nameof(inputs));
+        }
+    }
+
+    private void CheckTensorOutputs()
+    {
+        int k = OutputKinds.ToList().FindIndex(x => x != OnnxValueKind.Tensor);
+        if (k >= 0)
+            throw new InvalidOperationException($"Output {OutputNames[k]} is {A(OutputKinds[k])}; use Run(IReadOnlyList<OnnxValue>), which returns OnnxValues.");
     }
 
     private static Tensor On(Tensor t, IComputeBackend backend)

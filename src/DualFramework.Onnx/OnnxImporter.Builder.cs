@@ -72,6 +72,7 @@ public static partial class OnnxImporter
         {
             if (_deferred.TryGetValue(name, out var input)) throw new ShapeInputNeededException(input);
             if (_sequences.ContainsKey(name)) throw new OnnxImportException($"{what} uses the sequence '{name}' where a tensor is needed; sequences are not supported there.");
+            if (_optionals.ContainsKey(name)) throw new OnnxImportException($"{what} uses the optional '{name}' where a tensor is needed (OptionalGetElement takes its element); optionals are not supported there.");
             return Values.TryGetValue(name, out var v) ? v : throw new OnnxImportException($"{what} uses value '{name}', which is never defined.");
         }
 
@@ -117,7 +118,7 @@ public static partial class OnnxImporter
             Value result;
             try
             {
-                if (ImportSequence(MappingKey(n))) return;
+                if (ImportSequence(MappingKey(n)) || ImportSlots(MappingKey(n))) return;
                 result = MapNode(MappingKey(n));
             }
             catch (ShapeInputNeededException e) when (_inputValue == null)

@@ -16,10 +16,11 @@ public static partial class OnnxImporter
     {
         /// <summary>Control flow with static shapes: subgraph bodies are traced into the graph (TraceBody). If takes the branch
         /// its condition selects when the condition is known while building, else computes both and selects with where;
-        /// Loop and Scan are unrolled, so a Loop's trip count and condition must be known while building.</summary>
+        /// Loop and Scan are unrolled, so a Loop's trip count and condition must be known while building. If branches and
+        /// Loop-carried values may be sequences or optionals.</summary>
         private void AddControl()
         {
-            Map("If", _ =>
+            _slotMappings.Add("If", () =>
             {
                 var cond = In(0);
                 if (cond.Spec.Shape.NumElements != 1) throw Bad($"the condition must have one element, got {cond.Spec.Shape}");
@@ -27,21 +28,21 @@ public static partial class OnnxImporter
                 // A condition from constants, or a model input itself, is known while building (the graph is specialised
                 // on the input's value); one computed from run-time data keeps both branches when they can be selected.
                 bool known = !DependsOnInputs(cond) || (cond.IsInput && _dataInputs.ContainsKey(cond));
-                if (known && KnownCondition(cond, "the condition") is { } c) return Outputs(TraceBody(c ? thenBody : elseBody, [], c ? "then_branch" : "else_branch"));
-                var a = TraceBody(thenBody, [], "then_branch");
-                var b = TraceBody(elseBody, [], "else_branch");
+                if (known && KnownCondition(cond, "the condition") is { } c) return TraceSlots(c ? thenBody : elseBody, [], c ? "then_branch" : "else_branch");
+                var a = TraceSlots(thenBody, [], "then_branch");
+                var b = TraceSlots(elseBody, [], "else_branch");
                 if (a.Length != b.Length) throw Bad($"then_branch has {a.Length} outputs, else_branch {b.Length}");
-                if (a.Zip(b).All(p => p.First.Spec == p.Second.Spec))
+                if (a.Zip(b).All(p => p is (TensorSlot x, TensorSlot y) && x.Value.Spec == y.Value.Spec))
                 {
                     var scalar = Reshape(cond.Spec.DType == DType.Bool ? cond : Bin(OpSet.NotEqual, cond, Sc(0, cond)), []);
-                    return Outputs(a.Zip(b).Select(p => Select(scalar, p.First, p.Second)).ToArray());
+                    return [.. a.Zip(b).Select(p => (Slot)new TensorSlot(Select(scalar, ((TensorSlot)p.First).Value, ((TensorSlot)p.Second).Value)))];
                 }
-                // Branches of different shapes or dtypes: only a condition known while building can choose.
+                // Sequences, optionals, or branches of different shapes or dtypes: only a condition known while building can choose.
                 var chosen = KnownCondition(cond, "the condition")
-                    ?? throw Bad($"branches with different output types ({string.Join(", ", a.Select(v => v.Spec))} vs {string.Join(", ", b.Select(v => v.Spec))}) under a run-time condition are not supported");
-                return Outputs(chosen ? a : b);
+                    ?? throw Bad($"branches with outputs that are not tensors of one type ({Describe(a)} vs {Describe(b)}) under a run-time condition are not supported");
+                return chosen ? a : b;
             });
-            Map("Loop", _ =>
+            _slotMappings.Add("Loop", () =>
             {
                 var body = GraphAttr("body");
                 if (!Has(0) && !Has(1)) throw Bad("a Loop without trip count and condition (an endless loop) is not supported");
@@ -52,22 +53,25 @@ public static partial class OnnxImporter
                     trips = ConstInts(0) is [var t] ? t : throw Bad($"the trip count must be a scalar, got {In(0).Spec.Shape}");
                 }
                 bool cond = !Has(1) || (KnownCondition(In(1), "the condition") ?? throw Bad("a condition computed from run-time data is not supported (it must be a constant or a model input)"));
-                var carried = Enumerable.Range(2, Math.Max(0, _n.Input.Count - 2)).Select(In).ToArray();
+                // Loop-carried values may be sequences or optionals (importer-side values threaded through the unrolled bodies).
+                var carried = Enumerable.Range(2, Math.Max(0, _n.Input.Count - 2)).Select(SlotIn).ToArray();
                 int nScan = body.Output.Count - 1 - carried.Length;
                 if (nScan < 0) throw Bad($"the body has {body.Output.Count} outputs for {carried.Length} loop-carried values");
                 var scans = Enumerable.Range(0, nScan).Select(_ => new List<Value>()).ToArray();
                 for (long i = 0; (trips == null || i < trips) && cond; i++)
                 {
                     if (i >= MaxUnrolledIterations) throw Bad($"more than {MaxUnrolledIterations} iterations are not supported (the loop is unrolled)");
-                    var ins = new[] { Scalar(i, DType.Int64), Scalar(1, DType.Bool) }.Concat(carried).ToArray();
-                    var outs = TraceBody(body, ins, "body");
-                    cond = KnownCondition(outs[0], "the body's condition output")
+                    var ins = new Slot[] { new TensorSlot(Scalar(i, DType.Int64)), new TensorSlot(Scalar(1, DType.Bool)) }.Concat(carried).ToArray();
+                    var outs = TraceSlots(body, ins, "body");
+                    var next = outs[0] as TensorSlot ?? throw Bad($"the body's condition output is a {KindName(outs[0])}");
+                    cond = KnownCondition(next.Value, "the body's condition output")
                         ?? throw Bad("a condition computed from run-time data is not supported (the loop is unrolled while building)");
                     carried = outs[1..(1 + carried.Length)];
-                    for (int k = 0; k < nScan; k++) scans[k].Add(outs[1 + carried.Length + k]);
+                    for (int k = 0; k < nScan; k++)
+                        scans[k].Add(outs[1 + carried.Length + k] is TensorSlot s ? s.Value : throw Bad($"scan output {k} is a {KindName(outs[1 + carried.Length + k])}; only tensors are supported"));
                 }
                 if (nScan > 0 && scans[0].Count == 0) throw Bad("scan outputs of a loop that runs zero times are not supported (their shape is unknown)");
-                return Outputs(carried.Concat(scans.Select(s => Stack(s, 0))).ToArray());
+                return [.. carried, .. scans.Select(s => (Slot)new TensorSlot(Stack(s, 0)))];
             });
             Map("Scan", _ =>
             {
@@ -86,6 +90,9 @@ public static partial class OnnxImporter
                 return Outputs(ScanCore(body, ins[..nState], ins[nState..], inAxes, inDirs, outAxes, outDirs));
             });
         }
+
+        private static string Describe(Slot[] slots) =>
+            string.Join(", ", slots.Select(s => s is TensorSlot t ? t.Value.Spec.ToString() : KindName(s)));
 
         /// <summary>Returns the first value; the rest become the node's further outputs.</summary>
         private Value Outputs(Value[] values)

@@ -17,8 +17,8 @@ public static partial class OnnxImporter
 
         /// <summary>Sequence ops inside a model, resolved while building: positions and split sizes must be known then
         /// (constants, or model inputs specialised like shape inputs), so every sequence has a known length and each
-        /// element is a graph value. Model inputs and outputs that are sequences, and sequences carried through If / Loop
-        /// / Scan bodies, are not supported.</summary>
+        /// element is a graph value. Sequence model inputs are specialised on their structure (length and element specs, see
+        /// <see cref="AddBoundaryInput"/>); sequences pass through If branches and Loop bodies as importer-side values.</summary>
         private void AddSequence()
         {
             _sequenceMappings.Add("SequenceConstruct", () =>
@@ -70,6 +70,7 @@ public static partial class OnnxImporter
                 var parts = sizes.Length == 1 ? [x] : Nodes(OpSet.Split, new SplitAttrs(axis, sizes), x);
                 return keep ? [.. parts] : [.. parts.Select(p => Reshape(p, p.Spec.Shape.ToArray().Where((_, i) => i != axis).ToArray()))];
             });
+            _slotMappings.Add("SequenceMap", SequenceMap);
             Map("SequenceAt", _ =>
             {
                 var seq = Seq(0);
@@ -87,6 +88,29 @@ public static partial class OnnxImporter
                 int axis = Axis(Int("axis", 0), stack ? rank + 1 : rank);
                 return stack ? Stack(seq, axis) : seq.Count == 1 ? seq[0] : Node(OpSet.Concat, new ConcatAttrs(axis), [.. seq]);
             });
+        }
+
+        /// <summary>SequenceMap unrolled over the sequence's known length: the body is traced once per position, on the
+        /// elements there of the input sequence and of further sequence inputs (further tensor inputs are passed whole);
+        /// each body output gathers into an output sequence.</summary>
+        private Slot[] SequenceMap()
+        {
+            var body = GraphAttr("body");
+            var seq = Seq(0);
+            var extra = Enumerable.Range(1, Math.Max(0, _n.Input.Count - 1)).Select(SlotIn).ToArray();
+            foreach (var e in extra)
+            {
+                if (e is OptSlot) throw Bad("an optional input is not supported (tensors and sequences are)");
+                if (e is SeqSlot q && q.Items.Count != seq.Count) throw Bad($"the input sequences have different lengths ({seq.Count} and {q.Items.Count})");
+            }
+            var outs = Enumerable.Range(0, body.Output.Count).Select(_ => ImmutableList.CreateBuilder<Value>()).ToArray();
+            for (int i = 0; i < seq.Count; i++)
+            {
+                var ins = extra.Select(e => e is SeqSlot q ? q.Items[i] : ((TensorSlot)e).Value).Prepend(seq[i]).ToArray();
+                var r = TraceBody(body, ins, "body");
+                for (int k = 0; k < outs.Length; k++) outs[k].Add(r[k]);
+            }
+            return [.. outs.Select(o => (Slot)new SeqSlot(o.ToImmutable()))];
         }
 
         /// <summary>The sequence operand <paramref name="i"/>.</summary>

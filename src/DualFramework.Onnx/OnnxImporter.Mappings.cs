@@ -23,7 +23,7 @@ public static partial class OnnxImporter
 
         /// <summary>The ONNX op types some entry maps.</summary>
         public static IEnumerable<string> MappedOpTypes() =>
-            new Builder(new OnnxImportOptions(), MaxOpset, new HashSet<string>(), null) is var b ? b._mappings.Keys.Concat(b._sequenceMappings.Keys) : [];
+            new Builder(new OnnxImportOptions(), MaxOpset, new HashSet<string>(), null) is var b ? b._mappings.Keys.Concat(b._sequenceMappings.Keys).Concat(b._slotMappings.Keys) : [];
 
         private void AddMappings()
         {
@@ -48,6 +48,7 @@ public static partial class OnnxImporter
             AddReductions();
             AddScatter();
             AddSequence();
+            AddOptional();
             AddShape();
             AddSoftmax();
             AddTake();

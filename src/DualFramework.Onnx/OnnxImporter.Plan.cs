@@ -6,9 +6,10 @@ namespace DualFramework.Onnx;
 
 public static partial class OnnxImporter
 {
-    /// <summary>The graph built by <see cref="ImportPlan.Build"/> (null when some node needed an unknown shape-input value),
-    /// the inputs whose values it used (or would need), and the nodes that behave differently in training mode.</summary>
-    internal sealed record BuildResult(Graph? Graph, IReadOnlyList<string> ShapeInputs, TrainingNodes Training);
+    /// <summary>The graph built by <see cref="ImportPlan.Build"/> (null when some node needed an unknown shape-input value
+    /// or the structure of a sequence or optional input), the inputs whose values it used (or would need), the nodes that
+    /// behave differently in training mode, and the layout of each model output over the graph's outputs (null without a graph).</summary>
+    internal sealed record BuildResult(Graph? Graph, IReadOnlyList<string> ShapeInputs, TrainingNodes Training, IReadOnlyList<ValueLayout>? OutputLayouts);
 
     /// <summary>Nodes of a built graph that behave differently in training mode: BatchNormalization nodes (imported in
     /// inference form) with their ONNX momentum, and the no-op nodes that mark where a Dropout node was, with its ratio.</summary>
@@ -24,7 +25,7 @@ public static partial class OnnxImporter
     /// run makes the graph specialised for them.
     /// </summary>
     internal sealed class ImportPlan(OnnxImportOptions options, int opset, IReadOnlyList<NodeProto> live, IReadOnlySet<string> needed,
-        IReadOnlyList<(string Name, TensorSpec Spec)> inputs, IReadOnlyList<(string Name, TensorSpec Spec, byte[] Data)> constants,
+        IReadOnlyList<(string Name, BoundaryType Type)> inputs, IReadOnlyList<(string Name, TensorSpec Spec, byte[] Data)> constants,
         IReadOnlyList<(string Name, TensorSpec Spec)> state, IReadOnlyList<string> outputNames)
     {
         public IReadOnlyList<string> OutputNames => outputNames;
@@ -33,11 +34,26 @@ public static partial class OnnxImporter
         public IReadOnlyList<NodeProto> Nodes => live;
 
         /// <param name="inputValue">The value of a model input by name, or null for the probe (values unknown).</param>
-        /// <param name="inputSpecs">Specs of the model inputs for this build; null for the declared ones.</param>
-        public BuildResult Build(Func<string, (TensorSpec Spec, byte[] Data)>? inputValue, IReadOnlyList<TensorSpec>? inputSpecs = null)
+        /// <param name="inputSpecs">Specs of the graph tensors standing for the model inputs in this build (see
+        /// <paramref name="layouts"/>); null for the declared ones.</param>
+        /// <param name="layouts">The structure of each model input in this build; null: tensors, and sequence or optional
+        /// inputs of unknown structure (the probe defers what uses them).</param>
+        public BuildResult Build(Func<string, (TensorSpec Spec, byte[] Data)>? inputValue, IReadOnlyList<TensorSpec>? inputSpecs = null,
+            IReadOnlyList<ValueLayout>? layouts = null)
         {
             var b = new Builder(options, opset, needed, inputValue);
-            for (int i = 0; i < inputs.Count; i++) b.AddDataInput(inputs[i].Name, inputSpecs?[i] ?? inputs[i].Spec);
+            int flat = 0;
+            for (int i = 0; i < inputs.Count; i++)
+            {
+                var (name, type) = inputs[i];
+                if (layouts == null && type.Kind != OnnxValueKind.Tensor) b.DeferInput(name);
+                else if (layouts == null || layouts[i].Kind == OnnxValueKind.Tensor) b.AddDataInput(name, inputSpecs?[flat++] ?? type.Spec);
+                else
+                {
+                    b.AddBoundaryInput(name, layouts[i], inputSpecs!.Skip(flat).Take(layouts[i].Count).ToArray());
+                    flat += layouts[i].Count;
+                }
+            }
             foreach (var (name, spec, data) in constants)
             {
                 b.Values[name] = b.Graph.AddConstant(spec, data, name);
@@ -45,8 +61,8 @@ public static partial class OnnxImporter
             }
             foreach (var (name, spec) in state) b.AddStateInput(name, spec);
             foreach (var n in live) b.Import(n);
-            if (b.HasDeferred) return new BuildResult(null, b.ShapeInputs, b.Training);
-            foreach (var o in outputNames) b.Graph.AddOutput(b.Get(o, "graph output"));
+            if (b.HasDeferred) return new BuildResult(null, b.ShapeInputs, b.Training, null);
+            var outputLayouts = outputNames.Select(b.AddBoundaryOutput).ToArray();
             try
             {
                 b.Graph.Verify();
@@ -57,7 +73,7 @@ public static partial class OnnxImporter
             }
             // Nodes that only computed shape arguments (folded into attributes) are dropped.
             new DeadCodeElimination().Run(b.Graph);
-            return new BuildResult(b.Graph, b.ShapeInputs, b.Training);
+            return new BuildResult(b.Graph, b.ShapeInputs, b.Training, outputLayouts);
         }
     }
 

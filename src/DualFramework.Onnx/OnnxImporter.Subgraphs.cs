@@ -27,12 +27,19 @@ public static partial class OnnxImporter
         // Names that traced bodies use (a body node's further output used there must be produced, as `needed` says outside).
         private readonly HashSet<string> _bodyUses = new(StringComparer.Ordinal);
 
-        /// <summary>
-        /// Traces a subgraph body into this builder's graph: its inputs are bound to <paramref name="inputs"/>, its nodes
-        /// see the outer scope's values, and its outputs are returned. The body's names are forgotten afterwards, so a
-        /// Loop can trace the same body once per iteration.
-        /// </summary>
+        /// <summary>Traces a subgraph body whose inputs and outputs are tensors (see <see cref="TraceSlots"/>).</summary>
         private Value[] TraceBody(GraphProto body, IReadOnlyList<Value> inputs, string what)
+        {
+            var outs = TraceSlots(body, inputs.Select(v => (Slot)new TensorSlot(v)).ToArray(), what);
+            return outs.Select((o, k) => o is TensorSlot t ? t.Value : throw Bad($"{what} output {k} is a {KindName(o)}; a tensor is needed here")).ToArray();
+        }
+
+        /// <summary>
+        /// Traces a subgraph body into this builder's graph: its inputs are bound to <paramref name="inputs"/> (tensors,
+        /// sequences or optionals), its nodes see the outer scope's values, and its outputs are returned. The body's names
+        /// are forgotten afterwards, so a Loop can trace the same body once per iteration.
+        /// </summary>
+        private Slot[] TraceSlots(GraphProto body, IReadOnlyList<Slot> inputs, string what)
         {
             if (body.Input.Count != inputs.Count) throw Bad($"{what} has {body.Input.Count} inputs; expected {inputs.Count}");
             if (Graph.Nodes.Count > MaxTracedNodes) throw Bad($"unrolling to more than {MaxTracedNodes} graph nodes is not supported");
@@ -42,24 +49,20 @@ public static partial class OnnxImporter
             var constData = new Dictionary<string, (TensorSpec, byte[])>(ConstData, StringComparer.Ordinal);
             var deferred = new Dictionary<string, string>(_deferred, StringComparer.Ordinal);
             var sequences = new Dictionary<string, ImmutableList<Value>>(_sequences, StringComparer.Ordinal);
+            var optionals = new Dictionary<string, OptSlot>(_optionals, StringComparer.Ordinal);
             foreach (var n in body.Node) _bodyUses.UnionWith(n.Input);
             _bodyUses.UnionWith(body.Output.Select(o => o.Name));
             try
             {
-                for (int i = 0; i < inputs.Count; i++)
-                {
-                    Values[body.Input[i].Name] = inputs[i];
-                    ConstData.Remove(body.Input[i].Name);
-                    _deferred.Remove(body.Input[i].Name);
-                }
+                for (int i = 0; i < inputs.Count; i++) SetSlot(body.Input[i].Name, inputs[i]);
                 foreach (var t in body.Initializer)
                 {
                     var (spec, data) = TensorData.Read(t, options, null);
-                    Values[t.Name] = Graph.AddConstant(spec, data, t.Name);
+                    SetSlot(t.Name, new TensorSlot(Graph.AddConstant(spec, data, t.Name)));
                     ConstData[t.Name] = (spec, data);
                 }
                 foreach (var n in body.Node) Import(n);
-                return body.Output.Select(o => Get(o.Name, $"{node.OpType} node '{node.Name}': {what}")).ToArray();
+                return body.Output.Select(o => GetSlot(o.Name, $"{node.OpType} node '{node.Name}': {what}")).ToArray();
             }
             finally
             {
@@ -67,6 +70,7 @@ public static partial class OnnxImporter
                 Restore(ConstData, constData);
                 Restore(_deferred, deferred);
                 Restore(_sequences, sequences);
+                Restore(_optionals, optionals);
                 _n = node;
                 _more.Clear();
                 _more.AddRange(more);

@@ -92,11 +92,11 @@ public static partial class OnnxImporter
         {
             if (!inits.Add(t.Name)) throw new OnnxImportException($"Initializer '{t.Name}' is defined twice.");
         }
-        var inputs = new List<(string Name, TensorSpec Spec)>();
+        var inputs = new List<(string Name, BoundaryType Type)>();
         foreach (var i in g.Input)
         {
             if (inits.Contains(i.Name)) continue; // IR < 4 models list initializers as inputs too
-            inputs.Add((i.Name, InputSpec(i, options)));
+            inputs.Add((i.Name, InputType(i, options)));
         }
         // Running statistics of BatchNormalization nodes are buffers (never trainable).
         var runningStats = new HashSet<string>(live.Where(n => n.OpType == "BatchNormalization").SelectMany(n => n.Input.Skip(3).Take(2)), StringComparer.Ordinal);
@@ -130,9 +130,11 @@ public static partial class OnnxImporter
             var backend = options.Backend ?? BackendRegistry.Default;
             var variables = state.Select(p => (p.Name, new Variable(Tensor.FromBytes(p.Data, p.Spec, backend).DetachFromScope(),
                 trainable: !runningStats.Contains(p.Name)))).ToArray();
-            var outputSpecs = probe.Graph?.Outputs.Select(v => v.Spec).ToArray() ?? g.Output.Select(o => DeclaredSpec(o, options)).ToArray();
-            // A graph that depends on the values of shape inputs is built per value set when the model runs.
-            var imported = new ImportedModel(plan, probe, inputs.Select(i => i.Spec).ToArray(), inputNames, outputNames, outputSpecs, variables, opset, options);
+            // A static graph's outputs tell their types (declared ones may be missing); else the declarations do.
+            var outputTypes = probe.Graph != null ? StaticOutputTypes(probe, g, options) : g.Output.Select(o => DeclaredType(o, "Output", options)).ToArray();
+            // A graph that depends on the values of shape inputs (or on the structure of sequence and optional inputs) is
+            // built per value set when the model runs.
+            var imported = new ImportedModel(plan, probe, inputs.Select(i => i.Type).ToArray(), inputNames, outputNames, outputTypes, variables, opset, options);
             if (options.Trainable is { } trainable) imported.Freeze(n => !trainable(n));
             return imported;
         }
@@ -163,9 +165,18 @@ public static partial class OnnxImporter
 
     private static bool IsDefaultDomain(string domain) => string.IsNullOrEmpty(domain) || domain == "ai.onnx";
 
+    /// <summary>The declared type of a model input or output: its kind, the kind an optional holds (else
+    /// <see cref="OnnxValueKind.Tensor"/>), and the spec of its tensor (a sequence's element's: dims as declared, none when
+    /// undeclared).</summary>
+    internal sealed record BoundaryType(OnnxValueKind Kind, OnnxValueKind Inner, TensorSpec Spec);
+
+    private static BoundaryType InputType(ValueInfoProto i, OnnxImportOptions options) =>
+        i.Type?.ValueCase == TypeProto.ValueOneofCase.TensorType ? new(OnnxValueKind.Tensor, OnnxValueKind.Tensor, InputSpec(i, options))
+        : DeclaredType(i, "Input", options);
+
     private static TensorSpec InputSpec(ValueInfoProto i, OnnxImportOptions options)
     {
-        var tt = i.Type?.TensorType ?? throw new OnnxImportException($"Input '{i.Name}' is not a tensor (or has no type).");
+        var tt = i.Type.TensorType;
         var dtype = TensorData.DTypeOf(tt.ElemType, $"input '{i.Name}'");
         if (tt.Shape == null) throw new OnnxImportException($"Input '{i.Name}' has no shape; the importer needs static shapes.");
         var dims = tt.Shape.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue : options.SymbolicDimSize).ToArray();
@@ -173,12 +184,54 @@ public static partial class OnnxImporter
         return new TensorSpec(new Shape(dims), dtype);
     }
 
-    // Output specs as the model declares them (used before a shape-input model has been built for concrete values).
-    private static TensorSpec DeclaredSpec(ValueInfoProto o, OnnxImportOptions options)
+    /// <summary>A type as the model declares it (a tensor, a sequence of tensors, or an optional of either); open dims are
+    /// shown as <see cref="OnnxImportOptions.SymbolicDimSize"/>.</summary>
+    private static BoundaryType DeclaredType(ValueInfoProto v, string what, OnnxImportOptions options)
     {
-        var tt = o.Type?.TensorType ?? throw new OnnxImportException($"Output '{o.Name}' is not a tensor (or has no type).");
-        var dtype = TensorData.DTypeOf(tt.ElemType, $"output '{o.Name}'");
-        var dims = tt.Shape?.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? Math.Max(0, d.DimValue) : options.SymbolicDimSize).ToArray() ?? [];
-        return new TensorSpec(new Shape(dims), dtype);
+        var t = v.Type;
+        var bad = new OnnxImportException($"{what} '{v.Name}' is not a tensor, a sequence of tensors or an optional of either (or has no type).");
+        TensorSpec Spec(TypeProto? e)
+        {
+            var tt = e?.TensorType ?? throw bad;
+            var dtype = TensorData.DTypeOf(tt.ElemType, $"{what.ToLowerInvariant()} '{v.Name}'");
+            var dims = tt.Shape?.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? Math.Max(0, d.DimValue) : options.SymbolicDimSize).ToArray() ?? [];
+            return new TensorSpec(new Shape(dims), dtype);
+        }
+        return t?.ValueCase switch
+        {
+            TypeProto.ValueOneofCase.TensorType => new(OnnxValueKind.Tensor, OnnxValueKind.Tensor, Spec(t)),
+            TypeProto.ValueOneofCase.SequenceType => new(OnnxValueKind.Sequence, OnnxValueKind.Tensor, Spec(t.SequenceType.ElemType)),
+            TypeProto.ValueOneofCase.OptionalType => t.OptionalType.ElemType?.ValueCase switch
+            {
+                TypeProto.ValueOneofCase.TensorType => new(OnnxValueKind.Optional, OnnxValueKind.Tensor, Spec(t.OptionalType.ElemType)),
+                TypeProto.ValueOneofCase.SequenceType => new(OnnxValueKind.Optional, OnnxValueKind.Sequence, Spec(t.OptionalType.ElemType.SequenceType.ElemType)),
+                _ => throw bad,
+            },
+            _ => throw bad,
+        };
+    }
+
+    // "a tensor", "a sequence", "an optional".
+    private static string A(OnnxValueKind k) => (k == OnnxValueKind.Optional ? "an " : "a ") + k.ToString().ToLowerInvariant();
+
+    // A static graph's output types: tensors from the graph; sequences and optionals with their declared element spec.
+    private static BoundaryType[] StaticOutputTypes(BuildResult probe, GraphProto g, OnnxImportOptions options)
+    {
+        var types = new BoundaryType[g.Output.Count];
+        int flat = 0;
+        for (int k = 0; k < types.Length; k++)
+        {
+            var layout = probe.OutputLayouts![k];
+            if (layout.Kind == OnnxValueKind.Tensor) types[k] = new(OnnxValueKind.Tensor, OnnxValueKind.Tensor, probe.Graph!.Outputs[flat].Spec);
+            else
+            {
+                var declared = DeclaredType(g.Output[k], "Output", options);
+                if (declared.Kind != layout.Kind)
+                    throw new OnnxImportException($"Output '{g.Output[k].Name}' is declared {A(declared.Kind)}, but the model computes {A(layout.Kind)}.");
+                types[k] = declared;
+            }
+            flat += layout.Count;
+        }
+        return types;
     }
 }

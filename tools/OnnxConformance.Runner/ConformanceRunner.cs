@@ -65,10 +65,11 @@ public sealed record ConformanceSummary(string Backend, IReadOnlyList<CaseResult
 
 /// <summary>
 /// Runs ONNX backend-test case folders (as in the ONNX repository's <c>onnx/backend/test/data/node</c>): each folder holds
-/// <c>model.onnx</c> and <c>test_data_set_*/input_N.pb</c> / <c>output_N.pb</c> (serialized <see cref="TensorProto"/>s).
+/// <c>model.onnx</c> and <c>test_data_set_*/input_N.pb</c> / <c>output_N.pb</c> (serialized <see cref="TensorProto"/>s, or
+/// <see cref="SequenceProto"/>s and <see cref="OptionalProto"/>s where the model declares a sequence or optional input or output).
 /// The model is imported with <see cref="OnnxImporter"/>, run on a backend, and every output compared with ONNX's rule
 /// |actual − expected| ≤ atol + rtol·|expected| (NaN equals NaN; integer and bool outputs exactly; shapes and dtypes must
-/// match). See <c>docs/onnx-conformance.md</c>.
+/// match; sequences element by element, optionals by presence and content). See <c>docs/onnx-conformance.md</c>.
 /// </summary>
 public static class ConformanceRunner
 {
@@ -171,11 +172,11 @@ public static class ConformanceRunner
 
         foreach (var set in sets)
         {
-            var inputs = ReadTensors(set, "input_");
-            var expected = ReadTensors(set, "output_");
+            var inputs = ReadValues(set, "input_", DataInputs(model.Graph).Select(i => i.Type).ToList());
+            var expected = ReadValues(set, "output_", model.Graph.Output.Select(o => o.Type).ToList());
             if ((inputs.Error ?? expected.Error) is { } err) return new CaseResult(name, CaseOutcome.Unsupported, err);
             var setName = Path.GetFileName(set);
-            var reason = RunSet(model, dir, backend, options, inputs.Tensors, expected.Tensors, out bool unsupported);
+            var reason = RunSet(model, dir, backend, options, inputs.Values, expected.Values, out bool unsupported);
             if (reason != null)
                 return new CaseResult(name, unsupported ? CaseOutcome.Unsupported : CaseOutcome.Failed, sets.Length > 1 ? $"{setName}: {reason}" : reason);
         }
@@ -183,7 +184,7 @@ public static class ConformanceRunner
     }
 
     private static string? RunSet(ModelProto original, string dir, IComputeBackend backend, ConformanceOptions options,
-        List<(TensorSpec Spec, byte[] Data)> inputs, List<(TensorSpec Spec, byte[] Data)> expected, out bool unsupported)
+        List<DataValue> inputs, List<DataValue> expected, out bool unsupported)
     {
         unsupported = false;
         var model = original.Clone();
@@ -194,10 +195,10 @@ public static class ConformanceRunner
         for (int i = 0; i < inputs.Count; i++)
         {
             var shape = graphInputs[i].Type?.TensorType?.Shape;
-            if (shape == null || shape.Dim.Count != inputs[i].Spec.Shape.Rank) continue;
+            if (shape == null || inputs[i].Tensor is not { } t || shape.Dim.Count != t.Spec.Shape.Rank) continue;
             for (int a = 0; a < shape.Dim.Count; a++)
                 if (shape.Dim[a].ValueCase != TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue)
-                    shape.Dim[a] = new TensorShapeProto.Types.Dimension { DimValue = inputs[i].Spec.Shape[a] };
+                    shape.Dim[a] = new TensorShapeProto.Types.Dimension { DimValue = t.Spec.Shape[a] };
         }
         ImportedModel imported;
         try
@@ -215,17 +216,13 @@ public static class ConformanceRunner
             if (imported.OutputSpecs.Count != expected.Count)
                 return $"the model has {imported.OutputSpecs.Count} output(s), the data set {expected.Count}";
             for (int i = 0; i < inputs.Count; i++)
-                if (inputs[i].Spec != imported.InputSpecs[i])
-                    return $"input {imported.InputNames[i]}: the model expects {imported.InputSpecs[i]}, the data is {inputs[i].Spec}";
-            var args = inputs.Select(x => Tensor.FromBytes(x.Data, x.Spec, backend)).ToArray();
+                if (inputs[i].Tensor is { } t && t.Spec != imported.InputSpecs[i])
+                    return $"input {imported.InputNames[i]}: the model expects {imported.InputSpecs[i]}, the data is {t.Spec}";
+            var args = inputs.Select(x => x.ToOnnxValue(backend)).ToArray();
             var outs = imported.Run(backend, args);
             for (int i = 0; i < outs.Length; i++)
-            {
-                var actual = outs[i];
-                var bytes = actual.ToBytes();
-                if (Compare(actual.Spec, bytes, expected[i].Spec, expected[i].Data, options.Rtol, options.Atol) is { } why)
+                if (CompareValue(outs[i], expected[i], options) is { } why)
                     return $"output {imported.OutputNames[i]}: {why}";
-            }
         }
         return null;
     }
@@ -291,25 +288,61 @@ public static class ConformanceRunner
         return g.Input.Where(i => !inits.Contains(i.Name)).ToList();
     }
 
-    private static (List<(TensorSpec Spec, byte[] Data)> Tensors, string? Error) ReadTensors(string set, string prefix)
+    /// <summary>A value of a test data file: a tensor, a sequence of tensors, or an optional (<see cref="Element"/> null when empty).</summary>
+    private sealed record DataValue(OnnxValueKind Kind, (TensorSpec Spec, byte[] Data)? Tensor = null,
+        IReadOnlyList<(TensorSpec Spec, byte[] Data)>? Elements = null, DataValue? Element = null)
     {
-        var list = new List<(TensorSpec, byte[])>();
+        public OnnxValue ToOnnxValue(IComputeBackend backend) => Kind switch
+        {
+            OnnxValueKind.Tensor => OnnxValue.FromTensor(global::DualFramework.Tensor.FromBytes(Tensor!.Value.Data, Tensor.Value.Spec, backend)),
+            OnnxValueKind.Sequence => OnnxValue.FromSequence(Elements!.Select(e => global::DualFramework.Tensor.FromBytes(e.Data, e.Spec, backend))),
+            _ => OnnxValue.Optional(Element?.ToOnnxValue(backend)),
+        };
+    }
+
+    private static string? CompareValue(OnnxValue actual, DataValue expected, ConformanceOptions options)
+    {
+        if (actual.Kind != expected.Kind) return $"a {actual.Kind}, expected a {expected.Kind}";
+        string? Tensor(Tensor t, (TensorSpec Spec, byte[] Data) e) => Compare(t.Spec, t.ToBytes(), e.Spec, e.Data, options.Rtol, options.Atol);
+        switch (actual.Kind)
+        {
+            case OnnxValueKind.Tensor:
+                return Tensor(actual.Tensor, expected.Tensor!.Value);
+            case OnnxValueKind.Sequence:
+                if (actual.Elements.Count != expected.Elements!.Count) return $"a sequence of {actual.Elements.Count}, expected {expected.Elements.Count}";
+                for (int k = 0; k < actual.Elements.Count; k++)
+                    if (Tensor(actual.Elements[k], expected.Elements[k]) is { } why) return $"element {k}: {why}";
+                return null;
+            default:
+                if (actual.Element == null || expected.Element == null)
+                    return (actual.Element == null) == (expected.Element == null) ? null : actual.Element == null ? "empty, expected a value" : "a value, expected empty";
+                return CompareValue(actual.Element, expected.Element, options);
+        }
+    }
+
+    // Reads prefixN.pb for each declared type: a TensorProto, SequenceProto or OptionalProto as the type says (the files
+    // carry no type of their own; an untyped value is read as a tensor).
+    private static (List<DataValue> Values, string? Error) ReadValues(string set, string prefix, IReadOnlyList<TypeProto?> types)
+    {
+        var list = new List<DataValue>();
         for (int k = 0; ; k++)
         {
             var path = Path.Combine(set, $"{prefix}{k}.pb");
             if (!File.Exists(path)) break;
-            TensorProto t;
+            var type = k < types.Count ? types[k] : null;
             try
             {
-                t = TensorProto.Parser.ParseFrom(File.ReadAllBytes(path));
+                var bytes = File.ReadAllBytes(path);
+                list.Add(type?.ValueCase switch
+                {
+                    TypeProto.ValueOneofCase.SequenceType => Sequence(SequenceProto.Parser.ParseFrom(bytes), set),
+                    TypeProto.ValueOneofCase.OptionalType => Optional(OptionalProto.Parser.ParseFrom(bytes), set),
+                    _ => new DataValue(OnnxValueKind.Tensor, Tensor: ReadTensor(TensorProto.Parser.ParseFrom(bytes), set)),
+                });
             }
             catch (InvalidProtocolBufferException e)
             {
-                return (list, $"{prefix}{k}.pb is not a TensorProto (sequence/optional?): {OneLine(e.Message)}");
-            }
-            try
-            {
-                list.Add(OnnxImporter.TensorData.Read(t, new OnnxImportOptions(), set));
+                return (list, $"{prefix}{k}.pb does not parse as the model's type: {OneLine(e.Message)}");
             }
             catch (OnnxImportException e)
             {
@@ -318,6 +351,23 @@ public static class ConformanceRunner
         }
         return (list, null);
     }
+
+    private static (TensorSpec, byte[]) ReadTensor(TensorProto t, string set) => OnnxImporter.TensorData.Read(t, new OnnxImportOptions(), set);
+
+    private static DataValue Sequence(SequenceProto s, string set)
+    {
+        if (s.SequenceValues.Count > 0 || s.OptionalValues.Count > 0)
+            throw new OnnxImportException("sequences of sequences or optionals are not supported");
+        return new DataValue(OnnxValueKind.Sequence, Elements: s.TensorValues.Select(t => ReadTensor(t, set)).ToList());
+    }
+
+    private static DataValue Optional(OptionalProto o, string set) => o.ElemType switch
+    {
+        (int)OptionalProto.Types.DataType.Undefined => new DataValue(OnnxValueKind.Optional),
+        (int)OptionalProto.Types.DataType.Tensor => new DataValue(OnnxValueKind.Optional, Element: new DataValue(OnnxValueKind.Tensor, Tensor: ReadTensor(o.TensorValue, set))),
+        (int)OptionalProto.Types.DataType.Sequence => new DataValue(OnnxValueKind.Optional, Element: Sequence(o.SequenceValue, set)),
+        _ => throw new OnnxImportException($"optional values of element type {o.ElemType} are not supported"),
+    };
 
     private static string OneLine(string s)
     {

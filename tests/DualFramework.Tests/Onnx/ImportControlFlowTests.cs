@@ -299,12 +299,12 @@ public class ImportControlFlowTests
     }
 
     [Test]
-    public void Sequences_AsGraphOutputs_AreNotSupported()
+    public void Sequence_OutputDeclaredAsATensor_IsRejected()
     {
         var m = SequenceModel();
         m.Graph.Output[0] = Info("s3", F32, 7, 2);
         FluentActions.Invoking(() => OnnxImporter.FromModel(m).Run(Torch, Tensor.FromArray(new float[12], new Shape(6, 2)), Tensor.FromArray([0L], Shape.Scalar)))
-            .Should().Throw<OnnxImportException>().WithMessage("*sequence 's3'*not supported*");
+            .Should().Throw<OnnxImportException>().WithMessage("*Output 's3' is declared a tensor, but the model computes a sequence*");
         m = SequenceModel();
         m.Graph.Node[2].Input[1] = "big"; // a position far outside the sequence
         m.Graph.Initializer.Add(new TensorProto { Name = "big", DataType = I64, Int64Data = { 3 } });
