@@ -101,33 +101,42 @@ public sealed class RecurrentWorkloads : IDisposable
     /// steps minus two steady-state steps.</summary>
     public double CompileMs { get; private set; }
 
+    /// <summary>The same for the step compiled with the fused LSTM node and with the unrolled cell.</summary>
+    public double CompileFusedMs { get; private set; }
+
+    /// <summary>The same for the step compiled with the unrolled cell.</summary>
+    public double CompileUnrolledMs { get; private set; }
+
     /// <summary>The form the default (<see cref="RecurrentLowering.Auto"/>) compiled step runs: "unrolled" or "fused".</summary>
     public string DefaultForm { get; private set; } = "";
 
-    /// <summary>Compiles every graph step (the default one timed) and warms them up.</summary>
+    /// <summary>Compiles every graph step (timed) and warms them up.</summary>
     public void Prepare()
     {
+        CompileMs = CompileTime(_graph);
+        CompileFusedMs = CompileTime(_fused);
+        CompileUnrolledMs = CompileTime(_unrolled);
+        var compiled = (_graph.Trainer.CompiledTrainStep?.LastExecutable as OrtExecutable)?.Graph;
+        DefaultForm = compiled == null ? "?" : compiled.Nodes.Any(n => n.Op is RecurrentOp) ? "fused" : "unrolled";
+    }
+
+    // The first two steps (the first traces and compiles) net of two steady-state steps (the median of five after three more).
+    private static double CompileTime(Setup s)
+    {
         var sw = Stopwatch.StartNew();
-        _graph.Step();
-        _graph.Step();
+        s.Step();
+        s.Step();
         double firstTwo = sw.Elapsed.TotalMilliseconds;
-        for (int i = 0; i < 3; i++)
-        {
-            _graph.Step();
-            _fused.Step();
-            _unrolled.Step();
-        }
+        for (int i = 0; i < 3; i++) s.Step();
         var steady = new List<double>();
         for (int i = 0; i < 5; i++)
         {
             sw.Restart();
-            _graph.Step();
+            s.Step();
             steady.Add(sw.Elapsed.TotalMilliseconds);
         }
         steady.Sort();
-        CompileMs = Math.Max(0, firstTwo - 2 * steady[2]);
-        var compiled = (_graph.Trainer.CompiledTrainStep?.LastExecutable as OrtExecutable)?.Graph;
-        DefaultForm = compiled == null ? "?" : compiled.Nodes.Any(n => n.Op is RecurrentOp) ? "fused" : "unrolled";
+        return Math.Max(0, firstTwo - 2 * steady[2]);
     }
 
     public float Eager() => _eager.Step();
