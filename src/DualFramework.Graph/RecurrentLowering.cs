@@ -5,7 +5,8 @@ public enum RecurrentLowering
 {
     /// <summary>Unrolled where that makes the graph smaller, fused elsewhere. A training step's gradient recomputes the
     /// unrolled forward to take its adjoint, so there the fused node would run the forward a second time: unrolling lets
-    /// common-subexpression elimination keep one forward. A forward-only graph keeps the fused node.</summary>
+    /// common-subexpression elimination keep one forward (the unrolled graph goes through <see cref="DualFramework.IR.Passes.PassPipeline.Default"/>
+    /// again for that). A forward-only graph keeps the fused node.</summary>
     Auto,
 
     /// <summary>Always one ONNX <c>LSTM</c>/<c>GRU</c>/<c>RNN</c> node: ONNX Runtime's kernel loops over the steps.</summary>

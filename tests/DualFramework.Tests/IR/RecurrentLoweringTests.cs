@@ -132,7 +132,7 @@ public class RecurrentLoweringTests
         training.Step(0);
         training.Compiled.Nodes.Should().NotContain(n => n.Op is RecurrentOp);
 
-        var backend = new GraphBackend();
+        using var backend = new GraphBackend();
         using (BackendRegistry.Use(backend))
         using (var net = new Net("lstm", 1, false))
         using (var forward = new CompiledFunction(args => [net.Call(args[0])], net.Parameters(), model: net, name: "forward"))
@@ -142,6 +142,5 @@ public class RecurrentLoweringTests
             forward.Call(Tensor.FromArray(GradCheckInputs(0, B * T * I), new Shape(B, T, I)));
             ((OrtExecutable)forward.LastExecutable!).Graph.Nodes.Should().Contain(n => n.Op is RecurrentOp);
         }
-        backend.Dispose();
     }
 }
