@@ -67,6 +67,27 @@ public static class RatioMode
                     Console.WriteLine(F($"{{\"suite\":\"graph\",\"mlp_step_ratio\":{r1:F4},\"cnn_step_ratio\":{r2:F4},\"mlp_vs_raw_torch\":{r3:F4},\"cnn_vs_raw_torch\":{r4:F4},\"cnn_compile_ms\":{w.CnnCompileMs:F1},\"mlp_floor_fraction\":{StepFlops.FloorFraction(StepFlops.Mlp(64), gemm, graphMlpAlone):F3},\"cnn_floor_fraction\":{StepFlops.FloorFraction(StepFlops.Cnn(64), gemm, graphCnnAlone):F3},{hw}}}"));
                     return 0;
                 }
+            case "recurrent":
+                {
+                    // Raw TorchSharp's nn.LSTM step alone, before any ONNX Runtime session exists (see "graph": the two
+                    // engines' thread pools contend when interleaved).
+                    double raw;
+                    using (var r = new RawLstmWorkload()) raw = Median(Repeat(r.Step, pairs, 5)) / 5;
+                    using var w = new RecurrentWorkloads();
+                    w.Prepare();
+                    double graphAlone = Median(Repeat(w.Graph, pairs, 5)) / 5;
+                    var eg = Pairs(w.Eager, w.Graph, pairs, 5);
+                    // The two compiled forms of the step, interleaved: ONNX Runtime's fused LSTM node (its kernel loops over
+                    // the steps) against the cell unrolled in the graph.
+                    var lu = Pairs(w.GraphFused, w.GraphUnrolled, pairs, 5);
+                    double Ms(IEnumerable<double> xs) => Median(xs) / 5 * 1e3;
+                    double eager = Ms(eg.Select(p => p.raw)), graph = Ms(eg.Select(p => p.ours)), fused = Ms(lu.Select(p => p.raw)), unrolled = Ms(lu.Select(p => p.ours));
+                    double r1 = Median(eg.Select(p => p.ours / p.raw)), r2 = Median(lu.Select(p => p.raw / p.ours));
+                    Console.WriteLine(F($"lstm step (TextLstm: batch {RecurrentWorkloads.Batch}, {RecurrentWorkloads.Steps} steps, hidden {RecurrentWorkloads.Hidden}): eager {eager:F2} ms, graph {graph:F2} ms (interleaved, default form: {w.DefaultForm}); alone: raw torchsharp nn.LSTM {raw * 1e3:F2} ms, graph {graphAlone * 1e3:F2} ms"));
+                    Console.WriteLine(F($"compiled step forms (interleaved): fused ONNX LSTM node (loop in ORT's kernel) {fused:F2} ms, unrolled in the graph {unrolled:F2} ms; compile: default {w.CompileMs:F0} ms, fused {w.CompileFusedMs:F0} ms, unrolled {w.CompileUnrolledMs:F0} ms"));
+                    Console.WriteLine(F($"{{\"suite\":\"recurrent\",\"graph_vs_eager\":{r1:F4},\"graph_vs_raw_torch\":{graphAlone / raw:F4},\"loop_vs_unrolled\":{r2:F4},\"default_form\":\"{w.DefaultForm}\",\"eager_ms\":{eager:F2},\"graph_ms\":{graph:F2},\"graph_loop_ms\":{fused:F2},\"graph_unrolled_ms\":{unrolled:F2},\"raw_torch_ms\":{raw * 1e3:F2},\"compile_ms\":{w.CompileMs:F1},\"compile_loop_ms\":{w.CompileFusedMs:F1},\"compile_unrolled_ms\":{w.CompileUnrolledMs:F1},{hw}}}"));
+                    return 0;
+                }
             case "deploy":
                 {
                     using var w = new DeployWorkloads();
@@ -118,7 +139,7 @@ public static class RatioMode
             case "serve":
                 return ServeWorkloads.Run(pairs, hw);
             default:
-                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, deploy, precision, quant, allreduce, memory, serve, longrun)");
+                Console.Error.WriteLine($"unknown ratio suite '{suite}' (known: ops, overhead, graph, recurrent, deploy, precision, quant, allreduce, memory, serve, longrun)");
                 return 2;
         }
     }

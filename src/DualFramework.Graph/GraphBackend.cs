@@ -58,6 +58,11 @@ public sealed class GraphBackend : IComputeBackend, ILowPrecisionKernels, IDispo
 
     internal SessionOptions Options => _options;
 
+    /// <summary>How graphs compiled from now on run the recurrent ops (default <see cref="RecurrentLowering.Auto"/>: unrolled
+    /// in training steps, fused in forward-only graphs; docs/benchmarks.md, "recurrent", has the measurements). Eager ops
+    /// and ONNX export always use the fused node.</summary>
+    public RecurrentLowering RecurrentLowering { get; set; }
+
     /// <inheritdoc />
     public bool Supports(Op op) => OnnxExporter.IsSupported(op);
 
@@ -87,7 +92,7 @@ public sealed class GraphBackend : IComputeBackend, ILowPrecisionKernels, IDispo
     /// ONNX Runtime's kernels (on a copy: the caller's graph is left as it is).</summary>
     public IExecutable Compile(DualFramework.IR.Graph graph)
     {
-        var g = graph.Clone();
+        var g = LowerRecurrent(graph.Clone());
         // Convolution weight gradients have tiny output planes, which ORT's im2col convolution runs far below peak.
         new SmallOutputConvToMatMul().Run(g);
         // ReLU's gradient behind a max pool: masked on the pooled tensor (4× smaller for 2×2 windows), not the full one.
@@ -95,6 +100,23 @@ public sealed class GraphBackend : IComputeBackend, ILowPrecisionKernels, IDispo
         // Last, so that the casts surround the ops as ORT will run them: float16/bfloat16 ops without CPU kernels in float32.
         OrtLowPrecisionSupport.Pass().Run(g);
         return new OrtExecutable(this, g);
+    }
+
+    // The recurrent nodes replaced by their decomposition, then the default passes again: with stop_gradient gone, the
+    // unrolled forward and the gradient's recomputation of it are the same nodes, which CSE merges (LinearFusion first makes
+    // the new input projection the linear node the recomputation became). Auto keeps the result when that merge took every
+    // matrix product of the unrolled cells, i.e. the graph held the unrolled forward already; what stays new is the cheap
+    // tail the adjoint does not need (the last state's product, the output's concatenation).
+    private DualFramework.IR.Graph LowerRecurrent(DualFramework.IR.Graph g)
+    {
+        if (RecurrentLowering == RecurrentLowering.Fused || !g.Nodes.Any(n => n.Op is RecurrentOp)) return g;
+        var unrolled = RecurrentLowering == RecurrentLowering.Unrolled ? g : g.Clone();
+        new RecurrentUnrolling(this).Run(unrolled);
+        PassPipeline.Default(this, training: true).Run(unrolled);
+        return RecurrentLowering == RecurrentLowering.Unrolled || Products(unrolled) <= Products(g) ? unrolled : g;
+
+        static int Products(DualFramework.IR.Graph graph) =>
+            graph.Nodes.Count(n => ReferenceEquals(n.Op, OpSet.MatMul) || ReferenceEquals(n.Op, OpSet.Linear));
     }
 
     /// <inheritdoc />
