@@ -18,15 +18,15 @@ public class RecurrentLayerTests
 {
     private const long T = 4, B = 3, I = 5, H = 6;
 
-    private static float[] Rand(int seed, long n, double lo = -1, double hi = 1)
+    internal static float[] Rand(int seed, long n, double lo = -1, double hi = 1)
     {
         var r = new Random(seed);
         return Enumerable.Range(0, (int)n).Select(_ => (float)(lo + (hi - lo) * r.NextDouble())).ToArray();
     }
 
-    private static TT Torch(float[] v, long[] shape) => torch.tensor(v.Select(x => (double)x).ToArray(), shape, torch.float64);
+    internal static TT Torch(float[] v, long[] shape) => torch.tensor(v.Select(x => (double)x).ToArray(), shape, torch.float64);
 
-    private static double[] Values(TT t) => t.contiguous().data<double>().ToArray();
+    internal static double[] Values(TT t) => t.contiguous().data<double>().ToArray();
 
     [TestCase("lstm", "torch", 1, false, false)]
     [TestCase("lstm", "graph", 1, false, false)]

@@ -6,7 +6,7 @@ using DualFramework.Tests.Support;
 using FluentAssertions;
 using NUnit.Framework;
 using TorchSharp;
-using TT = TorchSharp.torch.Tensor;
+using static DualFramework.Tests.NN.RecurrentLayerTests;
 
 namespace DualFramework.Tests.NN;
 
@@ -18,16 +18,6 @@ public class RecurrentLengthsTests
 {
     private const long T = 5, B = 3, I = 4, H = 6;
     private static readonly long[] Lengths = [3, 5, 1];
-
-    private static float[] Rand(int seed, long n)
-    {
-        var r = new Random(seed);
-        return Enumerable.Range(0, (int)n).Select(_ => (float)(2 * r.NextDouble() - 1)).ToArray();
-    }
-
-    private static TT Torch(float[] v, long[] shape) => torch.tensor(v.Select(x => (double)x).ToArray(), shape, torch.float64);
-
-    private static double[] Values(TT t) => t.contiguous().data<double>().ToArray();
 
     [TestCase("lstm", "torch", 1, false, false)]
     [TestCase("lstm", "graph", 1, false, false)]
@@ -65,19 +55,19 @@ public class RecurrentLengthsTests
         var names = ours.NamedParameters().Select(p => p.Name).ToArray();
         using (torch.no_grad())
             foreach (var (name, p) in tModule.named_parameters())
-                p.copy_(Torch(ours.Parameter(name).Value.ToFloatArray(), p.shape));
+                p.copy_(RecurrentLayerTests.Torch(ours.Parameter(name).Value.ToFloatArray(), p.shape));
 
         // libtorch: pack (unsorted lengths), run, pad back to T.
-        var tx = Torch(xv, xShape).requires_grad_(true);
+        var tx = RecurrentLayerTests.Torch(xv, xShape).requires_grad_(true);
         var packed = torch.nn.utils.rnn.pack_padded_sequence(tx, torch.tensor(Lengths), batchFirst, enforce_sorted: false);
         torch.nn.utils.rnn.PackedSequence py;
-        TT thn, tcn = null!;
+        TorchSharp.torch.Tensor thn, tcn = null!;
         if (tModule is TorchSharp.Modules.LSTM tl) (py, thn, tcn) = tl.call(packed, null);
         else if (tModule is TorchSharp.Modules.GRU tg) (py, thn) = tg.call(packed, null);
         else (py, thn) = ((TorchSharp.Modules.RNN)tModule).call(packed, null);
         var (ty, _) = torch.nn.utils.rnn.pad_packed_sequence(py, batchFirst, total_length: T);
-        var tLoss = (ty * Torch(cy, yShape)).sum() + (thn * Torch(ch, sShape)).sum();
-        if (lstm) tLoss += (tcn * Torch(cc, sShape)).sum();
+        var tLoss = (ty * RecurrentLayerTests.Torch(cy, yShape)).sum() + (thn * RecurrentLayerTests.Torch(ch, sShape)).sum();
+        if (lstm) tLoss += (tcn * RecurrentLayerTests.Torch(cc, sShape)).sum();
         tLoss.backward();
 
         var x = Tensor.FromArray(xv, new Shape(xShape));
