@@ -21,13 +21,26 @@ public static class AllReduceWorkloads
 
     public static int Run(int pairs)
     {
-        // The one-process baseline runs on rank 0 before MPI starts (the other ranks wait inside MPI_Init, idle), so it has
-        // the machine to itself, as a single-process run would.
+        // The one-process baseline runs on rank 0 before MPI starts, so it has the machine to itself, as a single-process
+        // run would. The other ranks must not be inside MPI_Init meanwhile: Open MPI polls there, and a waiting rank took
+        // half a core (the "both cores" baseline then ran on about one). They sleep until rank 0 leaves a file named after
+        // the job (PMIx namespace, shared by the job's ranks).
         bool first = Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK") is null or "0";
-        double gemm = first ? Hardware.PrintLine() : 0;
-        double single = first ? CnnStep(null, 64) : 0;
+        string? gate = Environment.GetEnvironmentVariable("PMIX_NAMESPACE") is { Length: > 0 } ns
+            ? Path.Combine(Path.GetTempPath(), $"dualframework-allreduce-{ns}.ready") : null;
+        double gemm = 0, single = 0;
+        if (first)
+        {
+            gemm = Hardware.PrintLine();
+            single = CnnStep(null, 64);
+            if (gate != null) File.WriteAllText(gate, "");
+        }
+        else if (gate != null)
+            while (!File.Exists(gate)) Thread.Sleep(20);
         using var comm = MpiCommunicator.Initialize();
         bool root = comm.Rank == 0;
+        comm.Barrier();
+        if (root && gate != null) File.Delete(gate);
         var buffer = new float[25 * 1024 * 1024 / 4];
         for (int i = 0; i < buffer.Length; i++) buffer[i] = (i % 97) * 1e-3f;
         const int inner = 5;
