@@ -21,18 +21,28 @@ public static class AllReduceWorkloads
 
     public static int Run(int pairs)
     {
-        // The one-process baseline runs on rank 0 before MPI starts, so it has the machine to itself, as a single-process
-        // run would. The other ranks must not be inside MPI_Init meanwhile: Open MPI polls there, and a waiting rank took
-        // half a core (the "both cores" baseline then ran on about one). They sleep until rank 0 leaves a file named after
-        // the job (PMIx namespace, shared by the job's ranks).
+        // The one-process baseline is a child process of rank 0, started before MPI, without the launcher's variables and
+        // on every online CPU: under mpirun, rank 0 is bound to one core and ThreadBudget splits the cores between local
+        // ranks, so measured inside it "one process with every core" ran on one core (GEMM 80 against 165 GFLOP/s here).
+        // The other ranks must not be inside MPI_Init meanwhile (Open MPI polls there); they sleep until rank 0 leaves a
+        // file named after the job (PMIx namespace, shared by the job's ranks).
         bool first = Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK") is null or "0";
         string? gate = Environment.GetEnvironmentVariable("PMIX_NAMESPACE") is { Length: > 0 } ns
             ? Path.Combine(Path.GetTempPath(), $"dualframework-allreduce-{ns}.ready") : null;
         double gemm = 0, single = 0;
         if (first)
         {
-            gemm = Hardware.PrintLine();
-            single = CnnStep(null, 64);
+            var (exit, last) = ChildRun.Run("--allreduce-baseline-child", unconfined: true);
+            var v = last.Split(' ');
+            if (exit != 0 || v.Length != 3)
+            {
+                Console.Error.WriteLine($"allreduce baseline child failed (exit {exit}): {last}");
+                if (gate != null) File.WriteAllText(gate, "");
+                return 1;
+            }
+            gemm = double.Parse(v[0], CultureInfo.InvariantCulture);
+            single = double.Parse(v[1], CultureInfo.InvariantCulture);
+            Console.WriteLine(F($"cpu: {Hardware.IsaClass()}, fp32 GEMM 1024²: {gemm:F1} GFLOP/s (baseline process, {v[2]} threads)"));
             if (gate != null) File.WriteAllText(gate, "");
         }
         else if (gate != null)
@@ -75,6 +85,15 @@ public static class AllReduceWorkloads
             Console.WriteLine(F($"cnn train step: 1 process x batch 64 {single * 1e3:F1} ms; {comm.Size} ranks x batch {64 / comm.Size} {parallel * 1e3:F1} ms (ratio {parallel / single:F3})"));
             Console.WriteLine(F($"{{\"suite\":\"allreduce\",\"ours_vs_raw\":{Median(ratios):F4},\"cnn_single_ms\":{single * 1e3:F1},\"cnn_ranks_ms\":{parallel * 1e3:F1},{Hardware.JsonFields(gemm)}}}"));
         }
+        return 0;
+    }
+
+    /// <summary>The one-process baseline (<c>--allreduce-baseline-child</c>): prints "GEMM-rate step-seconds threads" last.</summary>
+    public static int BaselineChild()
+    {
+        double gemm = Hardware.GemmGflops();
+        double single = CnnStep(null, 64);
+        Console.WriteLine(F($"{gemm:R} {single:R} {TorchSharp.torch.get_num_threads()}"));
         return 0;
     }
 

@@ -8,6 +8,8 @@ using DualFramework.Benchmarks;
 if (args.Length == 3 && args[0] == "--memory-child") return MemoryWorkloads.Child(args[1], int.Parse(args[2], CultureInfo.InvariantCulture));
 // `--long-run-child ENGINE MODEL STEPS`: one loop of the longrun suite (`--ratio longrun [--steps N] [--engines a,b] [--models a,b]`).
 if (args.Length == 4 && args[0] == "--long-run-child") return LongRunWorkloads.Child(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture));
+// `--allreduce-baseline-child`: the one-process CNN step of `--ratio allreduce`, started by its rank 0 outside MPI.
+if (args.Length == 1 && args[0] == "--allreduce-baseline-child") return AllReduceWorkloads.BaselineChild();
 int ratioAt = Array.IndexOf(args, "--ratio");
 if (ratioAt >= 0)
 {
