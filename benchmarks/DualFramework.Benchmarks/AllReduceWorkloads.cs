@@ -42,7 +42,7 @@ public static class AllReduceWorkloads
             }
             gemm = double.Parse(v[0], CultureInfo.InvariantCulture);
             single = double.Parse(v[1], CultureInfo.InvariantCulture);
-            Console.WriteLine(F($"cpu: {Hardware.IsaClass()}, fp32 GEMM 1024²: {gemm:F1} GFLOP/s (baseline process, {v[2]} threads)"));
+            Hardware.PrintLine(gemm, $" (baseline process, {v[2]} threads)");
             if (gate != null) File.WriteAllText(gate, "");
         }
         else if (gate != null)

@@ -46,9 +46,13 @@ public static class Hardware
     public static double PrintLine()
     {
         double gemm = GemmGflops();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cpu: {IsaClass()}, fp32 GEMM 1024²: {gemm:F1} GFLOP/s"));
+        PrintLine(gemm, "");
         return gemm;
     }
+
+    /// <summary>Prints the "cpu: …" line for a GEMM rate measured elsewhere, with <paramref name="note"/> after it.</summary>
+    public static void PrintLine(double gemmGflops, string note) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cpu: {IsaClass()}, fp32 GEMM 1024²: {gemmGflops:F1} GFLOP/s{note}"));
 
     /// <summary>The two figures as JSON fields (no braces).</summary>
     public static string JsonFields(double gemmGflops) =>

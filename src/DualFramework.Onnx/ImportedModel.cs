@@ -51,6 +51,9 @@ public sealed class ImportedModel : Module, IHasGenerator
     private readonly OnnxImporter.BoundaryType[] _inputTypes;
     private readonly OnnxImporter.ValueLayout[] _tensorLayouts;
 
+    // Run(Tensor[]) and Forward return tensors only: the first output that is not one (-1: none), found once.
+    private readonly int _firstNonTensorOutput;
+
     /// <summary>One graph, for the input structure, graph-input specs and shape-input values in its key.</summary>
     private sealed class Variant(Graph graph, OnnxImporter.TrainingNodes training, TensorSpec[] specs, OnnxImporter.ValueLayout[] layouts,
         IReadOnlyList<OnnxImporter.ValueLayout> outputLayouts, Dictionary<string, (TensorSpec Spec, byte[] Data)> key) : IDisposable
@@ -88,6 +91,7 @@ public sealed class ImportedModel : Module, IHasGenerator
         OutputSpecs = outputTypes.Select(t => t.Spec).ToArray();
         InputKinds = inputTypes.Select(t => t.Kind).ToArray();
         OutputKinds = outputTypes.Select(t => t.Kind).ToArray();
+        _firstNonTensorOutput = Array.FindIndex(outputTypes, t => t.Kind != OnnxValueKind.Tensor);
         Opset = opset;
         _backend = options.Backend;
         if (options.BatchNormMomentum is { } bm && !(bm >= 0 && bm <= 1))
@@ -419,7 +423,7 @@ public sealed class ImportedModel : Module, IHasGenerator
 
     private void CheckTensorOutputs()
     {
-        int k = OutputKinds.ToList().FindIndex(x => x != OnnxValueKind.Tensor);
+        int k = _firstNonTensorOutput;
         if (k >= 0)
             throw new InvalidOperationException($"Output {OutputNames[k]} is {A(OutputKinds[k])}; use Run(IReadOnlyList<OnnxValue>), which returns OnnxValues.");
     }

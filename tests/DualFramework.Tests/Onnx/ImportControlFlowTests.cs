@@ -51,7 +51,8 @@ public class ImportControlFlowTests
         return m;
     }
 
-    private static NodeProto N(string op, string[] ins, string[] outs, params AttributeProto[] attrs)
+    /// <summary>A node named after its first output (shared with the other import tests that build models by hand).</summary>
+    internal static NodeProto N(string op, string[] ins, string[] outs, params AttributeProto[] attrs)
     {
         var n = new NodeProto { OpType = op, Name = outs[0] };
         n.Input.AddRange(ins);

@@ -46,14 +46,7 @@ public class ImportSequenceBoundaryTests
 
     private static ValueInfoProto Info(string name, TypeProto type) => new() { Name = name, Type = type };
 
-    private static NodeProto N(string op, string[] ins, string[] outs, params AttributeProto[] attrs)
-    {
-        var n = new NodeProto { OpType = op, Name = outs[0] };
-        n.Input.AddRange(ins);
-        n.Output.AddRange(outs);
-        n.Attribute.AddRange(attrs);
-        return n;
-    }
+    private static NodeProto N(string op, string[] ins, string[] outs, params AttributeProto[] attrs) => ImportControlFlowTests.N(op, ins, outs, attrs);
 
     private static ModelProto Model(ValueInfoProto[] inputs, ValueInfoProto[] outputs, params NodeProto[] nodes)
     {
