@@ -92,6 +92,13 @@ public sealed class GraphBackend : IComputeBackend, ILowPrecisionKernels, IDispo
     /// ONNX Runtime's kernels (on a copy: the caller's graph is left as it is).</summary>
     public IExecutable Compile(DualFramework.IR.Graph graph)
     {
+        // A graph with symbolic dims is lowered as it is: these rewrites build attributes from the hint sizes.
+        return new OrtExecutable(this, graph.IsSymbolic ? graph.Clone() : Prepare(graph));
+    }
+
+    /// <inheritdoc />
+    public DualFramework.IR.Graph Prepare(DualFramework.IR.Graph graph)
+    {
         var g = LowerRecurrent(graph.Clone());
         // Convolution weight gradients have tiny output planes, which ORT's im2col convolution runs far below peak.
         new SmallOutputConvToMatMul().Run(g);
@@ -99,7 +106,7 @@ public sealed class GraphBackend : IComputeBackend, ILowPrecisionKernels, IDispo
         new MaskBeforeMaxUnpool().Run(g);
         // Last, so that the casts surround the ops as ORT will run them: float16/bfloat16 ops without CPU kernels in float32.
         OrtLowPrecisionSupport.Pass().Run(g);
-        return new OrtExecutable(this, g);
+        return g;
     }
 
     // The recurrent nodes replaced by their decomposition, then the default passes again: with stop_gradient gone, the

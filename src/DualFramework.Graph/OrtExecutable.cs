@@ -37,11 +37,12 @@ internal sealed class OrtExecutable : IStepExecutable
 
     public Tensor[] Run(Tensor[] inputs)
     {
-        Check(inputs);
+        var outputSpecs = Graph.IsSymbolic ? BindingFor(inputs).OutputSpecs : _outputSpecs;
+        if (!Graph.IsSymbolic) Check(inputs);
         var values = new OrtValue[inputs.Length];
         for (int i = 0; i < inputs.Length; i++) values[i] = (OrtValue)inputs[i].Handle;
         var outs = new OrtValue[_outputSpecs.Length];
-        for (int i = 0; i < outs.Length; i++) outs[i] = OpSession.Allocate(_outputSpecs[i]);
+        for (int i = 0; i < outs.Length; i++) outs[i] = OpSession.Allocate(outputSpecs[i]);
         try
         {
             _session.Run(_run, _inputNames, values, _outputNames, outs);
@@ -53,19 +54,101 @@ internal sealed class OrtExecutable : IStepExecutable
             throw;
         }
         var result = new Tensor[outs.Length];
-        for (int i = 0; i < outs.Length; i++) result[i] = Tensor.Wrap(_backend, outs[i], _outputSpecs[i]);
+        for (int i = 0; i < outs.Length; i++) result[i] = Tensor.Wrap(_backend, outs[i], outputSpecs[i]);
         return result;
+    }
+
+    // A symbolic graph's binding to these inputs' shapes (checks them and gives the output shapes); the last few are kept.
+    private readonly List<(TensorSpec[] Specs, GraphBinding Binding)> _bindings = [];
+
+    private GraphBinding BindingFor(Tensor[] inputs)
+    {
+        if (inputs.Length != _inputSpecs.Length)
+            throw new ArgumentException($"The compiled graph takes {_inputSpecs.Length} inputs, got {inputs.Length}.", nameof(inputs));
+        for (int i = 0; i < inputs.Length; i++)
+            if (!ReferenceEquals(inputs[i].Backend, _backend))
+                throw new ArgumentException($"Input {i} lives on backend '{inputs[i].Backend.Name}', not on 'graph'.", nameof(inputs));
+        foreach (var (specs, b) in _bindings)
+        {
+            bool same = true;
+            for (int i = 0; same && i < inputs.Length; i++) same = specs[i] == inputs[i].Spec;
+            if (same) return b;
+        }
+        var key = inputs.Select(t => t.Spec).ToArray();
+        var binding = Graph.Bind(key);
+        if (_bindings.Count == 8) _bindings.RemoveAt(0);
+        _bindings.Add((key, binding));
+        return binding;
     }
 
     public void PrepareSteps(ReadOnlySpan<StepInput> inputs, int results)
     {
+        if (Graph.IsSymbolic)
+        {
+            // Runners are bound per argument shape, on first use (RunStep).
+            _feeds = inputs.ToArray();
+            _stepResults = results;
+            DisposeRunners();
+            return;
+        }
         var runner = new OrtStepRunner(_backend, _session, _run, _inputNames, _outputNames, _inputSpecs, _outputSpecs, inputs, results);
         _steps?.Dispose();
         _steps = runner;
     }
 
     public ReadOnlySpan<Tensor> RunStep(scoped ReadOnlySpan<Tensor> state, scoped ReadOnlySpan<Tensor> args, scoped ReadOnlySpan<double> scalars) =>
-        (_steps ?? throw new InvalidOperationException("PrepareSteps was not called.")).Run(state, args, scalars);
+        (Graph.IsSymbolic ? RunnerFor(state, args) : _steps ?? throw new InvalidOperationException("PrepareSteps was not called.")).Run(state, args, scalars);
+
+    // A graph with symbolic dims: one bound runner per argument shape (its buffers have that shape), the most recent
+    // first; a steady shape finds its runner without allocating, a new one binds once. Few are kept: each holds buffers.
+    private StepInput[]? _feeds;
+    private int _stepResults;
+    private readonly List<(TensorSpec[] Args, OrtStepRunner Runner)> _runners = [];
+    private const int MaxRunners = 3;
+
+    private OrtStepRunner RunnerFor(ReadOnlySpan<Tensor> state, ReadOnlySpan<Tensor> args)
+    {
+        var feeds = _feeds ?? throw new InvalidOperationException("PrepareSteps was not called.");
+        for (int r = 0; r < _runners.Count; r++)
+        {
+            var specs = _runners[r].Args;
+            bool same = specs.Length == args.Length;
+            for (int i = 0; same && i < args.Length; i++) same = specs[i] == args[i].Spec;
+            if (!same) continue;
+            if (r > 0)
+            {
+                var hit = _runners[r];
+                _runners.RemoveAt(r);
+                _runners.Insert(0, hit);
+            }
+            return _runners[0].Runner;
+        }
+        var inputs = new TensorSpec[feeds.Length];
+        for (int i = 0; i < feeds.Length; i++)
+            inputs[i] = feeds[i].Kind switch
+            {
+                StepInputKind.State => state[feeds[i].Index].Spec,
+                StepInputKind.Argument => args[feeds[i].Index].Spec,
+                _ => _inputSpecs[i],
+            };
+        var outputs = Graph.Bind(inputs).OutputSpecs.ToArray();
+        var runner = new OrtStepRunner(_backend, _session, _run, _inputNames, _outputNames, inputs, outputs, feeds, _stepResults);
+        if (_runners.Count == MaxRunners)
+        {
+            _runners[^1].Runner.Dispose();
+            _runners.RemoveAt(_runners.Count - 1);
+        }
+        var argSpecs = new TensorSpec[args.Length];
+        for (int i = 0; i < args.Length; i++) argSpecs[i] = args[i].Spec;
+        _runners.Insert(0, (argSpecs, runner));
+        return runner;
+    }
+
+    private void DisposeRunners()
+    {
+        foreach (var (_, r) in _runners) r.Dispose();
+        _runners.Clear();
+    }
 
     private void Check(Tensor[] inputs)
     {
@@ -82,6 +165,7 @@ internal sealed class OrtExecutable : IStepExecutable
 
     public void Dispose()
     {
+        DisposeRunners();
         _steps?.Dispose();
         _session.Dispose();
         _run.Dispose();

@@ -65,6 +65,11 @@ public sealed class ImportedModel : Module, IHasGenerator
         public IReadOnlyList<OnnxImporter.ValueLayout> OutputLayouts { get; } = outputLayouts;
         public Dictionary<string, (TensorSpec Spec, byte[] Data)> Key { get; } = key;
         public Dictionary<IComputeBackend, IExecutable> Compiled { get; } = new(ReferenceEqualityComparer.Instance);
+
+        // A symbolic graph: backends that could not compile it (their runs use graphs per shape), and the bindings to
+        // the shapes Forward saw last.
+        public HashSet<IComputeBackend> Unsupported { get; } = new(ReferenceEqualityComparer.Instance);
+        public List<(TensorSpec[] Specs, GraphBinding Binding)> Bindings { get; } = [];
         public Dictionary<Value, Tensor> Constants { get; } = new(ReferenceEqualityComparer.Instance);
 
         public void Dispose()
@@ -85,6 +90,8 @@ public sealed class ImportedModel : Module, IHasGenerator
         _shapeInputs = probe.ShapeInputs.Where(n => Array.IndexOf(inputNames, n) is var k && (k < 0 || inputTypes[k].Kind == OnnxValueKind.Tensor)).ToList();
         _static = probe.Graph != null;
         if (probe.Graph != null) _variants.Add(new Variant(probe.Graph, probe.Training, inputSpecs, _tensorLayouts, probe.OutputLayouts!, new(StringComparer.Ordinal)));
+        if (probe.Graph != null && options.SymbolicDims && inputTypes.Any(t => t.DimNames?.Any(d => d != null) == true))
+            Generalize(inputTypes, probe);
         InputNames = inputNames;
         OutputNames = outputNames;
         InputSpecs = inputSpecs;
@@ -101,6 +108,51 @@ public sealed class ImportedModel : Module, IHasGenerator
         _state = new Variable[state.Length];
         for (int i = 0; i < state.Length; i++) _state[i] = RegisterVariable(state[i].Name, state[i].Variable);
     }
+
+    // One graph for every size of the open input dims (see OnnxImportOptions.SymbolicDims): built at the sample sizes and
+    // generalised; it replaces the probe's graph. Failing that, graphs stay per shape and the reason is kept.
+    private void Generalize(OnnxImporter.BoundaryType[] inputTypes, OnnxImporter.BuildResult probe)
+    {
+        if (inputTypes.Any(t => t.Kind != OnnxValueKind.Tensor))
+        {
+            SymbolicFallbackReason = "the model has sequence or optional inputs";
+            return;
+        }
+        var symbols = new List<DimSymbol>();
+        for (int i = 0; i < inputTypes.Length; i++)
+            for (int a = 0; a < (inputTypes[i].DimNames?.Count ?? 0); a++)
+                if (inputTypes[i].DimNames![a] is { } name && symbols.All(s => s.Name != name)) symbols.Add(new DimSymbol(name, i, a));
+        try
+        {
+            var points = SymbolicGraphs.SamplePoints(symbols.Select(s => s.Name).ToArray());
+            var builds = points.Select(p => _plan.Build(null, inputTypes.Select(t => SpecAt(t, p)).ToArray())).ToArray();
+            if (builds.Any(b => b.Graph == null || b.ShapeInputs.Count > 0))
+            {
+                SymbolicFallbackReason = "the graph depends on the values of shape inputs";
+                return;
+            }
+            var graph = SymbolicGraphs.Generalize(builds.Select(b => b.Graph!).ToArray(), points, symbols);
+            graph.Verify();
+            _variants[0].Dispose();
+            _variants[0] = new Variant(graph, builds[0].Training, graph.Inputs.Take(inputTypes.Length).Select(v => v.Spec).ToArray(), _tensorLayouts,
+                builds[0].OutputLayouts!, new(StringComparer.Ordinal));
+        }
+        catch (Exception e) when (e is SymbolicShapeException or OnnxImportException or InvalidOperationException)
+        {
+            SymbolicFallbackReason = e.Message;
+        }
+
+        static TensorSpec SpecAt(OnnxImporter.BoundaryType t, IReadOnlyDictionary<string, long> point) =>
+            new(new Shape(t.Spec.Shape.ToArray().Select((d, a) => t.DimNames![a] is { } n ? point[n] : d).ToArray()), t.Spec.DType);
+    }
+
+    /// <summary>True when one graph serves every size of the model's open input dims (<see cref="OnnxImportOptions.SymbolicDims"/>):
+    /// <see cref="Graph"/> is that graph, with <see cref="Graph.Symbols"/>.</summary>
+    public bool IsSymbolic => _static && _variants[0].Graph.IsSymbolic;
+
+    /// <summary>Why the model's open input dims could not stay symbolic (graphs are then built per input shape); null
+    /// when they did, or when the model has none or <see cref="OnnxImportOptions.SymbolicDims"/> is off.</summary>
+    public string? SymbolicFallbackReason { get; private set; }
 
     /// <summary>The IR graph (verified).</summary>
     /// <exception cref="InvalidOperationException">The model has shape inputs (see <see cref="ShapeInputNames"/>), so its
@@ -185,7 +237,7 @@ public sealed class ImportedModel : Module, IHasGenerator
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         CheckInputs(inputs);
-        return VariantFor(inputs, _tensorLayouts).Graph;
+        return VariantFor(inputs, _tensorLayouts, null).Graph;
     }
 
     /// <summary>The graph used for these input values, which may be sequences or optionals: its inputs are the tensors of
@@ -195,7 +247,7 @@ public sealed class ImportedModel : Module, IHasGenerator
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         CheckValues(inputs);
-        return VariantFor(inputs.SelectMany(OnnxImporter.ValueLayout.Flatten).ToArray(), inputs.Select(OnnxImporter.ValueLayout.Of).ToArray()).Graph;
+        return VariantFor(inputs.SelectMany(OnnxImporter.ValueLayout.Flatten).ToArray(), inputs.Select(OnnxImporter.ValueLayout.Of).ToArray(), null).Graph;
     }
 
     /// <summary>Runs the model on the options' backend (or the default backend) without gradients.</summary>
@@ -248,9 +300,27 @@ public sealed class ImportedModel : Module, IHasGenerator
     // Runs the graph for these graph-input tensors and input structure; returns its outputs and the output layouts.
     private (Tensor[] Outputs, IReadOnlyList<OnnxImporter.ValueLayout> Layouts) RunFlat(IComputeBackend backend, Tensor[] inputs, OnnxImporter.ValueLayout[] layouts)
     {
-        var v = VariantFor(inputs, layouts);
+        var v = VariantFor(inputs, layouts, backend);
         // Outputs that are all empty sequences or optionals leave nothing to compute.
         if (v.Graph.Outputs.Count == 0) return ([], v.OutputLayouts);
+        if (v.Graph.IsSymbolic)
+        {
+            try
+            {
+                return RunOn(v, backend, inputs);
+            }
+            catch (Exception e) when (e is SymbolicShapeException or NotSupportedException)
+            {
+                // This backend cannot lower the symbolic graph, or an op cannot take these sizes: a graph for these shapes.
+                if (e is NotSupportedException) v.Unsupported.Add(backend);
+                return RunOn(VariantFor(inputs, layouts, backend, symbolic: false), backend, inputs);
+            }
+        }
+        return RunOn(v, backend, inputs);
+    }
+
+    private (Tensor[] Outputs, IReadOnlyList<OnnxImporter.ValueLayout> Layouts) RunOn(Variant v, IComputeBackend backend, Tensor[] inputs)
+    {
         if (!v.Compiled.TryGetValue(backend, out var exe)) v.Compiled[backend] = exe = backend.Compile(v.Graph);
         using var scope = TensorScope.Begin();
         var args = inputs.Concat(_state.Select(p => p.Value)).Select(t => On(t, backend)).ToArray();
@@ -270,8 +340,9 @@ public sealed class ImportedModel : Module, IHasGenerator
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         CheckInputs(inputs);
         CheckTensorOutputs();
-        var variant = VariantFor(inputs, _tensorLayouts);
+        var variant = VariantFor(inputs, _tensorLayouts, null);
         var graph = variant.Graph;
+        var binding = graph.IsSymbolic ? BindingFor(variant, inputs) : null;
         var env = new Dictionary<Value, Tensor>(ReferenceEqualityComparer.Instance);
         var stateOf = new Dictionary<Value, Variable>(ReferenceEqualityComparer.Instance);
         int k = 0;
@@ -282,15 +353,16 @@ public sealed class ImportedModel : Module, IHasGenerator
             env[graph.Inputs[k++]] = p.Value;
         }
         Tensor Get(Value v) => env.TryGetValue(v, out var t) ? t : Constant(variant, v);
-        foreach (var n in graph.Nodes)
+        for (int index = 0; index < graph.Nodes.Count; index++)
         {
+            var n = graph.Nodes[index];
             var args = n.Inputs.Select(Get).ToArray();
             Tensor[] outs;
             if (Training && variant.Training.BatchNormMomentum.TryGetValue(n, out var momentum) && !FrozenBatchNorm(n, stateOf))
                 outs = [TrainingBatchNorm(n, args, _batchNormMomentum ?? 1 - momentum, stateOf)];
             else
             {
-                outs = Dispatcher.ApplyMulti(n.Op, n.Attrs, args);
+                outs = Dispatcher.ApplyMulti(n.Op, binding?.AttrsOf(index) ?? n.Attrs, args);
                 if (Training && variant.Training.DropoutRatio.TryGetValue(n, out var ratio))
                     outs[0] = Ops.Dropout(outs[0], ratio, training: true, Generator);
             }
@@ -318,12 +390,52 @@ public sealed class ImportedModel : Module, IHasGenerator
     /// <see cref="Sequential"/> and the Trainer call it).</summary>
     public override Tensor Forward(Tensor input) => Forward([input])[0];
 
+    // The binding of a symbolic graph to these inputs' shapes and the state's (the last few are kept).
+    private GraphBinding BindingFor(Variant v, Tensor[] inputs)
+    {
+        var specs = inputs.Select(t => t.Spec).Concat(_state.Select(p => p.Spec)).ToArray();
+        foreach (var (k, b) in v.Bindings)
+            if (k.SequenceEqual(specs)) return b;
+        var binding = v.Graph.Bind(specs);
+        if (v.Bindings.Count == 8) v.Bindings.RemoveAt(0);
+        v.Bindings.Add((specs, binding));
+        return binding;
+    }
+
+    // Whether the symbolic graph takes inputs of these specs: dtypes, ranks and fixed dims as declared, one size per symbol.
+    private static bool Accepts(Graph g, TensorSpec[] specs)
+    {
+        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (int i = 0; i < specs.Length; i++)
+        {
+            var v = g.Inputs[i];
+            if (specs[i].DType != v.Spec.DType || specs[i].Shape.Rank != v.Spec.Shape.Rank) return false;
+            for (int a = 0; a < specs[i].Shape.Rank; a++)
+            {
+                var d = v.DimAt(a);
+                long size = specs[i].Shape[a];
+                if (d.SymbolName is { } n) { if (sizes.TryGetValue(n, out var seen) && seen != size) return false; sizes[n] = size; }
+                else if (!d.IsConstant || d.Value != size) return false;
+            }
+        }
+        return true;
+    }
+
     // The graph for these graph-input tensors (the model's tensor inputs, the elements of its sequence inputs and the
-    // contents of its optional ones, laid out as `layouts` says).
-    private Variant VariantFor(Tensor[] inputs, OnnxImporter.ValueLayout[] layouts)
+    // contents of its optional ones, laid out as `layouts` says). The symbolic graph serves every shape it accepts, unless
+    // `symbolic` is false or the backend cannot compile it.
+    private Variant VariantFor(Tensor[] inputs, OnnxImporter.ValueLayout[] layouts, IComputeBackend? backend, bool symbolic = true)
     {
         var specs = inputs.Select(t => t.Spec).ToArray();
-        if (_static && _variants[0].Specs.SequenceEqual(specs) && _variants[0].Layouts.SequenceEqual(layouts)) return _variants[0];
+        if (_static && _variants[0].Layouts.SequenceEqual(layouts))
+        {
+            var first = _variants[0];
+            if (first.Graph.IsSymbolic)
+            {
+                if (symbolic && (backend == null || !first.Unsupported.Contains(backend)) && Accepts(first.Graph, specs)) return first;
+            }
+            else if (first.Specs.SequenceEqual(specs)) return first;
+        }
         var names = GraphInputNames(layouts);
         var host = new Dictionary<string, (TensorSpec Spec, byte[] Data)>(StringComparer.Ordinal);
         (TensorSpec Spec, byte[] Data) Value(string name)
@@ -335,7 +447,7 @@ public sealed class ImportedModel : Module, IHasGenerator
             return host[name] = (t.Spec, bytes);
         }
         foreach (var v in _variants)
-            if (v.Specs.SequenceEqual(specs) && v.Layouts.SequenceEqual(layouts) && v.Key.All(e => Value(e.Key) is var (spec, data) && spec == e.Value.Spec && data.AsSpan().SequenceEqual(e.Value.Data)))
+            if (!v.Graph.IsSymbolic && v.Specs.SequenceEqual(specs) && v.Layouts.SequenceEqual(layouts) && v.Key.All(e => Value(e.Key) is var (spec, data) && spec == e.Value.Spec && data.AsSpan().SequenceEqual(e.Value.Data)))
                 return v;
         OnnxImporter.BuildResult built;
         try
@@ -359,7 +471,7 @@ public sealed class ImportedModel : Module, IHasGenerator
         var variant = new Variant(built.Graph!, built.Training, specs, layouts, built.OutputLayouts!, key);
         if (_variants.Count == MaxGraphs)
         {
-            // The declared-shape graph of a static model stays (Graph returns it).
+            // The declared-shape (or symbolic) graph of a static model stays (Graph returns it).
             int drop = _static ? 1 : 0;
             _variants[drop].Dispose();
             _variants.RemoveAt(drop);

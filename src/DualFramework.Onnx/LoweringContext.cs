@@ -162,6 +162,62 @@ internal sealed class LoweringContext
     /// <summary>A 1-element tensor (for ConstantOfShape's value attribute).</summary>
     public static TensorProto OneElement(double value, DType dtype) => Tensor("value", dtype, [1], OnnxTypes.ScalarBytes(value, dtype));
 
+    /// <summary>The IR graph being lowered (its symbols say where symbolic sizes are read).</summary>
+    internal Graph? IrGraph { get; set; }
+
+    private readonly Dictionary<string, string> _dimCache = new(StringComparer.Ordinal);
+
+    /// <summary>A 1-D int64 tensor holding <paramref name="dims"/>: a constant when all are, else computed in the model from
+    /// the graph inputs' shapes (<c>Shape</c>, <c>Slice</c>, <c>Mul</c>, <c>Add</c>, <c>Concat</c>), so one model serves
+    /// every size.</summary>
+    public string Dims(IReadOnlyList<Dim> dims)
+    {
+        if (dims.All(d => d.IsConstant)) return Ints(dims.Select(d => d.Value).ToArray());
+        return dims.Count == 1 ? DimTensor(dims[0]) : Op("Concat", dims.Select(DimTensor).ToArray(), OnnxAttr.Int("axis", 0));
+    }
+
+    /// <summary>The shape of output <paramref name="i"/> as a 1-D int64 tensor (computed when it has symbolic dims).</summary>
+    public string OutShape(int i) => Dims(Enumerable.Range(0, OutSpec(i).Shape.Rank).Select(Node.Outputs[i].DimAt).ToArray());
+
+    /// <summary>True when output <paramref name="i"/> has symbolic dims.</summary>
+    public bool OutIsSymbolic(int i) => Node.Outputs[i].HasSymbolicDims;
+
+    /// <summary>The attribute array <paramref name="property"/> (values <paramref name="hint"/>) as a 1-D int64 tensor, with
+    /// the entries that depend on the symbols (<see cref="Node.SymbolicAttrs"/>) computed in the model.</summary>
+    public string AttrInts(string property, long[] hint)
+    {
+        var sym = Node.SymbolicAttrs?.Where(d => d.Property == property).ToArray() ?? [];
+        if (sym.Length == 0) return Ints(hint);
+        var dims = hint.Select(v => Dim.Const(v)).ToArray();
+        foreach (var d in sym) dims[d.Index] = d.Dim;
+        return Dims(dims);
+    }
+
+    /// <summary>A [1] int64 tensor holding one dim (computed from the inputs' shapes when it is symbolic).</summary>
+    public string DimTensor(Dim d)
+    {
+        var key = d.ToString();
+        if (_dimCache.TryGetValue(key, out var name)) return name;
+        string? sum = null;
+        foreach (var (symbols, coef) in d.Terms)
+        {
+            string? term = coef == 1 && symbols.Length > 0 ? null : Ints(coef);
+            foreach (var s in symbols) term = term == null ? SymbolTensor(s) : Op("Mul", term, SymbolTensor(s));
+            sum = sum == null ? term : Op("Add", sum, term!);
+        }
+        return _dimCache[key] = sum ?? Ints(0);
+    }
+
+    private string SymbolTensor(string symbol)
+    {
+        var key = "$" + symbol;
+        if (_dimCache.TryGetValue(key, out var name)) return name;
+        var def = IrGraph?.Symbols.FirstOrDefault(s => s.Name == symbol)
+            ?? throw new InvalidOperationException($"ONNX lowering of '{Node.Op.Name}': symbol '{symbol}' is not defined by the graph.");
+        var input = _valueNames[IrGraph.Inputs[def.Input]];
+        return _dimCache[key] = Op("Slice", Op("Shape", input), Ints(def.Axis), Ints(def.Axis + 1));
+    }
+
     /// <summary>A TensorProto with raw little-endian data.</summary>
     public static TensorProto Tensor(string name, DType dtype, long[] dims, byte[] data)
     {

@@ -11,7 +11,14 @@ internal static partial class Lowerings
         t.Add(OpSet.Full, (c, a) =>
         {
             var gen = a.DType == DType.BFloat16 ? DType.Float32 : a.DType;
-            var y = c.Op("ConstantOfShape", [c.Ints(a.Shape)], OnnxAttr.Tensor("value", LoweringContext.OneElement(a.Value, gen)));
+            if (c.Node.SymbolicAttrs?.FirstOrDefault(d => d.Property == nameof(a.Value)) is { } value)
+            {
+                // A fill value that is a size (e.g. a mean's count): read from the inputs' shapes, then broadcast.
+                var v = c.Cast(c.Op("Reshape", c.DimTensor(value.Dim), c.Ints()), DType.Int64, gen);
+                Finish(c, 0, a.Shape.Length == 0 && !c.OutIsSymbolic(0) ? v : c.Op("Expand", v, c.OutIsSymbolic(0) ? c.OutShape(0) : c.Ints(a.Shape)), gen);
+                return;
+            }
+            var y = c.Op("ConstantOfShape", [c.OutIsSymbolic(0) ? c.OutShape(0) : c.Ints(a.Shape)], OnnxAttr.Tensor("value", LoweringContext.OneElement(a.Value, gen)));
             Finish(c, 0, y, gen);
         });
         // Element i = start + i·step evaluated in float64 (int64 for integer dtypes), then converted, as the op defines it;

@@ -11,6 +11,13 @@ internal static partial class Lowerings
         {
             Shape x = c.InSpec(0).Shape, y = c.OutSpec(0).Shape;
             var dims = y.ToArray();
+            if (c.OutIsSymbolic(0))
+            {
+                // The target computed from the inputs' shapes; allowzero keeps a symbol that is 0 at run time a 0.
+                if (c.Opset >= 14) c.Result(0, "Reshape", [c.In(0), c.OutShape(0)], OnnxAttr.Int("allowzero", 1));
+                else c.Result(0, "Reshape", [c.In(0), c.OutShape(0)]);
+                return;
+            }
             if (y.NumElements == 0)
             {
                 // An empty result: 0 in Reshape's shape means "copy" unless allowzero (opset 14) is set.
@@ -25,6 +32,11 @@ internal static partial class Lowerings
         t.Add(OpSet.BroadcastTo, c =>
         {
             Shape x = c.InSpec(0).Shape, y = c.OutSpec(0).Shape;
+            if (c.OutIsSymbolic(0))
+            {
+                c.Result(0, "Expand", [c.In(0), c.OutShape(0)]);
+                return;
+            }
             var dims = y.ToArray();
             // Expand broadcasts both ways: 1 keeps an input dim that already has the target size (and may be symbolic).
             for (int i = 0; i < dims.Length; i++)
@@ -40,13 +52,13 @@ internal static partial class Lowerings
         t.Add(OpSet.Split, (c, a) =>
         {
             var outs = Enumerable.Range(0, a.Sizes.Length).Select(c.Out).ToArray();
-            c.Emit("Split", [c.In(0), c.Ints(a.Sizes)], outs, OnnxAttr.Int("axis", a.Axis));
+            c.Emit("Split", [c.In(0), c.AttrInts(nameof(a.Sizes), a.Sizes)], outs, OnnxAttr.Int("axis", a.Axis));
             for (int i = 0; i < outs.Length; i++) c.Set(i, outs[i]);
         });
         t.Add(OpSet.Slice, (c, a) =>
         {
             if (a.Axes.Length == 0) c.Result(0, "Identity", [c.In(0)]);
-            else c.Result(0, "Slice", [c.In(0), c.Ints(a.Starts), c.Ints(a.Ends), c.Ints(a.Axes), c.Ints(a.Steps)]);
+            else c.Result(0, "Slice", [c.In(0), c.AttrInts(nameof(a.Starts), a.Starts), c.AttrInts(nameof(a.Ends), a.Ends), c.Ints(a.Axes), c.AttrInts(nameof(a.Steps), a.Steps)]);
         });
         // slice_scatter: ScatterND writes src at the coordinates of every slice element (a constant index tensor
         // [*region, rank]), which covers any steps.

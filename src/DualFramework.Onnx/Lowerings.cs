@@ -17,7 +17,16 @@ internal static partial class Lowerings
     public static string? Reason(Op op, int opset) =>
         !Table.TryGetValue(op, out var e) ? "no ONNX lowering" : opset < e.MinOpset ? $"needs opset {e.MinOpset} or later (requested {opset})" : null;
 
-    public static void Lower(LoweringContext ctx) => Table[ctx.Node.Op].Lower(ctx);
+    public static void Lower(LoweringContext ctx)
+    {
+        if (ctx.Node.SymbolicAttrs is { Count: > 0 } sym && !SymbolicAttrOps.Contains(ctx.Node.Op))
+            throw new NotSupportedException($"ONNX lowering of {ctx.Node.Op.Name}{(ctx.Node.LayerPath is { } p ? $" ({p})" : "")}: attribute entries " +
+                $"{string.Join(", ", sym)} depend on symbolic dims; only {string.Join(", ", SymbolicAttrOps.Select(o => o.Name))} compute theirs in the model.");
+        Table[ctx.Node.Op].Lower(ctx);
+    }
+
+    // Ops whose lowerings compute size-dependent attributes from the inputs' shapes (the others bake them in).
+    private static readonly HashSet<Op> SymbolicAttrOps = [OpSet.Reshape, OpSet.BroadcastTo, OpSet.Full, OpSet.Slice, OpSet.Split];
 
     /// <summary>Where the op families add their lowerings (one <c>Lowerings.&lt;Family&gt;.cs</c> per <c>OpSet.&lt;Family&gt;.cs</c>).</summary>
     private sealed class LoweringTable

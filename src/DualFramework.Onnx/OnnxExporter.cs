@@ -40,6 +40,7 @@ public static class OnnxExporter
         var ctx = new LoweringContext(g, opset, names, valueNames)
         {
             UsedValues = new HashSet<Value>(graph.Nodes.SelectMany(n => n.Inputs).Concat(graph.Outputs), ReferenceEqualityComparer.Instance),
+            IrGraph = graph,
         };
 
         foreach (var v in graph.Inputs)
@@ -71,7 +72,8 @@ public static class OnnxExporter
             for (int k = 0; k < outs.Length; k++) valueNames[n.Outputs[k]] = outs[k];
         }
 
-        // Which output dims follow a symbolic input dim is not tracked, so with dynamic inputs only output ranks are declared.
+        // Which output dims follow a symbolic input dim is not tracked for DynamicAxes, so then only output ranks are
+        // declared; a graph with symbolic dims declares each output dim (a symbol's name, or open for an expression).
         bool dynamic = graph.Inputs.Any(v => v.DynamicAxes.Count > 0);
         var produced = new HashSet<string>(g.Node.SelectMany(n => n.Output), StringComparer.Ordinal);
         var used = new HashSet<string>(StringComparer.Ordinal);
@@ -91,7 +93,7 @@ public static class OnnxExporter
                 name = alias;
                 used.Add(name);
             }
-            g.Output.Add(ValueInfo(name, o.Spec, null, options, dynamic));
+            g.Output.Add(ValueInfo(name, o.Spec, o.HasSymbolicDims ? o : null, options, dynamic));
         }
 
         var model = new ModelProto
@@ -129,7 +131,12 @@ public static class OnnxExporter
         for (int a = 0; a < spec.Shape.Rank; a++)
         {
             var d = new TensorShapeProto.Types.Dimension();
-            if (input != null && input.DynamicAxes.Contains(a)) d.DimParam = options.DynamicDimName(input, a);
+            if (input?.SymbolicShape is { } sym && !sym[a].IsConstant)
+            {
+                // A symbol keeps its name (ONNX Runtime then checks that inputs agree); an expression stays open.
+                if (sym[a].SymbolName is { } s) d.DimParam = s;
+            }
+            else if (input != null && input.DynamicAxes.Contains(a)) d.DimParam = options.DynamicDimName(input, a);
             else if (!unknownDims) d.DimValue = spec.Shape[a];
             shape.Dim.Add(d);
         }

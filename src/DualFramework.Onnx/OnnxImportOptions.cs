@@ -37,8 +37,18 @@ public sealed class OnnxImportOptions
     /// <summary>Seed of the <see cref="ImportedModel.Generator"/> that draws the masks of Dropout nodes in training mode.</summary>
     public ulong DropoutSeed { get; init; }
 
-    /// <summary>Size given to symbolic input dimensions (<c>dim_param</c>, e.g. a batch axis); default 1.</summary>
+    /// <summary>Size given to symbolic input dimensions (<c>dim_param</c>, e.g. a batch axis) in <see cref="ImportedModel.InputSpecs"/>
+    /// and in the graphs built per input shape when <see cref="SymbolicDims"/> is off or cannot apply; default 1.</summary>
     public long SymbolicDimSize { get; init; } = 1;
+
+    /// <summary>
+    /// Keep open input dims (<c>dim_param</c>s and unnamed ones) symbolic (the default): one graph, compiled once per
+    /// backend, serves every size of them; dims with the same name are one symbol. The importer builds the graph at a few
+    /// sample sizes and recovers how each shape and size attribute depends on the symbols (<see cref="IR.SymbolicGraphs"/>);
+    /// a model whose graph does not generalise (its structure or constants change with the sizes) falls back to one graph
+    /// per input shape, and <see cref="ImportedModel.SymbolicFallbackReason"/> says why. False: always one graph per shape.
+    /// </summary>
+    public bool SymbolicDims { get; init; } = true;
 
     /// <summary>Backend <see cref="ImportedModel.Run(Tensor[])"/> uses and the state variables are created on; null means
     /// <see cref="BackendRegistry.Default"/>.</summary>

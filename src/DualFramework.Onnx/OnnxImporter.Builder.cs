@@ -251,6 +251,12 @@ public static partial class OnnxImporter
         private Value WrapIndex(Value idx, long size)
         {
             if (!idx.Spec.DType.IsInteger()) throw Bad($"{idx.Spec.DType.Name()} indices are not supported");
+            // Constant indices that are all non-negative need no wrap (and keep the graph free of the axis size, so it
+            // can stay symbolic).
+            if (idx.ConstantData != null && idx.Spec.DType is DType.Int64 or DType.Int32
+                && (idx.Spec.DType == DType.Int64 ? MemoryMarshal.Cast<byte, long>(idx.ConstantData).ToArray().All(v => v >= 0)
+                    : MemoryMarshal.Cast<byte, int>(idx.ConstantData).ToArray().All(v => v >= 0)))
+                return idx;
             var neg = Bin(OpSet.Less, idx, Sc(0, idx));
             return Select(neg, Bin(OpSet.Add, idx, Sc(size, idx)), idx);
         }

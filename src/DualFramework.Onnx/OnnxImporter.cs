@@ -168,11 +168,28 @@ public static partial class OnnxImporter
     /// <summary>The declared type of a model input or output: its kind, the kind an optional holds (else
     /// <see cref="OnnxValueKind.Tensor"/>), and the spec of its tensor (a sequence's element's: dims as declared, none when
     /// undeclared).</summary>
-    internal sealed record BoundaryType(OnnxValueKind Kind, OnnxValueKind Inner, TensorSpec Spec);
+    /// <param name="Kind">Tensor, sequence or optional.</param>
+    /// <param name="Inner">The kind an optional holds (else tensor).</param>
+    /// <param name="Spec">The spec of its tensor (a sequence's element's).</param>
+    /// <param name="DimNames">For a tensor input: per axis, the symbol an open dim stands for (its <c>dim_param</c>, or
+    /// <c>input.axis</c> when unnamed); null for a fixed dim.</param>
+    internal sealed record BoundaryType(OnnxValueKind Kind, OnnxValueKind Inner, TensorSpec Spec, IReadOnlyList<string?>? DimNames = null);
 
     private static BoundaryType InputType(ValueInfoProto i, OnnxImportOptions options) =>
-        i.Type?.ValueCase == TypeProto.ValueOneofCase.TensorType ? new(OnnxValueKind.Tensor, OnnxValueKind.Tensor, InputSpec(i, options))
+        i.Type?.ValueCase == TypeProto.ValueOneofCase.TensorType ? new(OnnxValueKind.Tensor, OnnxValueKind.Tensor, InputSpec(i, options), DimNames(i))
         : DeclaredType(i, "Input", options);
+
+    // The symbols of an input's open dims; characters a symbol name cannot hold become '_'.
+    private static string?[] DimNames(ValueInfoProto i)
+    {
+        static string Clean(string s) => string.Concat(s.Select(ch => char.IsLetterOrDigit(ch) || ch is '_' or '.' or '/' or ':' or '-' ? ch : '_'));
+        return i.Type.TensorType.Shape?.Dim.Select((d, a) => d.ValueCase switch
+        {
+            TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue => null,
+            TensorShapeProto.Types.Dimension.ValueOneofCase.DimParam when d.DimParam.Length > 0 => Clean(d.DimParam),
+            _ => Clean($"{i.Name}.{a}"),
+        }).ToArray() ?? [];
+    }
 
     private static TensorSpec InputSpec(ValueInfoProto i, OnnxImportOptions options)
     {

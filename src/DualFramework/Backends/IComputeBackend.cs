@@ -59,6 +59,14 @@ public interface IComputeBackend
     /// graph compiler of its own overrides this.
     /// </summary>
     IExecutable Compile(Graph graph) => new GraphInterpreter(this, graph);
+
+    /// <summary>
+    /// The rewrites <see cref="Compile"/> applies for this backend's kernels, on a copy of <paramref name="graph"/> (the
+    /// default: none, the graph itself). A graph with symbolic dims is compiled as it is, since such rewrites may build
+    /// attributes from sizes; a <see cref="CompiledFunction"/> with open dims therefore applies them to each sample trace
+    /// before generalising (<see cref="SymbolicGraphs"/>).
+    /// </summary>
+    Graph Prepare(Graph graph) => graph;
 }
 
 /// <summary>A backend's own reverse-mode autodiff (libtorch autograd for the eager backend).</summary>

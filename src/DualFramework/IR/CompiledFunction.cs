@@ -50,9 +50,16 @@ public sealed partial class CompiledFunction : IDisposable
     /// <see cref="RandomSeedInputs"/>), so random values (dropout masks, <c>random_uniform</c>/<c>random_normal</c>) differ from
     /// run to run and follow the generators' sequences exactly as eager code would. Seeds from other generators are baked into
     /// the graph (the same values on every run).</param>
+    /// <param name="inputSignature">Open (symbolic) dims of the arguments (<c>tf.function</c>'s <c>input_signature</c>): one
+    /// trace then serves every size of them (see <see cref="InputSignature"/>; the remarks say how). Null: every shape is
+    /// traced on its own.</param>
     public CompiledFunction(Func<Tensor[], Tensor[]> function, IEnumerable<Variable>? state = null, TensorSpec[]? signature = null,
-        Module? model = null, Func<IComputeBackend, bool, PassPipeline>? passes = null, string name = "function", IEnumerable<Generator>? generators = null)
+        Module? model = null, Func<IComputeBackend, bool, PassPipeline>? passes = null, string name = "function", IEnumerable<Generator>? generators = null,
+        InputSignature? inputSignature = null)
     {
+        if (signature != null && inputSignature != null)
+            throw new ArgumentException("Give either a fixed signature or an input signature with open dims, not both.", nameof(inputSignature));
+        _inputSignature = inputSignature;
         _generators = generators?.ToArray() ?? [];
         _function = function ?? throw new ArgumentNullException(nameof(function));
         _state = state?.Distinct().ToList() ?? [];
@@ -68,8 +75,26 @@ public sealed partial class CompiledFunction : IDisposable
     /// <summary>The state variables, in graph input order (grows when tracing creates optimizer state).</summary>
     public IReadOnlyList<Variable> State => _state;
 
-    /// <summary>Number of traces so far.</summary>
+    private readonly InputSignature? _inputSignature;
+
+    /// <summary>Number of graphs traced so far: one per signature (a signature with open dims counts once, however many
+    /// sizes it serves). Past <see cref="RetraceWarningThreshold"/> a warning suggests an input signature.</summary>
     public int TraceCount { get; private set; }
+
+    /// <summary>Times the function ran on symbolic tensors: a signature with open dims traces at a few sample sizes (and,
+    /// when the first call creates state such as optimizer moments, once more at the call's sizes).</summary>
+    public int TraceRunCount { get; private set; }
+
+    /// <summary>The input signature with open dims, or null.</summary>
+    public InputSignature? InputSignature => _inputSignature;
+
+    /// <summary>Traces of one function after which a warning (once, to standard error) points at input signatures, as
+    /// <c>tf.function</c> warns about frequent retracing; default 5.</summary>
+    public static int RetraceWarningThreshold { get; set; } = 5;
+
+    /// <summary>Why the open dims of the last signature traced could not stay symbolic (its sizes are then traced one by
+    /// one); null when they did.</summary>
+    public string? SymbolicFallbackReason { get; private set; }
 
     /// <summary>The graph of the last trace as traced (before passes).</summary>
     public Graph? LastTracedGraph { get; private set; }
@@ -138,15 +163,24 @@ public sealed partial class CompiledFunction : IDisposable
         // Steady state: the same signature as the previous call needs no key string (nor its allocations).
         if (_last is { } last && last.Matches(backend, args, _state.Count, _model?.Training, Diagnostics.AnomalyMode.IsEnabled)) return (last.Entry, backend);
         int stateCount = _state.Count;
-        var key = Key(backend, args);
+        var names = SymbolNames(args);
+        var key = Key(backend, args, names);
+        if (names != null && _specialised.Contains(key))
+        {
+            // These open dims did not generalise: every size is traced on its own.
+            names = null;
+            key = Key(backend, args, null);
+        }
         if (!_cache.TryGetValue(key, out var entry))
         {
-            entry = Trace(backend, args.ToArray());
+            bool symbolic = false;
+            if (names != null) (entry, symbolic) = TraceSymbolic(backend, args, names, key);
+            else entry = Trace(backend, Specs(args));
             // Keyed by the state list seen BEFORE tracing. When tracing created state (an optimizer's first step), the next
             // call sees a longer list: the same graph serves it (one trace, one session) unless host code branched on that
             // state's existence (SGD's first momentum step), which needs a trace with the state present.
             _cache[key] = entry;
-            if (entry.CreatedStateReusable) _cache[Key(backend, args)] = entry;
+            if (entry.CreatedStateReusable || symbolic) _cache[Key(backend, args, names)] = entry;
         }
         var specs = new TensorSpec[args.Length];
         for (int i = 0; i < specs.Length; i++) specs[i] = args[i].Spec;
@@ -180,6 +214,7 @@ public sealed partial class CompiledFunction : IDisposable
         for (int i = 1; i < args.Length; i++) mixed |= !ReferenceEquals(args[i].Backend, args[0].Backend);
         if (mixed)
             throw new ArgumentException($"{Name}: all arguments must live on one backend, got {string.Join(", ", args.ToArray().Select(a => a.Backend.Name))}.", nameof(args));
+        if (_inputSignature?.Arguments is { } sig) CheckInputSignature(args, sig);
         if (_signature == null) return;
         if (args.Length == _signature.Length)
         {
@@ -188,6 +223,26 @@ public sealed partial class CompiledFunction : IDisposable
             if (ok) return;
         }
         ReportSignature(args.ToArray(), _signature);
+    }
+
+    private void CheckInputSignature(ReadOnlySpan<Tensor> args, IReadOnlyList<TensorSignature> sig)
+    {
+        string Expected() => $"{Name} expects {_inputSignature}";
+        if (args.Length != sig.Count) throw new ArgumentException($"{Expected()}: {sig.Count} argument(s), got {args.Length}.", nameof(args));
+        Dictionary<string, (int Arg, int Axis, long Size)>? seen = null;
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (!sig[i].Accepts(args[i].Spec)) throw new ArgumentException($"{Expected()}: argument {i} must be {sig[i]}, got {args[i].Spec}.", nameof(args));
+            for (int a = 0; a < sig[i].Rank; a++)
+            {
+                if (sig[i].NameAt(a) is not { } n) continue;
+                seen ??= new(StringComparer.Ordinal);
+                long size = args[i].Shape[a];
+                if (seen.TryGetValue(n, out var prev) && prev.Size != size)
+                    throw new ArgumentException($"{Expected()}: dim '{n}' is {prev.Size} in argument {prev.Arg} (axis {prev.Axis}) but {size} in argument {i} (axis {a}).", nameof(args));
+                seen[n] = (i, a, size);
+            }
+        }
     }
 
     private void ReportSignature(Tensor[] args, TensorSpec[] signature)
@@ -205,18 +260,137 @@ public sealed partial class CompiledFunction : IDisposable
 
     private static string Describe(TensorSpec s) => s.ToString();
 
-    private string Key(IComputeBackend backend, ReadOnlySpan<Tensor> args)
+    // The signature of a call: open dims appear by their symbol's name, so every size of them shares the key.
+    private string Key(IComputeBackend backend, ReadOnlySpan<Tensor> args, string?[][]? names)
     {
         var sb = new StringBuilder();
         sb.Append(backend.Name).Append('@').Append(backend.Device).Append('|').Append(Autograd.IsGradEnabled ? 'g' : 'n')
             .Append(_model?.Training == true ? 't' : 'e').Append(Diagnostics.AnomalyMode.IsEnabled ? "a|" : "|");
-        foreach (var a in args) sb.Append(a.Spec).Append(';');
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (names == null) sb.Append(args[i].Spec);
+            else
+            {
+                sb.Append(args[i].DType.Name()).Append('[');
+                for (int a = 0; a < args[i].Rank; a++) sb.Append(a > 0 ? ", " : "").Append(names[i][a] ?? args[i].Shape[a].ToString(System.Globalization.CultureInfo.InvariantCulture));
+                sb.Append(']');
+            }
+            sb.Append(';');
+        }
         sb.Append('|');
         foreach (var v in _state) sb.Append(v.Spec).Append(';');
         return sb.ToString();
     }
 
-    private Entry Trace(IComputeBackend backend, Tensor[] args)
+    // Keys of signatures whose open dims did not generalise (traced per shape since).
+    private readonly HashSet<string> _specialised = [];
+
+    private static TensorSpec[] Specs(ReadOnlySpan<Tensor> args)
+    {
+        var specs = new TensorSpec[args.Length];
+        for (int i = 0; i < specs.Length; i++) specs[i] = args[i].Spec;
+        return specs;
+    }
+
+    // The symbol of each open dim of this call's arguments, or null: no input signature, or (with SymbolicBatch) arguments
+    // whose leading sizes differ, which then trace per shape.
+    private string?[][]? SymbolNames(ReadOnlySpan<Tensor> args)
+    {
+        if (_inputSignature == null) return null;
+        var names = _inputSignature.Names(args);
+        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (int i = 0; i < args.Length; i++)
+            for (int a = 0; a < names[i].Length; a++)
+                if (names[i][a] is { } n && sizes.TryGetValue(n, out var seen) && seen != args[i].Shape[a]) return null;
+                else if (names[i][a] is { } m) sizes[m] = args[i].Shape[a];
+        return names;
+    }
+
+    /// <summary>
+    /// One graph for every size of the open dims: a trace at the call's sizes first (it creates the state a first step
+    /// makes, e.g. optimizer moments), then traces at <see cref="SymbolicGraphs.SamplePoints"/>, each optimised and prepared
+    /// for the backend, generalised into one graph and compiled once. When the first step's graph differs from later ones
+    /// (host code branched on missing state) that first trace is compiled for this call and the generalisation waits for the
+    /// next. When the traces do not generalise, the call's shape is traced alone and so is every later size.
+    /// </summary>
+    private (Entry Entry, bool Symbolic) TraceSymbolic(IComputeBackend backend, ReadOnlySpan<Tensor> args, string?[][] names, string key)
+    {
+        var actual = Specs(args);
+        var first = TraceGraph(backend, actual);
+        if (first.CreatedState && first.Branched)
+        {
+            CountTrace();
+            LastTracedGraph = first.Graph.Clone();
+            var (g0, c0) = Optimize(first, backend);
+            return (MakeEntry(backend.Compile(g0), g0, first, c0), false);
+        }
+        var symbols = new List<DimSymbol>();
+        int inputOffset = _state.Count; // graph inputs: the state (settled now), then the arguments
+        for (int i = 0; i < names.Length; i++)
+            for (int a = 0; a < names[i].Length; a++)
+                if (names[i][a] is { } n && symbols.All(x => x.Name != n)) symbols.Add(new DimSymbol(n, inputOffset + i, a));
+        try
+        {
+            var points = SymbolicGraphs.SamplePoints(symbols.Select(x => x.Name).ToArray());
+            var traces = new Traced[points.Count];
+            for (int p = 0; p < traces.Length; p++)
+            {
+                var specs = new TensorSpec[actual.Length];
+                for (int i = 0; i < specs.Length; i++)
+                    specs[i] = new TensorSpec(new Shape(actual[i].Shape.ToArray().Select((d, a) => names[i][a] is { } n ? points[p][n] : d).ToArray()), actual[i].DType);
+                traces[p] = TraceGraph(backend, specs);
+                if (traces[p].CreatedState) throw new SymbolicShapeException("tracing at another size created new state");
+            }
+            var traced = traces[0].Graph.Clone();
+            var optimized = traces.Select(t => Optimize(t, backend)).ToArray();
+            Graph graph;
+            try
+            {
+                graph = SymbolicGraphs.Generalize(optimized.Select(o => backend.Prepare(o.Graph)).ToArray(), points, symbols);
+            }
+            catch (SymbolicShapeException)
+            {
+                // The backend's own rewrites depend on the sizes: generalise without them.
+                graph = SymbolicGraphs.Generalize(optimized.Select(o => o.Graph).ToArray(), points, symbols);
+            }
+            graph.Verify();
+            CountTrace();
+            LastTracedGraph = traced;
+            SymbolicFallbackReason = null;
+            return (MakeEntry(backend.Compile(graph), graph, traces[0], optimized[0].Checks), true);
+        }
+        catch (SymbolicShapeException e)
+        {
+            SymbolicFallbackReason = e.Message;
+            Console.Error.WriteLine($"DualFramework warning: {Name}: the open dims of {_inputSignature} cannot stay symbolic ({e.Message}); each size is traced on its own.");
+            _specialised.Add(key);
+            return (Trace(backend, actual), false);
+        }
+    }
+
+    /// <summary>One run of the function on symbolic tensors: the graph as traced and how to feed it.</summary>
+    private sealed record Traced(Graph Graph, InputSource[] Sources, Variable[] AllState, int DeclaredState, int Results,
+        Action<double[]>[] Host, int Scalars, bool CreatedState, bool Branched);
+
+    // A graph for arguments of exactly these specs (as every call without an input signature gets).
+    private Entry Trace(IComputeBackend backend, TensorSpec[] args)
+    {
+        var t = TraceGraph(backend, args);
+        CountTrace();
+        LastTracedGraph = t.Graph.Clone();
+        var (graph, checks) = Optimize(t, backend);
+        return MakeEntry(backend.Compile(graph), graph, t, checks);
+    }
+
+    private void CountTrace()
+    {
+        TraceCount++;
+        if (TraceCount == RetraceWarningThreshold + 1)
+            Console.Error.WriteLine($"DualFramework warning: {Name} was traced {TraceCount} times (each new argument shape, dtype, mode " +
+                "or state traces anew, which is slow); pass an InputSignature with open dims (e.g. InputSignature.SymbolicBatch) so one trace serves every size.");
+    }
+
+    private Traced TraceGraph(IComputeBackend backend, TensorSpec[] args)
     {
         var graph = new Graph();
         var sym = new SymbolicBackend(graph, backend);
@@ -231,6 +405,7 @@ public sealed partial class CompiledFunction : IDisposable
         Tensor[] results;
         var outputs = new List<Value>();
         (Generator, ulong[])[] seeds;
+        TraceRunCount++;
         try
         {
             using (var scope = TensorScope.Begin())
@@ -249,7 +424,7 @@ public sealed partial class CompiledFunction : IDisposable
                 var symArgs = new Tensor[args.Length];
                 for (int i = 0; i < args.Length; i++)
                 {
-                    symArgs[i] = sym.Wrap(graph.AddInput(args[i].Spec, ctx.UniqueName($"arg{i}")));
+                    symArgs[i] = sym.Wrap(graph.AddInput(args[i], ctx.UniqueName($"arg{i}")));
                     sources.Add(InputSource.ForArg(i));
                 }
                 using (LayerPath.Enter(Name))
@@ -272,19 +447,28 @@ public sealed partial class CompiledFunction : IDisposable
         sources.AddRange(ctx.ExtraInputs);
         foreach (var o in outputs) graph.AddOutput(o);
         graph.Verify();
-        TraceCount++;
-        LastTracedGraph = graph.Clone();
+        var allState = state.Concat(ctx.LateState.Select(l => l.Var)).ToArray();
+        return new Traced(graph, sources.ToArray(), allState, state.Length, results.Length, ctx.HostActions.ToArray(), ctx.ScalarCount,
+            ctx.LateState.Count > 0, ctx.BranchedOnMissingState);
+    }
+
+    // The passes, then (debug builds, docs/reliability.md) per-node finiteness flags as one extra result after the function's own.
+    private (Graph Graph, GraphAnomalyChecks? Checks) Optimize(Traced t, IComputeBackend backend)
+    {
+        var graph = t.Graph;
         bool training = _model?.Training ?? false;
         _passes(backend, training).Run(graph);
         graph.Verify();
-        // The debug build (docs/reliability.md): per-node finiteness flags as one extra result after the function's own.
-        var checks = Diagnostics.AnomalyMode.IsEnabled ? GraphAnomalyChecks.Add(graph, backend, results.Length, Name) : null;
+        var checks = Diagnostics.AnomalyMode.IsEnabled ? GraphAnomalyChecks.Add(graph, backend, t.Results, Name) : null;
+        return (graph, checks);
+    }
+
+    private Entry MakeEntry(IExecutable exe, Graph graph, Traced t, GraphAnomalyChecks? checks)
+    {
         LastGraph = graph;
-        var allState = state.Concat(ctx.LateState.Select(l => l.Var)).ToArray();
-        var entry = new Entry(backend.Compile(graph), graph, sources.ToArray(), allState, state.Length, results.Length + (checks != null ? 1 : 0),
-            ctx.HostActions.ToArray(), ctx.ScalarCount)
+        var entry = new Entry(exe, graph, t.Sources, t.AllState, t.DeclaredState, t.Results + (checks != null ? 1 : 0), t.Host, t.Scalars)
         {
-            CreatedStateReusable = ctx.LateState.Count > 0 && !ctx.BranchedOnMissingState,
+            CreatedStateReusable = t.CreatedState && !t.Branched,
             Anomaly = checks,
         };
         LastExecutable = entry.Exe;

@@ -40,8 +40,22 @@ public sealed class Value
     /// <summary>Axes whose size is symbolic (e.g. the batch axis) when the graph is exported; empty otherwise.</summary>
     public IReadOnlyList<int> DynamicAxes { get; set; } = [];
 
+    /// <summary>In a graph with symbolic dims (<see cref="Graph.IsSymbolic"/>): this value's dims as expressions over the
+    /// symbols; null for a value of static shape (then <see cref="Spec"/> holds its sizes). <see cref="Spec"/> always holds
+    /// the sizes of the first sample binding (the hint).</summary>
+    public IReadOnlyList<Dim>? SymbolicShape { get; internal set; }
+
+    /// <summary>True when some dim of the value is symbolic.</summary>
+    public bool HasSymbolicDims => SymbolicShape?.Any(d => !d.IsConstant) == true;
+
+    /// <summary>Dimension <paramref name="axis"/> as an expression (a constant for static values).</summary>
+    public Dim DimAt(int axis) => SymbolicShape?[axis] ?? Dim.Const(Spec.Shape[axis]);
+
+    /// <summary>Formats as <c>float32[batch, 384]</c> (symbolic dims by their expressions).</summary>
+    public string TypeText => HasSymbolicDims ? $"{Spec.DType.Name()}[{string.Join(", ", SymbolicShape!)}]" : Spec.ToString();
+
     /// <inheritdoc />
-    public override string ToString() => $"{Name}: {Spec}";
+    public override string ToString() => $"{Name}: {TypeText}";
 }
 
 /// <summary>An op application in a <see cref="Graph"/>.</summary>
@@ -70,6 +84,13 @@ public sealed class Node
 
     /// <summary>The layer that applied the op while tracing, for error messages.</summary>
     public string? LayerPath { get; }
+
+    /// <summary>In a graph with symbolic dims: the integer attribute entries that depend on the symbols (e.g. a reshape's
+    /// target <c>[batch*sequence, 384]</c>); <see cref="Attrs"/> holds their values for the hint. Null when none do.</summary>
+    public IReadOnlyList<AttrDim>? SymbolicAttrs { get; internal set; }
+
+    /// <summary>The attributes for a binding of the symbols (<see cref="Attrs"/> when none depend on them).</summary>
+    public OpAttrs AttrsFor(Func<string, long> symbol) => SymbolicAttrs is { Count: > 0 } d ? AttrEntries.Bind(Attrs, d, symbol) : Attrs;
 }
 
 /// <summary>
@@ -82,7 +103,31 @@ public sealed class Graph
     private readonly List<Value> _outputs = [];
     private readonly List<Node> _nodes = [];
     private readonly List<Value> _constants = [];
+    private readonly List<DimSymbol> _symbols = [];
     private int _nextId;
+
+    /// <summary>The symbolic dims of the graph, each bound from one axis of one input; empty for a graph of static shapes.
+    /// See <see cref="SymbolicGraphs"/>.</summary>
+    public IReadOnlyList<DimSymbol> Symbols => _symbols;
+
+    /// <summary>True when the graph serves many sizes (<see cref="Symbols"/> is not empty): bind it to the actual input
+    /// shapes with <see cref="Bind"/>.</summary>
+    public bool IsSymbolic => _symbols.Count > 0;
+
+    /// <summary>The bindings of the symbols the graph was generalised from (the first is the hint its specs hold).</summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, long>> SamplePoints { get; private set; } = [];
+
+    internal void SetSymbols(IEnumerable<DimSymbol> symbols, IReadOnlyList<IReadOnlyDictionary<string, long>> points)
+    {
+        _symbols.Clear();
+        _symbols.AddRange(symbols);
+        SamplePoints = points;
+    }
+
+    /// <summary>The concrete shapes, attributes and symbol values of this graph for inputs of <paramref name="inputs"/>' specs
+    /// (for a static graph: the specs must be the inputs' own).</summary>
+    /// <exception cref="SymbolicShapeException">The inputs do not fit the graph's signature, or an op rejects the sizes.</exception>
+    public GraphBinding Bind(IReadOnlyList<TensorSpec> inputs) => new(this, inputs);
 
     /// <summary>Graph inputs in order.</summary>
     public IReadOnlyList<Value> Inputs => _inputs;
@@ -188,6 +233,12 @@ public sealed class Graph
         }
         foreach (var o in _outputs)
             if (!defined.Contains(o) && !o.IsConstant) throw new InvalidOperationException($"Graph verification: output {o.Name} is never computed.");
+        // A symbolic graph must also hold at the other sample bindings: every op's rule agrees with the recorded dims there.
+        foreach (var point in SamplePoints.Skip(1))
+        {
+            try { Bind(_inputs.Select(i => new TensorSpec(new Shape(Enumerable.Range(0, i.Spec.Shape.Rank).Select(a => i.DimAt(a).Evaluate(point)).ToArray()), i.Spec.DType)).ToArray()); }
+            catch (SymbolicShapeException e) { throw new InvalidOperationException($"Graph verification: {e.Message}", e); }
+        }
     }
 
     /// <summary>A deep copy (same names, specs, constants, nodes and outputs; new <see cref="Value"/> objects), e.g. to keep
@@ -196,14 +247,22 @@ public sealed class Graph
     {
         var g = new Graph();
         var map = new Dictionary<Value, Value>(ReferenceEqualityComparer.Instance);
-        foreach (var i in _inputs) map[i] = g.AddInput(i.Spec, i.Name);
+        foreach (var i in _inputs)
+        {
+            map[i] = g.AddInput(i.Spec, i.Name);
+            map[i].SymbolicShape = i.SymbolicShape;
+            map[i].DynamicAxes = i.DynamicAxes;
+        }
+        g.SetSymbols(_symbols, SamplePoints);
         foreach (var c in _constants) map[c] = g.AddConstant(c.Spec, c.ConstantData!, c.Name);
         foreach (var n in _nodes)
         {
             var outs = g.AddNode(n.Op, n.Attrs, n.Inputs.Select(v => map.TryGetValue(v, out var m) ? m : Orphan(g, v, map)).ToArray(), n.LayerPath);
+            g._nodes[^1].SymbolicAttrs = n.SymbolicAttrs;
             for (int k = 0; k < outs.Length; k++)
             {
                 outs[k].Name = n.Outputs[k].Name;
+                outs[k].SymbolicShape = n.Outputs[k].SymbolicShape;
                 map[n.Outputs[k]] = outs[k];
             }
         }
@@ -223,10 +282,12 @@ public sealed class Graph
     {
         var sb = new StringBuilder();
         sb.AppendLine($"graph({string.Join(", ", _inputs)})");
+        if (IsSymbolic) sb.AppendLine($"  symbols {string.Join(", ", _symbols)}");
         foreach (var c in _constants) sb.AppendLine($"  const {c}");
         foreach (var n in _nodes)
         {
             var attrs = Attributes.Format(n.Attrs);
+            if (n.SymbolicAttrs is { Count: > 0 } sa) attrs += (attrs.Length > 0 ? "; " : "") + "symbolic " + string.Join(", ", sa);
             sb.AppendLine($"  {string.Join(", ", n.Outputs.Select(o => o.ToString()))} = {n.Op.Name}({string.Join(", ", n.Inputs.Select(i => i.Name))}){(attrs.Length > 0 ? " {" + attrs + "}" : "")}");
         }
         sb.AppendLine($"  return {string.Join(", ", _outputs.Select(o => o.Name))}");

@@ -74,9 +74,11 @@ public sealed class GraphInterpreter : IExecutable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var gin = _graph.Inputs;
         if (inputs.Length != gin.Count) throw new ArgumentException($"The graph takes {gin.Count} inputs, got {inputs.Length}.", nameof(inputs));
-        for (int i = 0; i < inputs.Length; i++)
-            if (inputs[i].Spec != gin[i].Spec)
-                throw new ArgumentException($"Graph input {i} ({gin[i].Name}) expects {gin[i].Spec}, got {inputs[i].Spec}.", nameof(inputs));
+        var binding = _graph.IsSymbolic ? BindingFor(inputs) : null;
+        if (binding == null)
+            for (int i = 0; i < inputs.Length; i++)
+                if (inputs[i].Spec != gin[i].Spec)
+                    throw new ArgumentException($"Graph input {i} ({gin[i].Name}) expects {gin[i].Spec}, got {inputs[i].Spec}.", nameof(inputs));
         var env = new Tensor?[SlotCount];
         for (int i = 0; i < inputs.Length; i++) env[i] = inputs[i];
         var consts = Constants();
@@ -94,8 +96,8 @@ public sealed class GraphInterpreter : IExecutable
                 var ins = _nodeInputs[k];
                 var args = new Tensor[ins.Length];
                 for (int j = 0; j < ins.Length; j++) args[j] = env[ins[j]]!;
-                var specs = _nodeSpecs[k];
-                var handle = _backend.Execute(n.Op, n.Attrs, args, specs);
+                var specs = binding?.OutputsOf(k) ?? _nodeSpecs[k];
+                var handle = _backend.Execute(n.Op, binding?.AttrsOf(k) ?? n.Attrs, args, specs);
                 var handles = handle as object[] ?? [handle];
                 var outs = _nodeOutputs[k];
                 for (int j = 0; j < outs.Length; j++) env[outs[j]] = Tensor.Wrap(_backend, handles[j], specs[j]);
@@ -115,16 +117,38 @@ public sealed class GraphInterpreter : IExecutable
             {
                 int s = _outputSlots[i];
                 var v = _graph.Outputs[i];
+                var spec = binding?.SpecOf(v) ?? v.Spec;
                 if (v.IsConstant) result[i] = Tensor.FromBytes(v.ConstantData, v.Spec, _backend);
                 else if (!seen.Add(s) && !v.IsInput)
                     // Each output gets its own handle so that callers may dispose them independently (storage is shared).
-                    result[i] = Tensor.Wrap(_backend, _backend.Execute(OpSet.StopGradient, OpAttrs.None, [env[s]!], [v.Spec]), v.Spec);
+                    result[i] = Tensor.Wrap(_backend, _backend.Execute(OpSet.StopGradient, OpAttrs.None, [env[s]!], [spec]), spec);
                 else result[i] = env[s]!;
             }
             scope.Keep(result);
         }
         return result;
     }
+
+    // The binding of a symbolic graph to these inputs' shapes; the last few are kept (a loop alternates few sizes).
+    private readonly List<(TensorSpec[] Specs, GraphBinding Binding)> _bindings = [];
+
+    private GraphBinding BindingFor(Tensor[] inputs)
+    {
+        foreach (var (specs, b) in _bindings)
+        {
+            bool same = true;
+            for (int i = 0; same && i < inputs.Length; i++) same = specs[i] == inputs[i].Spec;
+            if (same) return b;
+        }
+        var key = inputs.Select(t => t.Spec).ToArray();
+        var binding = _graph.Bind(key);
+        if (_bindings.Count == MaxBindings) _bindings.RemoveAt(0);
+        _bindings.Add((key, binding));
+        return binding;
+    }
+
+    /// <summary>Bindings of a symbolic graph kept per executable.</summary>
+    internal const int MaxBindings = 8;
 
     private Tensor?[] Constants()
     {

@@ -87,6 +87,16 @@ public sealed class Trainer : IDisposable
     /// <summary>The compiled train step (after the first compiled <see cref="TrainStep"/>), for inspection.</summary>
     public CompiledFunction? CompiledTrainStep => _trainFn;
 
+    /// <summary>The compiled evaluation step (created by the first <see cref="TestStep"/> on a compiling backend), or null.</summary>
+    public CompiledFunction? CompiledEvalStep => _evalFn;
+
+    /// <summary>
+    /// True (the default): the compiled steps treat the batch axis as symbolic (<see cref="InputSignature.SymbolicBatch"/>),
+    /// so a last partial batch, or evaluation with another batch size, reuses the one trace per step kind instead of tracing
+    /// and compiling again. Set it before the first step; false traces each batch size on its own.
+    /// </summary>
+    public bool SymbolicBatch { get; set; } = true;
+
     private bool UseCompiled()
     {
         if (CompileSteps is { } c) return c && ClipNorm == null; // clipping reads the norm on the host: eager only
@@ -238,7 +248,7 @@ public sealed class Trainer : IDisposable
         opt.StepUnless(found);
         scaler.Update(found);
         return [l, p.Detach(), found];
-    }, StepState(), model: Model, name: "train_step");
+    }, StepState(), model: Model, name: "train_step", inputSignature: SymbolicBatch ? InputSignature.SymbolicBatch : null);
 
     private IEnumerable<Variable> StepState() => _lossScaler == null ? ModelState() : ModelState().Concat(_lossScaler.Variables);
 
@@ -308,7 +318,7 @@ public sealed class Trainer : IDisposable
             {
                 var p = Model.Call(args[0]);
                 return [ComputeLoss(p, args[1]), p];
-            }, ModelState(), model: Model, name: "eval_step");
+            }, ModelState(), model: Model, name: "eval_step", inputSignature: SymbolicBatch ? InputSignature.SymbolicBatch : null);
             ReadOnlySpan<Tensor> outs;
             using (Autograd.NoGrad()) outs = _evalFn.CallReusingResults(x, y);
             if (metrics is { Count: > 0 }) UpdateMetrics(metrics, outs[1], y);

@@ -91,15 +91,17 @@ public sealed class CommonSubexpressionElimination : IGraphPass
 /// Evaluates nodes whose operands are all constants (creation ops included) on an evaluation backend and replaces them by
 /// constants. Random ops are skipped (their values belong to the run), and so are results larger than both
 /// <see cref="MaxElements"/> and the node's largest constant operand: folding those would trade a cheap kernel for a
-/// large constant (a broadcast of a scalar), whereas a result no larger than an operand (a weight scaled by folded batch
-/// norm statistics) replaces that operand and keeps the weight a plain constant, which quantizers and pre-packing need.
+/// large constant (a fill, a broadcast of a scalar), whereas a result no larger than an operand (a weight scaled by folded
+/// batch norm statistics) replaces that operand and keeps the weight a plain constant, which quantizers and pre-packing
+/// need. The default limit (64) is below every sample size of <see cref="SymbolicGraphs"/>, so a fill whose size follows a
+/// symbolic batch is never folded at one sample size and kept at another.
 /// </summary>
-public sealed class ConstantFolding(IComputeBackend evaluationBackend, long maxElements = 1 << 20) : IGraphPass
+public sealed class ConstantFolding(IComputeBackend evaluationBackend, long maxElements = 64) : IGraphPass
 {
     /// <inheritdoc />
     public string Name => "constant_folding";
 
-    /// <summary>Largest folded result, in elements.</summary>
+    /// <summary>Largest folded result larger than all of its operands, in elements.</summary>
     public long MaxElements { get; } = maxElements;
 
     private long Limit(Node n) => Math.Max(MaxElements, n.Inputs.Select(v => v.Spec.Shape.NumElements).DefaultIfEmpty(0).Max());
