@@ -194,6 +194,10 @@ public sealed class ImportedModel : Module, IHasGenerator
     /// empty for a model with one static graph.</summary>
     public IReadOnlyList<string> ShapeInputNames => _shapeInputs;
 
+    /// <summary>Number of compilations of a graph for a backend so far (runs reuse them: one per backend for a symbolic
+    /// model).</summary>
+    public int CompileCount { get; private set; }
+
     /// <summary>Number of graphs built and cached (1 for a model without shape inputs used with the declared input shapes).</summary>
     public int GraphCount => _variants.Count;
 
@@ -321,7 +325,11 @@ public sealed class ImportedModel : Module, IHasGenerator
 
     private (Tensor[] Outputs, IReadOnlyList<OnnxImporter.ValueLayout> Layouts) RunOn(Variant v, IComputeBackend backend, Tensor[] inputs)
     {
-        if (!v.Compiled.TryGetValue(backend, out var exe)) v.Compiled[backend] = exe = backend.Compile(v.Graph);
+        if (!v.Compiled.TryGetValue(backend, out var exe))
+        {
+            v.Compiled[backend] = exe = backend.Compile(v.Graph);
+            CompileCount++;
+        }
         using var scope = TensorScope.Begin();
         var args = inputs.Concat(_state.Select(p => p.Value)).Select(t => On(t, backend)).ToArray();
         var result = exe.Run(args);

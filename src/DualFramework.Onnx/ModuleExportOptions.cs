@@ -15,8 +15,17 @@ public sealed record ModuleExportOptions
     /// </summary>
     public IReadOnlyList<string>? OutputNames { get; init; }
 
-    /// <summary>Marks axis 0 of every input of rank ≥ 1 as a symbolic batch dimension (default true).</summary>
+    /// <summary>Marks axis 0 of every input of rank ≥ 1 as a symbolic batch dimension (default true). The graph is traced
+    /// with that axis symbolic (<see cref="IR.InputSignature.SymbolicBatch"/>), so every size that follows the batch
+    /// (reshape targets, a mean's count) is computed in the model; when the forward cannot be generalised, only the inputs'
+    /// leading dims are declared open, as before.</summary>
     public bool DynamicBatch { get; init; } = true;
+
+    /// <summary>Open dims of the inputs (overrides <see cref="DynamicBatch"/>): each becomes a <c>dim_param</c> named after its
+    /// symbol (<c>arg0.1</c> for an unnamed one) and the model computes every size that depends on them, e.g.
+    /// <c>InputSignature.Of(new TensorSignature(DType.Int64, "batch", "sequence"))</c> for a text model. Null: see
+    /// <see cref="DynamicBatch"/>.</summary>
+    public IR.InputSignature? InputSignature { get; init; }
 
     /// <summary>
     /// Custom forward for modules whose forward is not <c>Module.Call(Tensor)</c> (several inputs or results): receives the

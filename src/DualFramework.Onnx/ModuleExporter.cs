@@ -99,6 +99,51 @@ public static partial class ModuleExporter
     /// </summary>
     public static Graph Trace(Module model, Tensor[] inputs, ModuleExportOptions? options = null)
     {
+        options ??= new ModuleExportOptions();
+        if (model == null || inputs == null || inputs.Length == 0 || inputs.Any(i => i == null) || (options.InputSignature == null && !options.DynamicBatch))
+            return TraceAt(model!, inputs!, options, dynamicBatch: options.DynamicBatch && options.InputSignature == null);
+        try
+        {
+            return TraceSymbolic(model, inputs, options);
+        }
+        catch (SymbolicShapeException) when (options.InputSignature == null)
+        {
+            // The forward does not generalise over the batch: declare only the inputs' leading dims open.
+            return TraceAt(model, inputs, options, dynamicBatch: true);
+        }
+    }
+
+    // The graph traced at each sample size of the open dims, generalised: sizes that follow them are computed in the model.
+    private static Graph TraceSymbolic(Module model, Tensor[] inputs, ModuleExportOptions options)
+    {
+        var signature = options.InputSignature ?? InputSignature.SymbolicBatch;
+        if (signature.Arguments is { } args)
+        {
+            if (args.Count != inputs.Length) throw new ArgumentException($"The input signature {signature} has {args.Count} entries for {inputs.Length} inputs.", nameof(options));
+            for (int i = 0; i < inputs.Length; i++)
+                if (!args[i].Accepts(inputs[i].Spec)) throw new ArgumentException($"Sample input {i} ({inputs[i].Spec}) does not fit the input signature's {args[i]}.", nameof(options));
+        }
+        var names = signature.Names(inputs);
+        var symbols = new List<DimSymbol>();
+        for (int i = 0; i < names.Length; i++)
+            for (int a = 0; a < names[i].Length; a++)
+                if (names[i][a] is { } n && symbols.All(s => s.Name != n)) symbols.Add(new DimSymbol(n, i, a));
+        if (symbols.Count == 0) return TraceAt(model, inputs, options, dynamicBatch: false);
+        var points = SymbolicGraphs.SamplePoints(symbols.Select(s => s.Name).ToArray());
+        var graphs = new Graph[points.Count];
+        for (int p = 0; p < points.Count; p++)
+        {
+            using var scope = TensorScope.Begin();
+            var samples = inputs.Select((t, i) => Ops.Zeros(new Shape(t.Shape.ToArray().Select((d, a) => names[i][a] is { } n ? points[p][n] : d).ToArray()), t.DType, t.Backend)).ToArray();
+            graphs[p] = TraceAt(model, samples, options, dynamicBatch: false);
+        }
+        var g = SymbolicGraphs.Generalize(graphs, points, symbols);
+        g.Verify();
+        return g;
+    }
+
+    private static Graph TraceAt(Module model, Tensor[] inputs, ModuleExportOptions options, bool dynamicBatch)
+    {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputs);
         options ??= new ModuleExportOptions();
@@ -158,7 +203,7 @@ public static partial class ModuleExporter
         for (int i = 0; i < inputs.Length; i++)
         {
             var v = g.AddInput(inputs[i].Spec, inputNames[i]);
-            if (options.DynamicBatch && inputs[i].Rank >= 1) v.DynamicAxes = [0];
+            if (dynamicBatch && inputs[i].Rank >= 1) v.DynamicAxes = [0];
             map[traced.Inputs[state.Count + i]] = v;
         }
         for (int i = 0; i < state.Count; i++)

@@ -72,6 +72,29 @@ public class CompiledStepAllocationTests
         loss.Should().BeLessThan(1.0, "1,200 Adam steps on one batch fit it");
     }
 
+    [Test]
+    public void A_symbolic_batch_step_binds_each_size_once_and_is_allocation_free_at_a_steady_size()
+    {
+        using var s = TensorScope.Begin();
+        using var model = Mlp(Graph);
+        using var opt = new Adam(model.Parameters(), 1e-2);
+        var trainer = new Trainer(model);
+        trainer.Compile(opt, new CrossEntropyLoss());
+        var (x, y) = (Batch(2, Graph), Labels(2, Graph));
+        using var xs = Ops.Slice(x, 0, 0, 9);
+        using var ys = Ops.Slice(y, 0, 0, 9);
+        // Epochs whose last batch is partial: the step alternates between two shapes, each bound once.
+        for (int epoch = 0; epoch < 5; epoch++)
+        {
+            for (int k = 0; k < 3; k++) trainer.TrainStep(x, y);
+            trainer.TrainStep(xs, ys);
+        }
+        double perStep = BytesPerCall(() => trainer.TrainStep(x, y));
+        perStep.Should().Be(0);
+        trainer.CompiledTrainStep!.TraceCount.Should().Be(1);
+        trainer.CompiledTrainStep.LastGraph!.IsSymbolic.Should().BeTrue();
+    }
+
     [TestCase(false)]
     [TestCase(true)]
     public void A_steady_state_trainer_step_allocates_no_managed_memory(bool dropout)

@@ -1,3 +1,4 @@
+using DualFramework.IR;
 using System.Diagnostics;
 using DualFramework.Autodiff;
 using DualFramework.NN;
@@ -124,6 +125,43 @@ public class ModuleExportTests
 
             foreach (long batch in new long[] { 3, 7, 1 })
                 AssertMatches(path, model, CallForward(model), $"batch {batch}", Rand(10 + (int)batch, batch, 6));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>A text model whose forward reshapes with sizes it reads ([batch·sequence, 8] and back): exported with a
+    /// (batch, sequence) signature, both dims are dim_params and the file runs at any size in ONNX Runtime.</summary>
+    [Test]
+    public void A_text_model_exports_with_symbolic_batch_and_sequence()
+    {
+        using var s = TensorScope.Begin();
+        var rng = new SeededRandom(3);
+        using var model = new Sequential(new Embedding(50, 8, rng), new Linear(8, 4, rng: rng));
+        Tensor[] Forward(Tensor[] a)
+        {
+            var h = model.Call(a[0]);                                      // [batch, sequence, 4]
+            var flat = Ops.Reshape(h, h.Shape[0] * h.Shape[1], 4);         // sizes read while tracing
+            return [Ops.Reshape(Ops.Softmax(flat, 1), h.Shape[0], h.Shape[1], 4), Ops.Mean(h, [1])];
+        }
+        Tensor Ids(int seed, long b, long l) => Tensor.FromArray(Enumerable.Range(0, (int)(b * l)).Select(i => (long)((i * 7 + seed) % 50)).ToArray(), new Shape(b, l));
+        var dir = TempDir();
+        try
+        {
+            var path = Path.Combine(dir, "text.onnx");
+            var options = new ModuleExportOptions
+            {
+                Forward = Forward,
+                InputSignature = InputSignature.Of(new TensorSignature(DType.Int64, "batch", "sequence")),
+            };
+            var m = ModuleExporter.Export(model, [Ids(0, 2, 5)], path, options);
+            m.Graph.Input[0].Type.TensorType.Shape.Dim.Select(d => d.DimParam).Should().Equal("batch", "sequence");
+            m.Graph.Output[0].Type.TensorType.Shape.Dim.Select(d => d.DimParam).Should().Equal("batch", "sequence", "");
+            m.Graph.Output[1].Type.TensorType.Shape.Dim.Select(d => d.DimParam).Should().Equal("batch", "");
+            foreach (var (b, l) in new[] { (2L, 5L), (1L, 13L), (4L, 1L) })
+                AssertMatches(path, model, Forward, $"[{b}, {l}]", Ids((int)(b + l), b, l));
         }
         finally
         {

@@ -11,15 +11,15 @@ namespace DualFramework.IR;
 /// </summary>
 public static class SymbolicGraphs
 {
-    // Distinct primes per (sample, symbol): no two symbols, and no symbol at two samples, share a size, and products of
-    // different monomials differ, so a fit is unique. The first row is the hint the generalised graph's specs show. All
-    // exceed 64, the size up to which ConstantFolding folds fills: a symbolic fill is then never folded at some sizes only.
+    // Distinct primes per (symbol, sample): no two symbols, and no symbol at two samples, share a size, and products of
+    // different monomials differ, so a fit is unique. Sample 0 is the hint the generalised graph's specs show. All exceed
+    // 64, the size up to which ConstantFolding folds fills (a symbolic fill is then never folded at some sizes only), and
+    // each symbol's sizes stay close together, the first symbols' lowest (67–79, 83–101, …), for models with bounded
+    // tables (a position table of 128 entries takes the first two symbols).
     private static readonly long[][] Primes =
     [
-        [67, 71, 73, 79, 83, 89, 97, 101],
-        [103, 107, 109, 113, 127, 131, 137, 139],
-        [149, 151, 157, 163, 167, 173, 179, 181],
-        [191, 193, 197, 199, 211, 223, 227, 229],
+        [67, 71, 73, 79], [83, 89, 97, 101], [103, 107, 109, 113], [127, 131, 137, 139],
+        [149, 151, 157, 163], [167, 173, 179, 181], [191, 193, 197, 199], [211, 223, 227, 229],
     ];
 
     /// <summary>Number of sample builds <see cref="Generalize"/> needs.</summary>
@@ -32,7 +32,8 @@ public static class SymbolicGraphs
     public static IReadOnlyList<IReadOnlyDictionary<string, long>> SamplePoints(IReadOnlyList<string> symbols)
     {
         if (symbols.Count > MaxSymbols) throw new SymbolicShapeException($"At most {MaxSymbols} symbolic dims are supported, got {symbols.Count} ({string.Join(", ", symbols)}).");
-        return Primes.Select(row => (IReadOnlyDictionary<string, long>)symbols.Select((s, k) => (s, row[k])).ToDictionary(p => p.s, p => p.Item2, StringComparer.Ordinal)).ToArray();
+        return Enumerable.Range(0, SampleCount).Select(p => (IReadOnlyDictionary<string, long>)symbols.Select((s, k) => (s, Primes[k][p]))
+            .ToDictionary(x => x.s, x => x.Item2, StringComparer.Ordinal)).ToArray();
     }
 
     /// <summary>
