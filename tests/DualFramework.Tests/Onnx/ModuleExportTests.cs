@@ -1,6 +1,6 @@
-using DualFramework.IR;
 using System.Diagnostics;
 using DualFramework.Autodiff;
+using DualFramework.IR;
 using DualFramework.NN;
 using DualFramework.Onnx;
 using DualFramework.Onnx.Proto;
