@@ -331,8 +331,12 @@ public sealed class ImportedModel : Module, IHasGenerator
             CompileCount++;
         }
         using var scope = TensorScope.Begin();
-        var args = inputs.Concat(_state.Select(p => p.Value)).Select(t => On(t, backend)).ToArray();
+        var state = StateOn(backend);
+        var args = inputs.Select(t => On(t, backend)).Concat(state).ToArray();
         var result = exe.Run(args);
+        // An output that is a state tensor itself (a model returning an initializer) is the caller's own copy.
+        for (int i = 0; i < result.Length; i++)
+            if (Array.IndexOf(state, result[i]) >= 0) result[i] = Tensor.FromBytes(result[i].ToBytes(), result[i].Spec, backend);
         scope.Keep(result);
         return (result, v.OutputLayouts);
     }
@@ -548,6 +552,30 @@ public sealed class ImportedModel : Module, IHasGenerator
             throw new InvalidOperationException($"Output {OutputNames[k]} is {A(OutputKinds[k])}; use Run(IReadOnlyList<OnnxValue>), which returns OnnxValues.");
     }
 
+    // Copies of the state variables on another backend, kept until a variable's value changes (a new tensor, or a new handle
+    // from a compiled step): running on a backend the weights do not live on copies them once, not on every call.
+    private readonly Dictionary<IComputeBackend, (Tensor Source, object Handle, Tensor Copy)[]> _stateCopies = new(ReferenceEqualityComparer.Instance);
+
+    private Tensor[] StateOn(IComputeBackend backend)
+    {
+        var result = new Tensor[_state.Length];
+        (Tensor Source, object Handle, Tensor Copy)[]? copies = null;
+        for (int i = 0; i < result.Length; i++)
+        {
+            var v = _state[i].Value;
+            if (ReferenceEquals(v.Backend, backend)) { result[i] = v; continue; }
+            if (copies == null && !_stateCopies.TryGetValue(backend, out copies)) _stateCopies[backend] = copies = new (Tensor, object, Tensor)[_state.Length];
+            var c = copies[i];
+            if (c.Copy == null || !ReferenceEquals(c.Source, v) || !ReferenceEquals(c.Handle, v.Handle) || c.Copy.IsDisposed)
+            {
+                c.Copy?.Dispose();
+                copies[i] = c = (v, v.Handle, On(v, backend).DetachFromScope());
+            }
+            result[i] = c.Copy;
+        }
+        return result;
+    }
+
     private static Tensor On(Tensor t, IComputeBackend backend)
     {
         if (ReferenceEquals(t.Backend, backend)) return t;
@@ -559,7 +587,12 @@ public sealed class ImportedModel : Module, IHasGenerator
     protected override void Dispose(bool disposing)
     {
         if (disposing)
+        {
             foreach (var v in _variants) v.Dispose();
+            foreach (var copies in _stateCopies.Values)
+                foreach (var c in copies) c.Copy?.Dispose();
+            _stateCopies.Clear();
+        }
         base.Dispose(disposing);
     }
 }
