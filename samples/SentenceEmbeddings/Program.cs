@@ -41,7 +41,7 @@ try
         throw new ArgumentException("--backends needs a name; --batch and --pairs at least 1, --steps at least 0, --length 8 to 256, --heldout at least 2");
     foreach (var name in backends) BackendRegistry.Get(name);
 }
-catch (Exception e) when (e is ArgumentException or FormatException or OverflowException or KeyNotFoundException or InvalidOperationException)
+catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;

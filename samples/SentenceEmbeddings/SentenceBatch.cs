@@ -38,7 +38,12 @@ public sealed class SentenceBatch
     public long[] TokenTypeIds { get; }
 
     /// <summary>Number of real tokens of row <paramref name="row"/>.</summary>
-    public int TokenCount(int row) => (int)AttentionMask.AsSpan(row * Length, Length).ToArray().Sum();
+    public int TokenCount(int row)
+    {
+        int count = 0;
+        foreach (long m in AttentionMask.AsSpan(row * Length, Length)) count += (int)m;
+        return count;
+    }
 
     /// <summary>The model's three inputs in its order (<c>input_ids</c>, <c>attention_mask</c>, <c>token_type_ids</c>) as
     /// int64 tensors on <paramref name="backend"/>.</summary>
