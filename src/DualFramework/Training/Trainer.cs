@@ -274,7 +274,7 @@ public sealed class Trainer : IDisposable
             (outs[0], outs[1]) = (l, p.Detach());
             for (int i = 0; i < parameters.Count; i++) outs[2 + i] = parameters[i].Grad ?? Ops.ZerosLike(parameters[i].Value);
             return outs;
-        }, ModelState(), model: Model, name: "grad_step");
+        }, ModelState(), model: Model, name: "grad_step", inputSignature: SymbolicBatch ? InputSignature.SymbolicBatch : null);
         var outs = _gradFn.Call(x, y);
         for (int i = 0; i < parameters.Count; i++) parameters[i].Value.Grad = outs[2 + i];
         strategy.ReduceGradients(parameters);
