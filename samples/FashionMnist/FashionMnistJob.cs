@@ -57,8 +57,11 @@ public sealed record JobOptions
 /// <param name="Deploy">What the deployment step (quantization) measured, or null.</param>
 /// <param name="History">Per-epoch logs of this run (epochs before a resume are not in it).</param>
 /// <param name="Parameters">Number of trainable values in the model.</param>
+/// <param name="TrainTraces">Traces of the compiled train step (graph backend; 0 when steps run eagerly): 1 with the
+/// Trainer's symbolic batch, however the epoch's last batch is sized.</param>
+/// <param name="EvalTraces">Traces of the compiled evaluation step (likewise).</param>
 public sealed record JobResult(double TestAccuracy, double TestLoss, double TrainSeconds, string Precision = "float32", long SkippedSteps = 0,
-    DeployResult? Deploy = null, History? History = null, long Parameters = 0);
+    DeployResult? Deploy = null, History? History = null, long Parameters = 0, int TrainTraces = 0, int EvalTraces = 0);
 
 /// <summary>The main job: Fashion-MNIST with an MLP or a CNN, Adam with cosine decay, standardised pixels.</summary>
 public static class FashionMnistJob
@@ -126,7 +129,7 @@ public static class FashionMnistJob
             else if (o.Quantize != null) deploy = Deployment.Quantize(o.Quantize, net, data, StandardizePixels, folder);
             else if (o.Prune is { } sparsity) deploy = Deployment.Prune(sparsity, net, data, train, batches, StandardizePixels, folder);
             return new JobResult(result["accuracy"], result["loss"], seconds, trainer.PrecisionPolicy.Name, trainer.LossScaler?.SkippedSteps ?? 0, deploy,
-                history, net.ParameterCount());
+                history, net.ParameterCount(), trainer.CompiledTrainStep?.TraceCount ?? 0, trainer.CompiledEvalStep?.TraceCount ?? 0);
         }
     }
 }

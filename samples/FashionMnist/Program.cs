@@ -163,7 +163,7 @@ if (r.Deploy is { } d)
         : string.Create(CultureInfo.InvariantCulture, $"onnx runtime: float32 accuracy {d.FloatAccuracy:F4} ({d.FloatBytes} bytes), {d.Kind} int8 accuracy {d.Accuracy:F4} ({d.Bytes} bytes, {d.SizeRatio:P1})"));
 }
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"{{\"backend\":\"{backend}\",\"model\":\"{model}\",\"epochs\":{epochs},\"strategy\":\"{strategyName}\",\"world_size\":{worldSize},\"precision\":\"{r.Precision}\",\"skipped_steps\":{r.SkippedSteps},\"test_accuracy\":{r.TestAccuracy:F4},\"train_seconds\":{r.TrainSeconds:F1}{(r.Deploy is { } dj ? "," + dj.JsonFields : "")}}}"));
+    $"{{\"backend\":\"{backend}\",\"model\":\"{model}\",\"epochs\":{epochs},\"strategy\":\"{strategyName}\",\"world_size\":{worldSize},\"precision\":\"{r.Precision}\",\"skipped_steps\":{r.SkippedSteps},\"test_accuracy\":{r.TestAccuracy:F4},\"train_seconds\":{r.TrainSeconds:F1}{(r.TrainTraces > 0 ? $",\"train_traces\":{r.TrainTraces},\"eval_traces\":{r.EvalTraces}" : "")}{(r.Deploy is { } dj ? "," + dj.JsonFields : "")}}}"));
 return 0;
 
 void Header() =>

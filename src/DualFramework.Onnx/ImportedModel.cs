@@ -90,8 +90,10 @@ public sealed class ImportedModel : Module, IHasGenerator
         _shapeInputs = probe.ShapeInputs.Where(n => Array.IndexOf(inputNames, n) is var k && (k < 0 || inputTypes[k].Kind == OnnxValueKind.Tensor)).ToList();
         _static = probe.Graph != null;
         if (probe.Graph != null) _variants.Add(new Variant(probe.Graph, probe.Training, inputSpecs, _tensorLayouts, probe.OutputLayouts!, new(StringComparer.Ordinal)));
+        // Generalised on first use (a run, or reading Graph or IsSymbolic): importing builds one graph, as without symbolic
+        // dims, and a model that is only inspected or re-exported never pays for the sample builds.
         if (probe.Graph != null && options.SymbolicDims && inputTypes.Any(t => t.DimNames?.Any(d => d != null) == true))
-            Generalize(inputTypes, probe);
+            _pendingGeneralization = () => Generalize(inputTypes, probe);
         InputNames = inputNames;
         OutputNames = outputNames;
         InputSpecs = inputSpecs;
@@ -107,6 +109,15 @@ public sealed class ImportedModel : Module, IHasGenerator
         Generator = new Generator(options.DropoutSeed);
         _state = new Variable[state.Length];
         for (int i = 0; i < state.Length; i++) _state[i] = RegisterVariable(state[i].Name, state[i].Variable);
+    }
+
+    private Action? _pendingGeneralization;
+
+    private void EnsureGeneralized()
+    {
+        if (_pendingGeneralization is not { } g) return;
+        _pendingGeneralization = null;
+        g();
     }
 
     // One graph for every size of the open input dims (see OnnxImportOptions.SymbolicDims): built at the sample sizes and
@@ -148,20 +159,43 @@ public sealed class ImportedModel : Module, IHasGenerator
 
     /// <summary>True when one graph serves every size of the model's open input dims (<see cref="OnnxImportOptions.SymbolicDims"/>):
     /// <see cref="Graph"/> is that graph, with <see cref="Graph.Symbols"/>.</summary>
-    public bool IsSymbolic => _static && _variants[0].Graph.IsSymbolic;
+    public bool IsSymbolic
+    {
+        get
+        {
+            EnsureGeneralized();
+            return _static && _variants[0].Graph.IsSymbolic;
+        }
+    }
 
     /// <summary>Why the model's open input dims could not stay symbolic (graphs are then built per input shape); null
     /// when they did, or when the model has none or <see cref="OnnxImportOptions.SymbolicDims"/> is off.</summary>
-    public string? SymbolicFallbackReason { get; private set; }
+    public string? SymbolicFallbackReason
+    {
+        get
+        {
+            EnsureGeneralized();
+            return _symbolicFallbackReason;
+        }
+        private set => _symbolicFallbackReason = value;
+    }
+
+    private string? _symbolicFallbackReason;
 
     /// <summary>The IR graph (verified).</summary>
     /// <exception cref="InvalidOperationException">The model has shape inputs (see <see cref="ShapeInputNames"/>), so its
     /// graph depends on their values: use <see cref="GraphFor(Tensor[])"/>; or sequence or optional inputs, whose structure
     /// it depends on: use <see cref="GraphFor(IReadOnlyList{OnnxValue})"/>.</exception>
-    public Graph Graph => _static ? _variants[0].Graph
+    public Graph Graph => _static ? Generalized()._variants[0].Graph
         : _shapeInputs.Count > 0 || InputKinds.All(k => k == OnnxValueKind.Tensor)
         ? throw new InvalidOperationException($"The model's graph depends on the values of its shape input(s) {string.Join(", ", _shapeInputs)}; use GraphFor(inputs).")
         : throw new InvalidOperationException($"The model's graph depends on the structure of its sequence or optional input(s) {string.Join(", ", NonTensorInputs)}; use GraphFor(inputs).");
+
+    private ImportedModel Generalized()
+    {
+        EnsureGeneralized();
+        return this;
+    }
 
     private IEnumerable<string> NonTensorInputs => InputNames.Where((_, i) => InputKinds[i] != OnnxValueKind.Tensor);
 
@@ -438,6 +472,7 @@ public sealed class ImportedModel : Module, IHasGenerator
     // `symbolic` is false or the backend cannot compile it.
     private Variant VariantFor(Tensor[] inputs, OnnxImporter.ValueLayout[] layouts, IComputeBackend? backend, bool symbolic = true)
     {
+        EnsureGeneralized();
         var specs = inputs.Select(t => t.Spec).ToArray();
         if (_static && _variants[0].Layouts.SequenceEqual(layouts))
         {

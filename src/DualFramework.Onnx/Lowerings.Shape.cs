@@ -4,6 +4,26 @@ namespace DualFramework.Onnx;
 
 internal static partial class Lowerings
 {
+    // Reshape's target as constants (0 = the input's dim at that position, one −1) when every symbolic output dim is either
+    // the input's at the same axis or the only one left; null when it must be computed. No constant 0 may appear (it
+    // would mean "copy"), nor an empty result (−1 cannot be inferred from 0 elements).
+    private static long[]? ConstantTarget(DualFramework.IR.Value x, DualFramework.IR.Value y)
+    {
+        if (y.Spec.Shape.NumElements == 0) return null;
+        var target = new long[y.Spec.Shape.Rank];
+        int infer = -1;
+        for (int i = 0; i < target.Length; i++)
+        {
+            var d = y.DimAt(i);
+            if (d.IsConstant) target[i] = d.Value;
+            else if (i < x.Spec.Shape.Rank && x.DimAt(i).Equals(d)) target[i] = 0;
+            else if (infer < 0) (infer, target[i]) = (i, -1);
+            else return null;
+            if (d.IsConstant && d.Value == 0) return null;
+        }
+        return target;
+    }
+
     /// <summary>Lowerings of the shape family (<c>OpSet.Shape.cs</c>).</summary>
     private static void AddShape(LoweringTable t)
     {
@@ -13,8 +33,10 @@ internal static partial class Lowerings
             var dims = y.ToArray();
             if (c.OutIsSymbolic(0))
             {
-                // The target computed from the inputs' shapes; allowzero keeps a symbol that is 0 at run time a 0.
-                if (c.Opset >= 14) c.Result(0, "Reshape", [c.In(0), c.OutShape(0)], OnnxAttr.Int("allowzero", 1));
+                // A constant target when it can say it: 0 copies an input dim in place, one −1 takes what is left
+                // ([batch, seq, 384] → [−1, 384], [batch, 12, 32] ← [0, 384]…); else computed from the inputs' shapes.
+                if (ConstantTarget(c.Node.Inputs[0], c.Node.Outputs[0]) is { } target) c.Result(0, "Reshape", [c.In(0), c.Ints(target)]);
+                else if (c.Opset >= 14) c.Result(0, "Reshape", [c.In(0), c.OutShape(0)], OnnxAttr.Int("allowzero", 1));
                 else c.Result(0, "Reshape", [c.In(0), c.OutShape(0)]);
                 return;
             }

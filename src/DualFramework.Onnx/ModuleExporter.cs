@@ -131,9 +131,11 @@ public static partial class ModuleExporter
         if (symbols.Count == 0) return TraceAt(model, inputs, options, dynamicBatch: false);
         var points = SymbolicGraphs.SamplePoints(symbols.Select(s => s.Name).ToArray());
         var graphs = new Graph[points.Count];
+        using var sampleBuild = SymbolicGraphs.SampleBuild();
         for (int p = 0; p < points.Count; p++)
         {
             using var scope = TensorScope.Begin();
+            // Only the specs matter: the forward is traced, not run.
             var samples = inputs.Select((t, i) => Ops.Zeros(new Shape(t.Shape.ToArray().Select((d, a) => names[i][a] is { } n ? points[p][n] : d).ToArray()), t.DType, t.Backend)).ToArray();
             graphs[p] = TraceAt(model, samples, options, dynamicBatch: false);
         }
@@ -185,7 +187,7 @@ public static partial class ModuleExporter
             }, state, model: model, passes: (_, _) => PassPipeline.Empty, name: model.GetType().Name);
             using (Autograd.NoGrad())
             using (TensorScope.Begin())
-                fn.Call(inputs);
+                fn.TraceOnly(inputs[0].Backend, inputs.Select(t => t.Spec).ToArray());
             if (fn.State.Count != state.Count)
                 throw new InvalidOperationException("The forward created new state while tracing (an optimizer step?); only inference forwards can be exported.");
             traced = fn.LastTracedGraph!;

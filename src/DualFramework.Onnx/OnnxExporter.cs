@@ -23,6 +23,26 @@ public static class OnnxExporter
     public static ModelProto ToModel(Graph graph, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(graph);
+        var model = Lower(graph, options);
+        if (graph.IsSymbolic && graph.SamplePoints.Count > 1)
+        {
+            // Every size that depends on the symbols must be computed in the model: lowered at another sample size, the
+            // model must come out the same. A lowering that built a constant or an attribute from the hint sizes differs.
+            var other = Lower(SymbolicGraphs.AtPoint(graph, graph.SamplePoints[1]), options);
+            if (!model.Graph.Node.Equals(other.Graph.Node) || !model.Graph.Initializer.Equals(other.Graph.Initializer))
+            {
+                int k = 0;
+                while (k < model.Graph.Node.Count && k < other.Graph.Node.Count && model.Graph.Node[k].Equals(other.Graph.Node[k])) k++;
+                var where = k < model.Graph.Node.Count ? $"ONNX node {model.Graph.Node[k].Name} ({model.Graph.Node[k].OpType}, from {model.Graph.Node[k].DocString})" : "an initializer";
+                throw new NotSupportedException($"The ONNX lowering of this graph with symbolic dims depends on the sizes at {where}: " +
+                    "the lowering of that op builds constants or attributes from static sizes.");
+            }
+        }
+        return model;
+    }
+
+    private static ModelProto Lower(Graph graph, OnnxExportOptions? options)
+    {
         options ??= new OnnxExportOptions();
         int opset = options.Opset;
         if (opset is < OnnxExportOptions.MinOpset or > OnnxExportOptions.MaxOpset)

@@ -48,6 +48,9 @@ public sealed partial class CompiledFunction
         /// that includes the created state (inputs in the same order: declared state, then created).</summary>
         public bool CreatedStateReusable { get; init; }
 
+        /// <summary>For a symbolic graph: what checks it at sizes it has not run at yet.</summary>
+        public SymbolicCheck? Check { get; set; }
+
         /// <summary>The anomaly checks of a debug build (its last result is their flag vector), or null.</summary>
         public GraphAnomalyChecks? Anomaly { get; init; }
 

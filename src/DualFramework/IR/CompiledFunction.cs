@@ -171,6 +171,9 @@ public sealed partial class CompiledFunction : IDisposable
             names = null;
             key = Key(backend, args, null);
         }
+        // A size the symbolic graph was found not to serve has a graph of its own.
+        string? specKey = names != null ? Key(backend, args, null) : null;
+        if (specKey != null && _cache.ContainsKey(specKey)) (names, key) = (null, specKey);
         if (!_cache.TryGetValue(key, out var entry))
         {
             bool symbolic = false;
@@ -181,6 +184,17 @@ public sealed partial class CompiledFunction : IDisposable
             // state's existence (SGD's first momentum step), which needs a trace with the state present.
             _cache[key] = entry;
             if (entry.CreatedStateReusable || symbolic) _cache[Key(backend, args, names)] = entry;
+        }
+        else if (entry.Check is { } check && specKey != null && !check.Verified.Contains(specKey))
+        {
+            if (Verifies(check, backend, null, Specs(args), names!) is { } mismatch)
+            {
+                SymbolicFallbackReason = mismatch;
+                Console.Error.WriteLine($"DualFramework warning: {Name}: the symbolic graph does not serve these sizes ({mismatch}); they are traced on their own.");
+                entry = Trace(backend, Specs(args));
+                _cache[specKey] = entry;
+            }
+            else check.Verified.Add(specKey);
         }
         var specs = new TensorSpec[args.Length];
         for (int i = 0; i < specs.Length; i++) specs[i] = args[i].Spec;
@@ -225,22 +239,20 @@ public sealed partial class CompiledFunction : IDisposable
         ReportSignature(args.ToArray(), _signature);
     }
 
+    // Checked on every call, so without allocating: same-named dims are compared pairwise (signatures are small).
     private void CheckInputSignature(ReadOnlySpan<Tensor> args, IReadOnlyList<TensorSignature> sig)
     {
-        string Expected() => $"{Name} expects {_inputSignature}";
-        if (args.Length != sig.Count) throw new ArgumentException($"{Expected()}: {sig.Count} argument(s), got {args.Length}.", nameof(args));
-        Dictionary<string, (int Arg, int Axis, long Size)>? seen = null;
+        if (args.Length != sig.Count) throw new ArgumentException($"{Name} expects {_inputSignature}: {sig.Count} argument(s), got {args.Length}.", nameof(args));
         for (int i = 0; i < args.Length; i++)
         {
-            if (!sig[i].Accepts(args[i].Spec)) throw new ArgumentException($"{Expected()}: argument {i} must be {sig[i]}, got {args[i].Spec}.", nameof(args));
+            if (!sig[i].Accepts(args[i].Spec)) throw new ArgumentException($"{Name} expects {_inputSignature}: argument {i} must be {sig[i]}, got {args[i].Spec}.", nameof(args));
             for (int a = 0; a < sig[i].Rank; a++)
             {
                 if (sig[i].NameAt(a) is not { } n) continue;
-                seen ??= new(StringComparer.Ordinal);
-                long size = args[i].Shape[a];
-                if (seen.TryGetValue(n, out var prev) && prev.Size != size)
-                    throw new ArgumentException($"{Expected()}: dim '{n}' is {prev.Size} in argument {prev.Arg} (axis {prev.Axis}) but {size} in argument {i} (axis {a}).", nameof(args));
-                seen[n] = (i, a, size);
+                for (int j = 0; j <= i; j++)
+                    for (int b = 0; b < (j < i ? sig[j].Rank : a); b++)
+                        if (sig[j].NameAt(b) == n && args[j].Shape[b] != args[i].Shape[a])
+                            throw new ArgumentException($"{Name} expects {_inputSignature}: dim '{n}' is {args[j].Shape[b]} in argument {j} (axis {b}) but {args[i].Shape[a]} in argument {i} (axis {a}).", nameof(args));
             }
         }
     }
@@ -316,6 +328,7 @@ public sealed partial class CompiledFunction : IDisposable
     private (Entry Entry, bool Symbolic) TraceSymbolic(IComputeBackend backend, ReadOnlySpan<Tensor> args, string?[][] names, string key)
     {
         var actual = Specs(args);
+        if (names.All(n => n.All(d => d == null))) return (Trace(backend, actual), false); // no open dim in this call
         var first = TraceGraph(backend, actual);
         if (first.CreatedState && first.Branched)
         {
@@ -342,22 +355,46 @@ public sealed partial class CompiledFunction : IDisposable
                 if (traces[p].CreatedState) throw new SymbolicShapeException("tracing at another size created new state");
             }
             var traced = traces[0].Graph.Clone();
+            using var sampleBuild = SymbolicGraphs.SampleBuild();
             var optimized = traces.Select(t => Optimize(t, backend)).ToArray();
             Graph graph;
+            Graph[] samples;
+            bool prepared = true;
             try
             {
-                graph = SymbolicGraphs.Generalize(optimized.Select(o => backend.Prepare(o.Graph)).ToArray(), points, symbols);
+                var builds = optimized.Select(o => backend.Prepare(o.Graph)).ToArray();
+                samples = builds.Select(b => b.Clone()).ToArray();
+                graph = SymbolicGraphs.Generalize(builds, points, symbols);
             }
             catch (SymbolicShapeException)
             {
                 // The backend's own rewrites depend on the sizes: generalise without them.
+                prepared = false;
+                samples = optimized.Select(o => o.Graph.Clone()).ToArray();
                 graph = SymbolicGraphs.Generalize(optimized.Select(o => o.Graph).ToArray(), points, symbols);
             }
             graph.Verify();
+            var check = new SymbolicCheck(samples, points, symbols, prepared);
+            // The call's own sizes are checked like any later size (its trace was made first).
+            if (Verifies(check, backend, first.CreatedState ? null : first, actual, names) is { } mismatch)
+                throw new SymbolicShapeException($"at the call's own sizes: {mismatch}");
+            IExecutable exe;
+            try
+            {
+                exe = backend.Compile(graph);
+            }
+            catch (NotSupportedException e)
+            {
+                // The backend cannot compute some size-dependent attribute at run time (e.g. a random op's shape).
+                throw new SymbolicShapeException($"{backend.Name} cannot compile it: {e.Message}", e);
+            }
             CountTrace();
             LastTracedGraph = traced;
             SymbolicFallbackReason = null;
-            return (MakeEntry(backend.Compile(graph), graph, traces[0], optimized[0].Checks), true);
+            var entry = MakeEntry(exe, graph, traces[0], optimized[0].Checks);
+            entry.Check = check;
+            check.Verified.Add(Key(backend, args, null));
+            return (entry, true);
         }
         catch (SymbolicShapeException e)
         {
@@ -366,6 +403,50 @@ public sealed partial class CompiledFunction : IDisposable
             _specialised.Add(key);
             return (Trace(backend, actual), false);
         }
+    }
+
+    /// <summary>What a symbolic entry was generalised from, to check it at each new size: the sample builds (copies),
+    /// their sizes, the symbols, whether the backend's rewrites were part of them, and the sizes checked so far.</summary>
+    private sealed record SymbolicCheck(Graph[] Samples, IReadOnlyList<IReadOnlyDictionary<string, long>> Points, IReadOnlyList<DimSymbol> Symbols, bool Prepared)
+    {
+        public HashSet<string> Verified { get; } = [];
+    }
+
+    /// <summary>
+    /// The guard of a symbolic graph at sizes it has not run at: the function traced at those sizes must generalise
+    /// together with the sample builds (same ops and wiring; every size the fitted expression). Host code that branches
+    /// on a size outside the sample sizes (<c>if (x.Shape[0] &gt; 100)</c>), or an op that behaves differently at size 1,
+    /// is caught here and those sizes get a graph of their own. Returns the mismatch, or null when the sizes fit.
+    /// </summary>
+    private string? Verifies(SymbolicCheck check, IComputeBackend backend, Traced? traced, TensorSpec[] actual, string?[][] names)
+    {
+        var t = traced ?? TraceGraph(backend, actual);
+        if (t.CreatedState) return "tracing created new state";
+        using var sampleBuild = SymbolicGraphs.SampleBuild();
+        var (g, _) = Optimize(t, backend);
+        if (check.Prepared) g = backend.Prepare(g);
+        var point = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (int i = 0; i < names.Length; i++)
+            for (int a = 0; a < names[i].Length; a++)
+                if (names[i][a] is { } n) point[n] = actual[i].Shape[a];
+        try
+        {
+            SymbolicGraphs.Generalize([.. check.Samples.Select(x => x.Clone()), g], [.. check.Points, point], check.Symbols);
+            return null;
+        }
+        catch (SymbolicShapeException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>Traces the function for arguments of <paramref name="args"/> without compiling or running it (exporters);
+    /// returns the graph as traced, before passes. State the trace creates joins <see cref="State"/>.</summary>
+    internal Graph TraceOnly(IComputeBackend backend, TensorSpec[] args)
+    {
+        var t = TraceGraph(backend, args);
+        CountTrace();
+        return LastTracedGraph = t.Graph;
     }
 
     /// <summary>One run of the function on symbolic tensors: the graph as traced and how to feed it.</summary>

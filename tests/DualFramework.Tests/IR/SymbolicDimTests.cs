@@ -48,7 +48,7 @@ public class SymbolicDimTests
     }
 
     [Test]
-    public void Sample_points_give_every_symbol_distinct_sizes_above_the_folding_limit()
+    public void Sample_points_give_every_symbol_distinct_sizes_away_from_size_one_paths()
     {
         var points = SymbolicGraphs.SamplePoints(["a", "b", "c"]);
         points.Should().HaveCount(SymbolicGraphs.SampleCount);

@@ -93,10 +93,11 @@ public sealed class CommonSubexpressionElimination : IGraphPass
 /// <see cref="MaxElements"/> and the node's largest constant operand: folding those would trade a cheap kernel for a
 /// large constant (a fill, a broadcast of a scalar), whereas a result no larger than an operand (a weight scaled by folded
 /// batch norm statistics) replaces that operand and keeps the weight a plain constant, which quantizers and pre-packing
-/// need. The default limit (64) is below every sample size of <see cref="SymbolicGraphs"/>, so a fill whose size follows a
-/// symbolic batch is never folded at one sample size and kept at another.
+/// need. While the sample builds of a graph with symbolic dims are optimised (<see cref="SymbolicGraphs.SampleBuild"/>),
+/// no result larger than its operands is folded: such a fill's size follows the symbols, and a fold decided by size would
+/// differ between sizes, so the builds could not be generalised.
 /// </summary>
-public sealed class ConstantFolding(IComputeBackend evaluationBackend, long maxElements = 64) : IGraphPass
+public sealed class ConstantFolding(IComputeBackend evaluationBackend, long maxElements = 1 << 20) : IGraphPass
 {
     /// <inheritdoc />
     public string Name => "constant_folding";
@@ -104,7 +105,7 @@ public sealed class ConstantFolding(IComputeBackend evaluationBackend, long maxE
     /// <summary>Largest folded result larger than all of its operands, in elements.</summary>
     public long MaxElements { get; } = maxElements;
 
-    private long Limit(Node n) => Math.Max(MaxElements, n.Inputs.Select(v => v.Spec.Shape.NumElements).DefaultIfEmpty(0).Max());
+    private long Limit(Node n) => Math.Max(SymbolicGraphs.InSampleBuild ? 1 : MaxElements, n.Inputs.Select(v => v.Spec.Shape.NumElements).DefaultIfEmpty(0).Max());
 
     /// <inheritdoc />
     public bool Run(Graph graph)

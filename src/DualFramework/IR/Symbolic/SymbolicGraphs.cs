@@ -12,15 +12,39 @@ namespace DualFramework.IR;
 public static class SymbolicGraphs
 {
     // Distinct primes per (symbol, sample): no two symbols, and no symbol at two samples, share a size, and products of
-    // different monomials differ, so a fit is unique. Sample 0 is the hint the generalised graph's specs show. All exceed
-    // 64, the size up to which ConstantFolding folds fills (a symbolic fill is then never folded at some sizes only), and
-    // each symbol's sizes stay close together, the first symbols' lowest (67–79, 83–101, …), for models with bounded
-    // tables (a position table of 128 entries takes the first two symbols).
+    // different monomials differ, so a fit is unique. Sample 0 is the hint the generalised graph's specs show. None is
+    // small enough to take size-1 broadcasting paths, and each symbol's sizes stay close together, the first symbols'
+    // lowest (67–79, 83–101, …), for models with bounded tables (a position table of 128 entries takes two symbols).
     private static readonly long[][] Primes =
     [
         [67, 71, 73, 79], [83, 89, 97, 101], [103, 107, 109, 113], [127, 131, 137, 139],
         [149, 151, 157, 163], [167, 173, 179, 181], [191, 193, 197, 199], [211, 223, 227, 229],
     ];
+
+    [ThreadStatic] private static int _sampleBuilds;
+
+    /// <summary>True while this thread builds or optimises a graph at a sample size (see <see cref="SampleBuild"/>).</summary>
+    public static bool InSampleBuild => _sampleBuilds > 0;
+
+    /// <summary>Marks the current thread as building graphs at sample sizes until disposed: size-driven choices of passes
+    /// (constant folding of fills) are then made the same way at every size.</summary>
+    public static IDisposable SampleBuild()
+    {
+        _sampleBuilds++;
+        return new Scope();
+    }
+
+    private sealed class Scope : IDisposable
+    {
+        private bool _done;
+
+        public void Dispose()
+        {
+            if (_done) return;
+            _done = true;
+            _sampleBuilds--;
+        }
+    }
 
     /// <summary>Number of sample builds <see cref="Generalize"/> needs.</summary>
     public const int SampleCount = 4;
@@ -167,6 +191,38 @@ public static class SymbolicGraphs
     }
 
     private static byte[] NumberBytes(double x, DType dtype) => dtype == DType.Float32 ? BitConverter.GetBytes((float)x) : BitConverter.GetBytes(x);
+
+    /// <summary>A copy of a symbolic graph whose specs (and attributes) hold the sizes of <paramref name="point"/> instead of
+    /// the hint, with the same names, symbolic dims and symbols: lowering it and the original must give the same model
+    /// wherever a lowering computes sizes from the symbols (the exporter checks this).</summary>
+    internal static Graph AtPoint(Graph graph, IReadOnlyDictionary<string, long> point)
+    {
+        var g = new Graph();
+        var map = new Dictionary<Value, Value>(ReferenceEqualityComparer.Instance);
+        foreach (var i in graph.Inputs)
+        {
+            var v = g.AddInput(new TensorSpec(new Shape(Enumerable.Range(0, i.Spec.Shape.Rank).Select(a => i.DimAt(a).Evaluate(point)).ToArray()), i.Spec.DType), i.Name);
+            v.SymbolicShape = i.SymbolicShape;
+            map[i] = v;
+        }
+        foreach (var c in graph.Constants) map[c] = g.AddConstant(c.Spec, c.ConstantData!, c.Name);
+        Value Map(Value v) => map.TryGetValue(v, out var m) ? m : map[v] = g.AddConstant(v.Spec, v.ConstantData!, v.Name);
+        long Size(string s) => point[s];
+        foreach (var n in graph.Nodes)
+        {
+            var outs = g.AddNode(n.Op, n.AttrsFor(Size), n.Inputs.Select(Map).ToArray(), n.LayerPath);
+            g.Nodes[^1].SymbolicAttrs = n.SymbolicAttrs;
+            for (int k = 0; k < outs.Length; k++)
+            {
+                outs[k].Name = n.Outputs[k].Name;
+                outs[k].SymbolicShape = n.Outputs[k].SymbolicShape;
+                map[n.Outputs[k]] = outs[k];
+            }
+        }
+        foreach (var o in graph.Outputs) g.AddOutput(Map(o));
+        g.SetSymbols(graph.Symbols, graph.SamplePoints);
+        return g;
+    }
 
     // Where two builds' node lists part, for the message.
     private static string FirstDifference(Graph a, Graph b)
