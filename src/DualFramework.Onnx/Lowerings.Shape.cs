@@ -24,6 +24,29 @@ internal static partial class Lowerings
         return target;
     }
 
+    // slice_scatter with symbolic dims (unit steps): the source padded to the base's shape (pads computed from the sizes)
+    // replaces the base where a padded mask of ones is set, instead of a coordinate table whose size follows the symbols.
+    private static void SymbolicSliceScatter(LoweringContext c, SliceAttrs a)
+    {
+        if (a.Steps.Any(s => s != 1) || c.Node.SymbolicAttrs is { Count: > 0 })
+            throw new NotSupportedException("slice_scatter with symbolic dims is lowered for unit steps and fixed starts only.");
+        DualFramework.IR.Value b = c.Node.Inputs[0], src = c.Node.Inputs[1];
+        int r = b.Spec.Shape.Rank;
+        var pads = new DualFramework.IR.Dim[2 * r];
+        for (int d = 0; d < r; d++) pads[d] = pads[r + d] = 0;
+        for (int k = 0; k < a.Axes.Length; k++)
+        {
+            int axis = a.Axes[k];
+            pads[axis] = a.Starts[k];
+            pads[r + axis] = b.DimAt(axis) - a.Starts[k] - src.DimAt(axis);
+        }
+        var p = c.Dims(pads);
+        var padded = c.Op("Pad", c.In(1), p);
+        var ones = c.Op("ConstantOfShape", [c.Op("Shape", c.In(1))], OnnxAttr.Tensor("value", LoweringContext.OneElement(1, DType.UInt8)));
+        var mask = c.Cast(c.Op("Pad", ones, p), DType.UInt8, DType.Bool);
+        c.Result(0, "Where", [mask, padded, c.In(0)]);
+    }
+
     /// <summary>Lowerings of the shape family (<c>OpSet.Shape.cs</c>).</summary>
     private static void AddShape(LoweringTable t)
     {
@@ -86,6 +109,11 @@ internal static partial class Lowerings
         // [*region, rank]), which covers any steps.
         t.Add(OpSet.SliceScatter, (c, a) =>
         {
+            if (c.Node.Inputs[0].HasSymbolicDims || c.Node.Inputs[1].HasSymbolicDims)
+            {
+                SymbolicSliceScatter(c, a);
+                return;
+            }
             Shape b = c.InSpec(0).Shape, region = c.InSpec(1).Shape;
             if (region.NumElements == 0)
             {

@@ -33,7 +33,10 @@ public static class OnnxExporter
             {
                 int k = 0;
                 while (k < model.Graph.Node.Count && k < other.Graph.Node.Count && model.Graph.Node[k].Equals(other.Graph.Node[k])) k++;
-                var where = k < model.Graph.Node.Count ? $"ONNX node {model.Graph.Node[k].Name} ({model.Graph.Node[k].OpType}, from {model.Graph.Node[k].DocString})" : "an initializer";
+                var init = model.Graph.Initializer.Zip(other.Graph.Initializer).FirstOrDefault(p => !p.First.Equals(p.Second)).First;
+                var user = init == null ? null : model.Graph.Node.FirstOrDefault(n => n.Input.Contains(init.Name));
+                var where = k < model.Graph.Node.Count ? $"ONNX node {model.Graph.Node[k].Name} ({model.Graph.Node[k].OpType}, from {model.Graph.Node[k].DocString})"
+                    : user != null ? $"initializer {init!.Name} of ONNX node {user.Name} ({user.OpType}, from {user.DocString})" : "an initializer";
                 throw new NotSupportedException($"The ONNX lowering of this graph with symbolic dims depends on the sizes at {where}: " +
                     "the lowering of that op builds constants or attributes from static sizes.");
             }

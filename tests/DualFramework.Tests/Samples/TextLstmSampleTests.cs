@@ -54,6 +54,31 @@ public class TextLstmSampleTests
         losses["torch"][^1].Should().BeLessThan(losses["torch"][0] - 0.3);
     }
 
+    [Test]
+    public void A_partial_last_batch_reuses_the_symbolic_lstm_trace()
+    {
+        var corpus = new Corpus();
+        var losses = new Dictionary<string, double[]>();
+        Trainer? graphTrainer = null;
+        foreach (var name in new[] { "torch", "graph" })
+        {
+            using var use = BackendRegistry.Use(BackendRegistry.Get(name));
+            var net = new CharModel(corpus.Vocabulary.Length, 8, 16, 1, new SeededRandom(4));
+            using var optimizer = new Adam(net.Parameters(), 1e-2);
+            var trainer = new Trainer(net);
+            trainer.Compile(optimizer, new CrossEntropyLoss());
+            var recorder = new Recorder();
+            // 68 windows in batches of 32: 32, 32 and a partial 4.
+            trainer.Fit(corpus.Windows(12, 5, 0, 350).Batch(32), 1, callbacks: [recorder]);
+            losses[name] = recorder.Losses.ToArray();
+            if (name == "graph") graphTrainer = trainer;
+        }
+        losses["graph"].Should().HaveCount(3);
+        for (int k = 0; k < 3; k++) losses["graph"][k].Should().BeApproximately(losses["torch"][k], 1e-3, $"step {k + 1}");
+        graphTrainer!.CompiledTrainStep!.TraceCount.Should().Be(1, "the unrolled LSTM step (its slice gradients included) serves both batch sizes");
+        graphTrainer.CompiledTrainStep.LastGraph!.IsSymbolic.Should().BeTrue();
+    }
+
     private sealed class Recorder : Callback
     {
         public List<double> Losses { get; } = [];
