@@ -58,8 +58,8 @@ internal sealed class OrtExecutable : IStepExecutable
         return result;
     }
 
-    // A symbolic graph's binding to these inputs' shapes (checks them and gives the output shapes); the last few are kept.
-    private readonly List<(TensorSpec[] Specs, GraphBinding Binding)> _bindings = [];
+    // A symbolic graph's binding to these inputs' shapes (checks them and gives the output shapes).
+    private GraphBindingCache? _bindings;
 
     private GraphBinding BindingFor(Tensor[] inputs)
     {
@@ -68,17 +68,7 @@ internal sealed class OrtExecutable : IStepExecutable
         for (int i = 0; i < inputs.Length; i++)
             if (!ReferenceEquals(inputs[i].Backend, _backend))
                 throw new ArgumentException($"Input {i} lives on backend '{inputs[i].Backend.Name}', not on 'graph'.", nameof(inputs));
-        foreach (var (specs, b) in _bindings)
-        {
-            bool same = true;
-            for (int i = 0; same && i < inputs.Length; i++) same = specs[i] == inputs[i].Spec;
-            if (same) return b;
-        }
-        var key = inputs.Select(t => t.Spec).ToArray();
-        var binding = Graph.Bind(key);
-        if (_bindings.Count == 8) _bindings.RemoveAt(0);
-        _bindings.Add((key, binding));
-        return binding;
+        return (_bindings ??= new GraphBindingCache(Graph)).For(inputs);
     }
 
     public void PrepareSteps(ReadOnlySpan<StepInput> inputs, int results)

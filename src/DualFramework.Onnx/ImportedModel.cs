@@ -69,7 +69,7 @@ public sealed class ImportedModel : Module, IHasGenerator
         // A symbolic graph: backends that could not compile it (their runs use graphs per shape), and the bindings to
         // the shapes Forward saw last.
         public HashSet<IComputeBackend> Unsupported { get; } = new(ReferenceEqualityComparer.Instance);
-        public List<(TensorSpec[] Specs, GraphBinding Binding)> Bindings { get; } = [];
+        public GraphBindingCache? Bindings { get; set; }
         public Dictionary<Value, Tensor> Constants { get; } = new(ReferenceEqualityComparer.Instance);
 
         public void Dispose()
@@ -436,17 +436,9 @@ public sealed class ImportedModel : Module, IHasGenerator
     /// <see cref="Sequential"/> and the Trainer call it).</summary>
     public override Tensor Forward(Tensor input) => Forward([input])[0];
 
-    // The binding of a symbolic graph to these inputs' shapes and the state's (the last few are kept).
-    private GraphBinding BindingFor(Variant v, Tensor[] inputs)
-    {
-        var specs = inputs.Select(t => t.Spec).Concat(_state.Select(p => p.Spec)).ToArray();
-        foreach (var (k, b) in v.Bindings)
-            if (k.SequenceEqual(specs)) return b;
-        var binding = v.Graph.Bind(specs);
-        if (v.Bindings.Count == 8) v.Bindings.RemoveAt(0);
-        v.Bindings.Add((specs, binding));
-        return binding;
-    }
+    // The binding of a symbolic graph to these inputs' shapes and the state's.
+    private GraphBinding BindingFor(Variant v, Tensor[] inputs) =>
+        (v.Bindings ??= new GraphBindingCache(v.Graph)).For([.. inputs, .. _state.Select(p => p.Value)]);
 
     // Whether the symbolic graph takes inputs of these specs: dtypes, ranks and fixed dims as declared, one size per symbol.
     private static bool Accepts(Graph g, TensorSpec[] specs)

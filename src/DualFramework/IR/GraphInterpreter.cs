@@ -74,7 +74,7 @@ public sealed class GraphInterpreter : IExecutable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var gin = _graph.Inputs;
         if (inputs.Length != gin.Count) throw new ArgumentException($"The graph takes {gin.Count} inputs, got {inputs.Length}.", nameof(inputs));
-        var binding = _graph.IsSymbolic ? BindingFor(inputs) : null;
+        var binding = _graph.IsSymbolic ? (_bindings ??= new GraphBindingCache(_graph)).For(inputs) : null;
         if (binding == null)
             for (int i = 0; i < inputs.Length; i++)
                 if (inputs[i].Spec != gin[i].Spec)
@@ -129,26 +129,8 @@ public sealed class GraphInterpreter : IExecutable
         return result;
     }
 
-    // The binding of a symbolic graph to these inputs' shapes; the last few are kept (a loop alternates few sizes).
-    private readonly List<(TensorSpec[] Specs, GraphBinding Binding)> _bindings = [];
-
-    private GraphBinding BindingFor(Tensor[] inputs)
-    {
-        foreach (var (specs, b) in _bindings)
-        {
-            bool same = true;
-            for (int i = 0; same && i < inputs.Length; i++) same = specs[i] == inputs[i].Spec;
-            if (same) return b;
-        }
-        var key = inputs.Select(t => t.Spec).ToArray();
-        var binding = _graph.Bind(key);
-        if (_bindings.Count == MaxBindings) _bindings.RemoveAt(0);
-        _bindings.Add((key, binding));
-        return binding;
-    }
-
-    /// <summary>Bindings of a symbolic graph kept per executable.</summary>
-    internal const int MaxBindings = 8;
+    // A symbolic graph's bindings to the input shapes it runs at.
+    private GraphBindingCache? _bindings;
 
     private Tensor?[] Constants()
     {
